@@ -1,0 +1,34 @@
+/// The errors a user can act on. Each description is one line: the problem, then a hint.
+public enum SENetError: Error, CustomStringConvertible, Equatable {
+    /// The ICD loader found no OpenCL platform at all.
+    case noOpenCLPlatform
+    /// `--device N` named a device that does not exist; carries the list that does.
+    case deviceIndexOutOfRange(index: Int, available: [String])
+    /// `--device` was neither a number nor `cpu`.
+    case invalidDeviceName(String)
+    /// The driver's compiler rejected a kernel source; carries its build log.
+    case kernelBuildFailed(source: String, options: String, log: String)
+    /// A kernel source file was found nowhere; carries every place searched.
+    case kernelSourceNotFound(name: String, searched: [String])
+
+    public var description: String {
+        switch self {
+        case .noOpenCLPlatform:
+            return "no OpenCL platform found; install a driver (on Debian/Ubuntu: "
+                + "`apt-get install pocl-opencl-icd` for the CPU, or your GPU vendor's OpenCL ICD) "
+                + "and check /etc/OpenCL/vendors"
+        case .deviceIndexOutOfRange(let index, let available):
+            let list = available.isEmpty ? "none" : available.joined(separator: "; ")
+            return "device \(index) does not exist; available: \(list) (or `--device cpu`)"
+        case .invalidDeviceName(let name):
+            return "invalid device '\(name)'; use a number from `senet-gpu devices` or `cpu`"
+        case .kernelBuildFailed(let source, let options, let log):
+            let shownLog = log.isEmpty ? "(the driver gave no build log)" : log
+            return "OpenCL kernel \(source) failed to build with options '\(options)'; "
+                + "fix the source or report the driver bug. Build log:\n\(shownLog)"
+        case .kernelSourceNotFound(let name, let searched):
+            return "kernel source \(name) not found; searched: \(searched.joined(separator: ", ")); "
+                + "check --kernels / SENET_GPU_KERNELS"
+        }
+    }
+}

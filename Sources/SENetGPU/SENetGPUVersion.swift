@@ -1,0 +1,4 @@
+/// The engine's version; part of every kernel cache key.
+public enum SENetGPUVersion {
+    public static let string = "0.1.0"
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import SENetGPU
+
+@main
+struct SENetGPUCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "senet-gpu",
+        abstract: "Run SE-ResNet image classifiers on any OpenCL device.",
+        version: SENetGPUVersion.string,
+        subcommands: [DevicesCommand.self, SelfCheckCommand.self]
+    )
+
+    /// Prints a library error as one line on stderr and exits non-zero, instead of a trace.
+    static func fail(_ error: Error) -> ExitCode {
+        let text: String
+        switch error {
+        case let error as SENetError: text = error.description
+        case let error as CLError: text = "OpenCL error: \(error.description)"
+        default: text = "\(error)"
+        }
+        FileHandle.standardError.write(Data("senet-gpu: error: \(text)\n".utf8))
+        return ExitCode.failure
+    }
+}
+
+/// Options shared by every command that runs kernels.
+struct KernelOptions: ParsableArguments {
+    @Option(help: "Directory searched for kernel sources before the built-in ones (also SENET_GPU_KERNELS).")
+    var kernels: String?
+
+    @Flag(help: "Do not read or write the on-disk kernel cache (also SENET_GPU_CACHE=off).")
+    var noCache = false
+
+    func openRuntime(index: Int, profiling: Bool = false) throws -> DeviceRuntime {
+        try DeviceRuntime(
+            index: index, sources: .fromEnvironment(kernels),
+            cacheDirectory: noCache ? nil : ProgramCache.defaultDirectory(), profiling: profiling)
+    }
+}
+
+/// Writes `value` as one line of JSON on stdout.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
