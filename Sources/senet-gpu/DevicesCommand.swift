@@ -25,11 +25,12 @@ struct DevicesCommand: ParsableCommand {
         } catch { throw SENetGPUCommand.fail(error) }
 
         let entries = devices.map {
-            Entry(index: $0.index, platform: $0.platformName, name: $0.name, type: $0.type, vendor: $0.vendor,
-                  driverVersion: $0.driverVersion, deviceVersion: $0.deviceVersion, openCLCVersion: $0.openCLCVersion,
-                  computeUnits: $0.computeUnits, clockMHz: $0.clockMHz, maxWorkGroupSize: $0.maxWorkGroupSize,
-                  globalMemoryBytes: $0.globalMemoryBytes, localMemoryBytes: $0.localMemoryBytes,
-                  maxAllocationBytes: $0.maxAllocationBytes, fp16: $0.supportsFP16, fp64: $0.supportsFP64)
+            Entry(
+                index: $0.index, platform: $0.platformName, name: $0.name, type: $0.type, vendor: $0.vendor,
+                driverVersion: $0.driverVersion, deviceVersion: $0.deviceVersion, openCLCVersion: $0.openCLCVersion,
+                computeUnits: $0.computeUnits, clockMHz: $0.clockMHz, maxWorkGroupSize: $0.maxWorkGroupSize,
+                globalMemoryBytes: $0.globalMemoryBytes, localMemoryBytes: $0.localMemoryBytes,
+                maxAllocationBytes: $0.maxAllocationBytes, fp16: $0.supportsFP16, fp64: $0.supportsFP64)
         }
         if json { return try printJSON(entries) }
         for entry in entries {
@@ -38,8 +39,9 @@ struct DevicesCommand: ParsableCommand {
             print("    type:            \(entry.type), vendor \(entry.vendor)")
             print("    driver:          \(entry.driverVersion) (\(entry.deviceVersion), \(entry.openCLCVersion))")
             print("    compute units:   \(entry.computeUnits) at \(entry.clockMHz) MHz")
-            print("    memory:          \(mib(entry.globalMemoryBytes)) global, \(kib(entry.localMemoryBytes)) local, "
-                + "\(mib(entry.maxAllocationBytes)) max allocation")
+            print(
+                "    memory:          \(mib(entry.globalMemoryBytes)) global, \(kib(entry.localMemoryBytes)) local, "
+                    + "\(mib(entry.maxAllocationBytes)) max allocation")
             print("    work-group size: \(entry.maxWorkGroupSize) max")
             print("    fp16 / fp64:     \(entry.fp16 ? "yes" : "no") / \(entry.fp64 ? "yes" : "no")")
         }

@@ -38,8 +38,9 @@ struct SelfCheckCommand: ParsableCommand {
             report = Report(
                 device: runtime.device.description,
                 rows: results.map {
-                    .init(kernel: $0.kernel, shape: $0.shape, relativeError: $0.comparison.relativeError,
-                          tolerance: $0.tolerance, passed: $0.passed)
+                    .init(
+                        kernel: $0.kernel, shape: $0.shape, relativeError: $0.comparison.relativeError,
+                        tolerance: $0.tolerance, passed: $0.passed)
                 },
                 compiledFromSource: stats.compiledFromSource, loadedFromDisk: stats.loadedFromDisk,
                 seconds: Date().timeIntervalSince(start), passed: results.allSatisfy(\.passed))
@@ -51,12 +52,15 @@ struct SelfCheckCommand: ParsableCommand {
             print("kernel self-check on \(report.device)")
             for row in report.rows {
                 let error = String(format: "%.2e", row.relativeError)
-                print("  \(row.passed ? "ok  " : "FAIL") \(row.kernel.padding(toLength: 24, withPad: " ", startingAt: 0)) "
-                    + "\(row.shape.padding(toLength: 34, withPad: " ", startingAt: 0)) rel err \(error)")
+                print(
+                    "  \(row.passed ? "ok  " : "FAIL") \(row.kernel.padding(toLength: 24, withPad: " ", startingAt: 0)) "
+                        + "\(row.shape.padding(toLength: 34, withPad: " ", startingAt: 0)) rel err \(error)")
             }
-            print(String(format: "%d/%d passed in %.2f s (programs: %d compiled, %d from disk cache)",
-                         report.rows.filter(\.passed).count, report.rows.count, report.seconds,
-                         report.compiledFromSource, report.loadedFromDisk))
+            print(
+                String(
+                    format: "%d/%d passed in %.2f s (programs: %d compiled, %d from disk cache)",
+                    report.rows.filter(\.passed).count, report.rows.count, report.seconds,
+                    report.compiledFromSource, report.loadedFromDisk))
         }
         if !report.passed { throw ExitCode.failure }
     }

@@ -36,16 +36,20 @@ public final class DirectConv2dOp: DeviceOp {
     private let kernel: CLKernel
     private let global: [Int]
 
-    public init(runtime: DeviceRuntime, geometry g: ConvGeometry, input: CLBuffer, weight: CLBuffer,
-                bias: CLBuffer, output: CLBuffer, relu: Bool) throws {
+    public init(
+        runtime: DeviceRuntime, geometry g: ConvGeometry, input: CLBuffer, weight: CLBuffer,
+        bias: CLBuffer, output: CLBuffer, relu: Bool
+    ) throws {
         let block = Self.outputChannelBlock
         kernel = try runtime.kernel("conv2d_direct", file: "conv_direct.cl", defines: ["OC_BLOCK": block])
         try kernel.set(0, input)
         try kernel.set(1, weight)
         try kernel.set(2, bias)
         try kernel.set(3, output)
-        let ints = [g.inChannels, g.height, g.width, g.outChannels, g.outHeight, g.outWidth,
-                    g.kernelHeight, g.kernelWidth, g.stride, g.padding, g.groups, relu ? 1 : 0]
+        let ints = [
+            g.inChannels, g.height, g.width, g.outChannels, g.outHeight, g.outWidth,
+            g.kernelHeight, g.kernelWidth, g.stride, g.padding, g.groups, relu ? 1 : 0,
+        ]
         for (offset, value) in ints.enumerated() { try kernel.set(4 + offset, Int32(value)) }
         global = [g.outHeight * g.outWidth, (g.outChannels + block - 1) / block, g.batch]
     }
@@ -82,8 +86,10 @@ public final class MaxPool2dOp: DeviceOp {
     private let kernel: CLKernel
     private let global: [Int]
 
-    public init(runtime: DeviceRuntime, rows: Int, height: Int, width: Int, kernelSize: Int, stride: Int,
-                padding: Int, ceilMode: Bool, input: CLBuffer, output: CLBuffer) throws {
+    public init(
+        runtime: DeviceRuntime, rows: Int, height: Int, width: Int, kernelSize: Int, stride: Int,
+        padding: Int, ceilMode: Bool, input: CLBuffer, output: CLBuffer
+    ) throws {
         let oh = windowOutputSize(input: height, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
         let ow = windowOutputSize(input: width, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
         kernel = try runtime.kernel("max_pool2d", file: "pooling.cl", defines: ["GAP_WG": GlobalAveragePoolOp.workGroupSize])
@@ -107,8 +113,10 @@ public final class ChannelScaleOp: DeviceOp {
     private let global: [Int]
 
     /// `shortcut` nil: `x * s`; otherwise `relu(x * s + shortcut)`.
-    public init(runtime: DeviceRuntime, rows: Int, plane: Int, input: CLBuffer, scale: CLBuffer,
-                shortcut: CLBuffer?, output: CLBuffer) throws {
+    public init(
+        runtime: DeviceRuntime, rows: Int, plane: Int, input: CLBuffer, scale: CLBuffer,
+        shortcut: CLBuffer?, output: CLBuffer
+    ) throws {
         if let shortcut {
             kernel = try runtime.kernel("channel_scale_add_relu", file: "scale.cl")
             try kernel.set(0, input)

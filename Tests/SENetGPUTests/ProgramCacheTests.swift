@@ -1,0 +1,95 @@
+import Foundation
+import XCTest
+
+@testable import SENetGPU
+
+final class ProgramCacheTests: XCTestCase {
+    // MARK: - Disk cache
+
+    func testSecondRuntimeLoadsProgramsFromDisk() throws {
+        let directory = try temporaryDirectory(self)
+        let first = try openTestDevice(cacheDirectory: directory)
+        _ = try first.programs.program(file: "scale.cl")
+        XCTAssertEqual(first.programs.statistics.compiledFromSource, 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).count, 1)
+
+        let second = try openTestDevice(cacheDirectory: directory)
+        XCTAssertTrue(try KernelSelfCheck.channelScale(on: second, shape: [2, 5, 3, 3], fused: true, seed: 1).passed)
+        XCTAssertEqual(second.programs.statistics.loadedFromDisk, 1)
+        XCTAssertEqual(second.programs.statistics.compiledFromSource, 0)
+    }
+
+    func testDifferentDefinesAreDifferentEntries() throws {
+        let directory = try temporaryDirectory(self)
+        let runtime = try openTestDevice(cacheDirectory: directory)
+        _ = try runtime.programs.program(file: "conv_direct.cl", defines: ["OC_BLOCK": 2])
+        _ = try runtime.programs.program(file: "conv_direct.cl", defines: ["OC_BLOCK": 4])
+        _ = try runtime.programs.program(file: "conv_direct.cl", defines: ["OC_BLOCK": 4])
+        XCTAssertEqual(runtime.programs.statistics.compiledFromSource, 2, "the repeat is a memory hit")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).count, 2)
+    }
+
+    func testCorruptOrTruncatedBinaryIsAMissAndIsRebuilt() throws {
+        let directory = try temporaryDirectory(self)
+        _ = try openTestDevice(cacheDirectory: directory).programs.program(file: "scale.cl")
+        let file = directory.appendingPathComponent(try FileManager.default.contentsOfDirectory(atPath: directory.path)[0])
+        let original = try Data(contentsOf: file)
+
+        for damaged in [original.prefix(original.count / 2), Data("garbage".utf8), Data()] {
+            try damaged.write(to: file)
+            let runtime = try openTestDevice(cacheDirectory: directory)
+            XCTAssertTrue(try KernelSelfCheck.channelScale(on: runtime, shape: [1, 3, 4, 4], fused: false, seed: 2).passed)
+            XCTAssertEqual(runtime.programs.statistics.compiledFromSource, 1)
+            XCTAssertEqual(runtime.programs.statistics.loadedFromDisk, 0)
+            XCTAssertEqual(try Data(contentsOf: file), original, "the rebuilt binary replaced the damaged file")
+        }
+    }
+
+    func testCacheDirectoryFollowsEnvironment() {
+        XCTAssertNil(ProgramCache.defaultDirectory(environment: ["SENET_GPU_CACHE": "off", "HOME": "/h"]))
+        XCTAssertEqual(
+            ProgramCache.defaultDirectory(environment: ["XDG_CACHE_HOME": "/x/cache"])?.path, "/x/cache/senet-gpu/programs")
+    }
+
+    // MARK: - Kernel sources
+
+    func testBrokenKernelSourceReportsBuildLog() throws {
+        let directory = try temporaryDirectory(self)
+        try "__kernel void channel_scale(__global float* x) { this is not C; }"
+            .write(to: directory.appendingPathComponent("scale.cl"), atomically: true, encoding: .utf8)
+        let runtime = try openTestDevice(sources: KernelSources(overrideDirectory: directory.path))
+        XCTAssertThrowsError(try runtime.programs.program(file: "scale.cl")) { error in
+            guard case SENetError.kernelBuildFailed(let source, _, let log) = error else {
+                return XCTFail("expected kernelBuildFailed, got \(error)")
+            }
+            XCTAssertEqual(source, "scale.cl")
+            XCTAssertTrue(log.contains("error"), "build log: \(log)")
+            XCTAssertTrue("\(error)".contains("Build log"))
+        }
+    }
+
+    func testMissingKernelSourceListsEveryPlaceSearched() throws {
+        let directory = try temporaryDirectory(self)
+        let sources = KernelSources(overrideDirectory: directory.path)
+        XCTAssertThrowsError(try sources.source(named: "winograd.cl")) { error in
+            guard case SENetError.kernelSourceNotFound(let name, let searched) = error else {
+                return XCTFail("expected kernelSourceNotFound, got \(error)")
+            }
+            XCTAssertEqual(name, "winograd.cl")
+            XCTAssertEqual(searched.count, 2)
+            XCTAssertEqual(searched[0], directory.appendingPathComponent("winograd.cl").path)
+            XCTAssertTrue(searched[1].contains("embedded"))
+        }
+    }
+
+    func testOverrideDirectoryWinsOverEmbeddedSource() throws {
+        let directory = try temporaryDirectory(self)
+        try "// override".write(to: directory.appendingPathComponent("scale.cl"), atomically: true, encoding: .utf8)
+        XCTAssertEqual(try KernelSources(overrideDirectory: directory.path).source(named: "scale.cl"), "// override")
+        XCTAssertTrue(try KernelSources().source(named: "scale.cl").contains("channel_scale_add_relu"))
+    }
+
+    func testEveryKernelFileIsEmbedded() {
+        XCTAssertEqual(KernelSources.embeddedNames, ["conv_direct.cl", "pooling.cl", "scale.cl"])
+    }
+}

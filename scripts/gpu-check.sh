@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs on a Linux GPU host without Swift, from the folder made by scripts/make-gpu-bundle.sh.
+# Uses the host's OpenCL ICD loader when it has one, else the bundled one; when no ICD file
+# names the NVIDIA driver's OpenCL library but the library is present, points a private vendors
+# directory at it. Then prints the devices and runs the checks, twice, to show the disk cache.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+bin="$here/senet-gpu"
+
+if ! ldconfig -p | grep -q 'libOpenCL.so.1 '; then
+    export LD_LIBRARY_PATH="$here/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    echo "# using the bundled OpenCL ICD loader"
+fi
+if ! grep -qs nvidia /etc/OpenCL/vendors/*.icd && ldconfig -p | grep -q libnvidia-opencl.so.1; then
+    vendors=$(mktemp -d)
+    echo "libnvidia-opencl.so.1" >"$vendors/nvidia.icd"
+    export OCL_ICD_VENDORS="$vendors"
+    echo "# no NVIDIA ICD file found; using $vendors/nvidia.icd"
+fi
+export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$(mktemp -d)}"
+
+echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+device=${SENET_GPU_DEVICE:-0}
+status=0
+"$bin" devices || exit 1
+echo "# self-check, cold kernel cache"
+"$bin" selfcheck --device "$device" || status=1
+echo "# self-check, warm kernel cache"
+"$bin" selfcheck --device "$device" || status=1
+exit $status

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The quick start's test command, and what CI runs: installs what is missing, checks the
+# formatting, then runs every test optimised (the CPU reference is plain loops; a debug build
+# would make the whole-network tests take many minutes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+swift format lint --strict --recursive Sources Tests Plugins Package.swift
+swift test -c release -Xswiftc -enable-testing "$@"
