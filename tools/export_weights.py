@@ -90,6 +90,7 @@ def export(model: torch.nn.Module, out: str, metadata: Dict[str, str]) -> int:
             t = t.to(torch.float32)
         tensors[key] = t.contiguous().clone()
     save_file(tensors, out, metadata=metadata)
+    os.chmod(out, 0o644)
     return len(tensors)
 
 

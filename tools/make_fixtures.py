@@ -73,6 +73,11 @@ def make_case(name, family, depth, num_classes, shape, input_seed, out_dir, torc
         logits = models.logits_of(model, x).to(torch.float32)
     if tuple(logits.shape) != (shape[0], num_classes):
         raise RuntimeError(f"{name}: logits shape {tuple(logits.shape)}")
+    # The same weights and input in float64: how far float32 rounding alone
+    # moves these logits (a floor for any float32 engine's tolerance).
+    with torch.inference_mode():
+        logits64 = models.logits_of(model.double(), x.double())
+    f64_diff = float((logits.double() - logits64).abs().max())
     flat = logits.reshape(-1)
     doc = {
         "name": name,
@@ -87,6 +92,7 @@ def make_case(name, family, depth, num_classes, shape, input_seed, out_dir, torc
         "keys": keys,
         "torch": torch_v,
         "timm": timm_v,
+        "float64MaxAbsDiff": f64_diff,
     }
     path = os.path.join(out_dir, f"{name}.json")
     with open(path, "w") as f:
@@ -99,6 +105,7 @@ def make_case(name, family, depth, num_classes, shape, input_seed, out_dir, torc
         "range": float((per_row.max(dim=1).values - per_row.min(dim=1).values).min()),
         "finite": bool(torch.isfinite(flat).all()),
         "bytes": os.path.getsize(path),
+        "f64_rel": f64_diff / max(float(flat.abs().max()), 1e-30),
     }
     return stats
 
@@ -122,6 +129,7 @@ def make_dtypes(out_dir):
     }
     st_path = os.path.join(out_dir, "dtypes.safetensors")
     save_file(tensors, st_path, metadata={"note": "dtype fixture"})
+    os.chmod(st_path, 0o644)
     expected = {
         "metadata": {"note": "dtype fixture"},
         "tensors": {
@@ -173,9 +181,12 @@ def main(argv=None) -> int:
             warn = "  WARNING: huge logits"
         elif s["range"] < 1e-3 * max(s["max_abs"], 1e-30):
             warn = "  WARNING: logits nearly all equal"
+        if s["f64_rel"] > 1e-3:
+            warn += "  WARNING: ill-conditioned (float32 vs float64 differ by %.2g of max|logit|)" % s["f64_rel"]
         print(
             f"{case[0]:22s} max|logit| {s['max_abs']:.6g}  min row std {s['std']:.4g}  "
-            f"min row range {s['range']:.4g}  {s['bytes']} B  {time.time() - t0:.1f}s{warn}",
+            f"min row range {s['range']:.4g}  |f32-f64|/max {s['f64_rel']:.2g}  {s['bytes']} B  "
+            f"{time.time() - t0:.1f}s{warn}",
             flush=True,
         )
     if not wanted or "input" in wanted:

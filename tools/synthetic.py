@@ -91,7 +91,7 @@ def uniform_f32(seed: int, count: int, low: float, high: float) -> np.ndarray:
 
 def fan_in_bound(shape: Sequence[int]) -> np.float32:
     fan_in = float(math.prod(int(s) for s in shape[1:]))
-    return np.float32(math.sqrt(6.0 / fan_in))
+    return np.float32(math.sqrt(3.0 / fan_in))
 
 
 def tensor_range(key: str, shape: Sequence[int]) -> Tuple[float, float] | None:

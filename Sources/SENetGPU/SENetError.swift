@@ -32,3 +32,33 @@ public enum SENetError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+/// Errors about the files a user hands in: weights, `.npy` inputs.
+public enum InputError: Error, CustomStringConvertible, Equatable {
+    /// A weight file that cannot be read or that breaks the safetensors format.
+    case invalidWeights(path: String, reason: String)
+    /// A well-formed weight file that does not describe a supported SE-ResNet.
+    case unsupportedModel(path: String, reason: String)
+    /// A `.npy` input or output problem.
+    case invalidArray(path: String, reason: String)
+    /// A file that cannot be opened at all.
+    case unreadable(path: String, reason: String)
+    /// A command-line value that makes no sense.
+    case invalidOption(String)
+
+    public var description: String {
+        switch self {
+        case .invalidWeights(let path, let reason):
+            return "weights \(path): \(reason); re-export them with tools/export_weights.py"
+        case .unsupportedModel(let path, let reason):
+            return "weights \(path) are not a supported SE-ResNet: \(reason); "
+                + "check --model or export with tools/export_weights.py"
+        case .invalidArray(let path, let reason):
+            return "array \(path): \(reason); inputs must be float32 little-endian NCHW .npy with 3 channels"
+        case .unreadable(let path, let reason):
+            return "cannot read \(path): \(reason); check the path and permissions"
+        case .invalidOption(let message):
+            return message
+        }
+    }
+}

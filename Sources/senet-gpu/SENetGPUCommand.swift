@@ -8,7 +8,7 @@ struct SENetGPUCommand: ParsableCommand {
         commandName: "senet-gpu",
         abstract: "Run SE-ResNet image classifiers on any OpenCL device.",
         version: SENetGPUVersion.string,
-        subcommands: [DevicesCommand.self, SelfCheckCommand.self]
+        subcommands: [DevicesCommand.self, InferCommand.self, SelfCheckCommand.self]
     )
 
     /// Prints a library error as one line on stderr and exits non-zero, instead of a trace.

@@ -3,61 +3,17 @@ import XCTest
 
 /// Runs the built `senet-gpu` binary the way a user does and checks its output and exit codes.
 final class CLITests: XCTestCase {
-    struct Run {
-        let status: Int32
-        let stdout: String
-        let stderr: String
-    }
-
-    /// The binary SwiftPM built next to this test bundle.
-    static var binary: URL {
-        // On Linux the bundle URL is the products directory; on macOS it is the .xctest inside it.
-        let bundle = Bundle(for: CLITests.self).bundleURL
-        let candidate = bundle.appendingPathComponent("senet-gpu")
-        if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-        return bundle.deletingLastPathComponent().appendingPathComponent("senet-gpu")
-    }
-
-    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Run {
-        let process = Process()
-        process.executableURL = Self.binary
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["SENET_GPU_CACHE"] = "off"
-        for (key, value) in extra { environment[key] = value }
-        process.environment = environment
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
-    }
-
-    func hasOpenCL() throws -> Bool {
-        let result = try run(["devices"])
-        if result.status != 0 && result.stderr.contains("no OpenCL platform") {
-            throw XCTSkip("no OpenCL platform on this host (install pocl-opencl-icd); CLI device tests skipped")
-        }
-        return true
-    }
-
     // MARK: - devices
 
     func testDevicesListsADeviceAsTextAndJSON() throws {
-        _ = try hasOpenCL()
-        let text = try run(["devices"])
+        try skipWithoutOpenCL()
+        let text = try runCLI(["devices"])
         XCTAssertEqual(text.status, 0)
         XCTAssertTrue(text.stdout.hasPrefix("[0] "), text.stdout)
         for field in ["platform:", "driver:", "compute units:", "memory:", "work-group size:", "fp16 / fp64:"] {
             XCTAssertTrue(text.stdout.contains(field), "missing \(field)")
         }
-        let json = try run(["devices", "--json"])
+        let json = try runCLI(["devices", "--json"])
         XCTAssertEqual(json.status, 0)
         let entries = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]]
         XCTAssertEqual(entries?.first?["index"] as? Int, 0)
@@ -70,7 +26,7 @@ final class CLITests: XCTestCase {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("senet-gpu-no-icd-\(UUID())")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: empty) }
-        let result = try run(["devices"], environment: ["OCL_ICD_VENDORS": empty.path])
+        let result = try runCLI(["devices"], environment: ["OCL_ICD_VENDORS": empty.path])
         XCTAssertNotEqual(result.status, 0)
         XCTAssertTrue(result.stderr.contains("no OpenCL platform found"), result.stderr)
         XCTAssertTrue(result.stderr.contains("pocl-opencl-icd"), result.stderr)
@@ -80,30 +36,83 @@ final class CLITests: XCTestCase {
     // MARK: - selfcheck
 
     func testSelfCheckPassesOnDeviceZero() throws {
-        _ = try hasOpenCL()
-        let result = try run(["selfcheck", "--device", "0"])
+        try skipWithoutOpenCL()
+        let result = try runCLI(["selfcheck", "--device", "0"])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
         XCTAssertTrue(result.stdout.contains("12/12 passed"), result.stdout)
     }
 
     func testBadDeviceIndexListsDevices() throws {
-        _ = try hasOpenCL()
-        let result = try run(["selfcheck", "--device", "99"])
+        try skipWithoutOpenCL()
+        let result = try runCLI(["selfcheck", "--device", "99"])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("device 99 does not exist; available: #0 "), result.stderr)
         XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "one line")
     }
 
     func testBrokenKernelShowsBuildLog() throws {
-        _ = try hasOpenCL()
+        try skipWithoutOpenCL()
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("senet-gpu-kernels-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
         try "__kernel void conv2d_direct() { undefined_symbol; }"
             .write(to: directory.appendingPathComponent("conv_direct.cl"), atomically: true, encoding: .utf8)
-        let result = try run(["selfcheck", "--kernels", directory.path])
+        let result = try runCLI(["selfcheck", "--kernels", directory.path])
         XCTAssertEqual(result.status, 1)
         XCTAssertTrue(result.stderr.contains("conv_direct.cl failed to build"), result.stderr)
         XCTAssertTrue(result.stderr.contains("undefined_symbol"), result.stderr)
+    }
+}
+
+/// `infer` on the CPU reference: the default run, .npy in and out, and bad inputs.
+final class InferCLITests: XCTestCase {
+    func testDefaultRunNeedsNoDownloadAndSaysWeightsAreSynthetic() throws {
+        let result = try runCLI(["infer", "--device", "cpu", "--model", "seresnet18", "--size", "64"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stdout.contains("SYNTHETIC seeded weights"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("image 0: class "), result.stdout)
+    }
+
+    func testNpyInSaveLogitsOutMatchesLibrary() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("senet-gpu-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("Fixtures")
+        let logits = directory.appendingPathComponent("y.npy").path
+        let result = try runCLI([
+            "infer", "--device", "cpu", "--model", "legacy_seresnet18", "--input",
+            fixtures.appendingPathComponent("input_1x3x32x40.npy").path, "--save-logits", logits, "--json",
+        ])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(report?["inputShape"] as? [Int], [1, 3, 32, 40])
+        XCTAssertEqual(report?["syntheticWeights"] as? Bool, true)
+        let saved = try Data(contentsOf: URL(fileURLWithPath: logits))
+        XCTAssertEqual(saved.count, 128 + 1000 * 4, "float32 [1, 1000] after a 128-byte header")
+    }
+
+    func testBadInputsGiveOneLineAndNoOutputFile() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("senet-gpu-cli-\(UUID())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let truncated = directory.appendingPathComponent("truncated.safetensors")
+        try Data([1, 2, 3]).write(to: truncated)
+        let output = directory.appendingPathComponent("out.npy").path
+        let cases: [([String], String)] = [
+            (["--weights", directory.appendingPathComponent("missing.safetensors").path], "no such file"),
+            (["--weights", truncated.path], "too short for a safetensors header"),
+            (["--model", "resnet50"], "unknown model 'resnet50'"),
+            (["--input", truncated.path], "not a .npy file"),
+            (["--size", "7"], "invalid --size"),
+            (["--device", "gpu0"], "invalid device 'gpu0'"),
+        ]
+        for (arguments, fragment) in cases {
+            let result = try runCLI(["infer", "--device", "cpu", "--save-logits", output] + arguments)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            XCTAssertTrue(result.stderr.contains(fragment), "\(arguments): \(result.stderr)")
+            XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "one line: \(result.stderr)")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: output), "no partial output for \(arguments)")
+        }
     }
 }

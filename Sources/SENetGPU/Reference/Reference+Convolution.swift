@@ -28,26 +28,39 @@ extension Reference {
         let ow = windowOutputSize(input: w, kernel: kw, stride: stride, padding: padding)
         let ocPerGroup = oc / groups
         var output = Tensor(shape: [n, oc, oh, ow])
-        for b in 0..<n {
-            for o in 0..<oc {
-                let group = o / ocPerGroup
-                for y in 0..<oh {
-                    for x in 0..<ow {
-                        var sum: Float = bias?.data[o] ?? 0
-                        for i in 0..<icPerGroup {
-                            let channel = group * icPerGroup + i
-                            for ky in 0..<kh {
-                                let iy = y * stride - padding + ky
-                                if iy < 0 || iy >= h { continue }
-                                for kx in 0..<kw {
-                                    let ix = x * stride - padding + kx
-                                    if ix < 0 || ix >= w { continue }
-                                    let value = input.data[((b * c + channel) * h + iy) * w + ix]
-                                    sum += value * weight.data[((o * icPerGroup + i) * kh + ky) * kw + kx]
+        input.data.withUnsafeBufferPointer { source in
+            weight.data.withUnsafeBufferPointer { wt in
+                output.data.withUnsafeMutableBufferPointer { out in
+                    for b in 0..<n {
+                        for o in 0..<oc {
+                            // One output plane: start from the bias, then add each weight times
+                            // the input pixels it touches (the loop over x is contiguous).
+                            let plane = (b * oc + o) * oh * ow
+                            for p in 0..<(oh * ow) { out[plane + p] = bias?.data[o] ?? 0 }
+                            let group = o / ocPerGroup
+                            for i in 0..<icPerGroup {
+                                let channel = ((b * c) + group * icPerGroup + i) * h * w
+                                for ky in 0..<kh {
+                                    for kx in 0..<kw {
+                                        let weightValue = wt[((o * icPerGroup + i) * kh + ky) * kw + kx]
+                                        // Output columns whose input column x*stride - padding + kx is inside.
+                                        let xFirst = max(0, (padding - kx + stride - 1) / stride)
+                                        let lastColumn = w - 1 + padding - kx
+                                        let xEnd = lastColumn < 0 ? 0 : min(ow, lastColumn / stride + 1)
+                                        if xFirst >= xEnd { continue }
+                                        for y in 0..<oh {
+                                            let iy = y * stride - padding + ky
+                                            if iy < 0 || iy >= h { continue }
+                                            let row = channel + iy * w - padding + kx
+                                            let outRow = plane + y * ow
+                                            for x in xFirst..<xEnd {
+                                                out[outRow + x] += weightValue * source[row + x * stride]
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }
-                        output.data[((b * oc + o) * oh + y) * ow + x] = sum
                     }
                 }
             }

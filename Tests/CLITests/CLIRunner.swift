@@ -1,0 +1,57 @@
+import Foundation
+import XCTest
+
+/// What one run of the binary printed and returned.
+struct CLIResult {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+}
+
+/// The `senet-gpu` binary SwiftPM built next to the test bundle.
+var cliBinary: URL {
+    // On Linux the bundle URL is the products directory; on macOS it is the .xctest inside it.
+    let bundle = Bundle(for: CLITests.self).bundleURL
+    let candidate = bundle.appendingPathComponent("senet-gpu")
+    if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+    return bundle.deletingLastPathComponent().appendingPathComponent("senet-gpu")
+}
+
+/// Runs `senet-gpu arguments…` with the kernel disk cache off, as a user would.
+func runCLI(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CLIResult {
+    let process = Process()
+    process.executableURL = cliBinary
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["SENET_GPU_CACHE"] = "off"
+    for (key, value) in extra { environment[key] = value }
+    process.environment = environment
+    let out = Pipe()
+    let err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    // Read both pipes concurrently so a full stderr pipe cannot stall the child.
+    let stderrBox = DataBox()
+    let reader = Thread { stderrBox.data = err.fileHandleForReading.readDataToEndOfFile() }
+    reader.start()
+    let stdoutData = out.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    while !reader.isFinished { usleep(1000) }
+    return CLIResult(
+        status: process.terminationStatus, stdout: String(decoding: stdoutData, as: UTF8.self),
+        stderr: String(decoding: stderrBox.data, as: UTF8.self))
+}
+
+/// Skips, saying why, only when the host has no OpenCL platform at all.
+func skipWithoutOpenCL() throws {
+    let result = try runCLI(["devices"])
+    if result.status != 0 && result.stderr.contains("no OpenCL platform") {
+        throw XCTSkip("no OpenCL platform on this host (install pocl-opencl-icd); CLI device tests skipped")
+    }
+}
+
+/// Holds what the reader thread collected; read only after the thread finished.
+private final class DataBox: @unchecked Sendable {
+    var data = Data()
+}
