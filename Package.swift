@@ -40,8 +40,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SENetGPUTests", dependencies: ["SENetGPU"]),
-        .testTarget(name: "CLITests", dependencies: ["senet-gpu"]),
+        // Shared by the test targets: fixtures, assertClose, running the binary.
+        .target(name: "TestSupport", dependencies: ["SENetGPU"], path: "Tests/TestSupport"),
+        .testTarget(name: "SENetGPUTests", dependencies: ["SENetGPU", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["senet-gpu", "SENetGPU", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

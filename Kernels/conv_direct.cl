@@ -57,6 +57,9 @@ __kernel void conv2d_direct(__global const float* restrict input,
         const int oc = oc0 + j;
         if (oc >= OC) break;
         float v = acc[j];
+#ifdef DEBUG_PERTURB
+        v += 0.01f * fabs(v) + 0.01f;  // Test hook: wrong on purpose so `compare` must find it.
+#endif
         if (relu) v = fmax(v, 0.0f);
         output[((size_t)n * OC + oc) * OH * OW + pixel] = v;
     }

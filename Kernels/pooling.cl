@@ -28,6 +28,9 @@ void global_avg_pool(__global const float* restrict input,
         if (lid < step) partial[lid] += partial[lid + step];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
+#ifdef DEBUG_PERTURB
+    if (lid == 0) partial[0] += 0.01f * (float)HW;  // Test hook: wrong on purpose.
+#endif
     if (lid == 0) output[row] = partial[0] / (float)HW;
 }
 
@@ -51,5 +54,8 @@ __kernel void max_pool2d(__global const float* restrict input,
             best = fmax(best, plane[iy * W + ix]);
         }
     }
+#ifdef DEBUG_PERTURB
+    best += 0.01f;  // Test hook: wrong on purpose so `compare` must find it.
+#endif
     output[(size_t)row * OH * OW + pixel] = best;
 }

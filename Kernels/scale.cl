@@ -25,5 +25,9 @@ __kernel void channel_scale_add_relu(__global const float* restrict x,
     const int row = get_global_id(1);
     if (p >= HW) return;
     const size_t i = (size_t)row * HW + p;
-    output[i] = fmax(x[i] * scale[row] + shortcut[i], 0.0f);
+    float v = x[i] * scale[row] + shortcut[i];
+#ifdef DEBUG_PERTURB
+    v += 0.01f;  // Test hook: wrong on purpose so `compare` must find it.
+#endif
+    output[i] = fmax(v, 0.0f);
 }

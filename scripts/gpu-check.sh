@@ -28,4 +28,11 @@ echo "# self-check, cold kernel cache"
 "$bin" selfcheck --device "$device" || status=1
 echo "# self-check, warm kernel cache"
 "$bin" selfcheck --device "$device" || status=1
+for model in seresnet18 seresnet50 legacy_seresnet101 senet152; do
+    echo "# compare $model (synthetic weights) against the CPU reference, batch 2, 224x224"
+    "$bin" compare --device "$device" --model "$model" --batch 2 | tail -3 || status=1
+done
+echo "# infer seresnet50, cold then warm"
+"$bin" infer --device "$device" || status=1
+"$bin" infer --device "$device" || status=1
 exit $status

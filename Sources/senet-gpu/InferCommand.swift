@@ -6,10 +6,12 @@ struct InferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "infer", abstract: "Classify a batch: top-k classes per image, optionally the logits as .npy.")
 
-    @Option(help: "Device index from `senet-gpu devices`, or `cpu` for the Swift reference.")
-    var device = "cpu"
+    @OptionGroup var engineOptions: EngineOptions
 
     @OptionGroup var modelOptions: ModelOptions
+
+    @Flag(name: .shortAndLong, help: "Print the plan: where each op runs, buffers, memory.")
+    var verbose = false
 
     @Option(name: .customLong("top"), help: "Classes to show per image.")
     var topK = 5
@@ -30,7 +32,10 @@ struct InferCommand: ParsableCommand {
         let device: String
         let inputShape: [Int]
         let images: [[Prediction]]
-        let loadSeconds, runSeconds: Double
+        let cpuFallbacks: [String]
+        let peakActivationBytes: Int
+        let programsCompiled, programsFromDiskCache: Int
+        let loadSeconds, planSeconds, runSeconds: Double
     }
 
     func run() throws {
@@ -38,16 +43,25 @@ struct InferCommand: ParsableCommand {
             let start = Date()
             let (model, synthetic) = try modelOptions.loadModel()
             let input = try modelOptions.loadInput()
-            guard device == "cpu" else { throw SENetError.invalidDeviceName(device) }
+            let engine = try engineOptions.engine(for: model)
             let loaded = Date()
-            let logits = Reference.forward(model, input: input)
+            let plan = try engine.plan(for: input.shape)
+            let planned = Date()
+            if verbose { printErr(plan.textDescription) }
+            let output = try plan.run(input)
             let finished = Date()
-            if let saveLogits { try NumpyFile.write(logits, path: saveLogits) }
+            if let saveLogits { try NumpyFile.write(output.logits, path: saveLogits) }
 
+            let stats = engine.runtime?.programs.statistics
             let report = Report(
-                model: model.architecture.description, syntheticWeights: synthetic, device: "cpu (Swift reference)",
-                inputShape: input.shape, images: topPredictions(logits, k: topK),
-                loadSeconds: loaded.timeIntervalSince(start), runSeconds: finished.timeIntervalSince(loaded))
+                model: model.architecture.description, syntheticWeights: synthetic,
+                device: plan.deviceName ?? "cpu (Swift reference)", inputShape: input.shape,
+                images: topPredictions(output.probabilities, k: topK),
+                cpuFallbacks: plan.fallbacks.map { "\($0.name): \($0.reason ?? "")" },
+                peakActivationBytes: plan.activationBytes, programsCompiled: stats?.compiledFromSource ?? 0,
+                programsFromDiskCache: stats?.loadedFromDisk ?? 0, loadSeconds: loaded.timeIntervalSince(start),
+                planSeconds: planned.timeIntervalSince(loaded), runSeconds: finished.timeIntervalSince(planned))
+            for fallback in report.cpuFallbacks where !json { printErr("note: on the CPU: \(fallback)") }
             json ? try printJSON(report) : printText(report)
         } catch let error as ExitCode {
             throw error
@@ -63,15 +77,17 @@ struct InferCommand: ParsableCommand {
             let top = predictions.map { "class \($0.index) \(String(format: "%.4f", $0.probability))" }.joined(separator: ", ")
             print("image \(index): \(top)")
         }
-        print(String(format: "time: load %.3f s, run %.3f s", report.loadSeconds, report.runSeconds))
+        print(
+            String(
+                format: "time: load %.3f s, plan %.3f s (kernels: %d compiled, %d from cache), run %.3f s",
+                report.loadSeconds, report.planSeconds, report.programsCompiled, report.programsFromDiskCache, report.runSeconds))
     }
 }
 
-/// The `k` most probable classes of each row of `logits` [N, classes], by softmax.
-func topPredictions(_ logits: Tensor, k: Int) -> [[InferCommand.Report.Prediction]] {
-    let probabilities = Reference.softmax(logits)
-    let classes = logits.shape[1]
-    return (0..<logits.shape[0]).map { row in
+/// The `k` most probable classes of each row of `probabilities` [N, classes].
+func topPredictions(_ probabilities: Tensor, k: Int) -> [[InferCommand.Report.Prediction]] {
+    let classes = probabilities.shape[1]
+    return (0..<probabilities.shape[0]).map { row in
         let values = probabilities.data[(row * classes)..<((row + 1) * classes)]
         return zip(values.indices, values).sorted { $0.1 > $1.1 }.prefix(max(0, k)).map {
             .init(index: $0.0 - row * classes, probability: $0.1)

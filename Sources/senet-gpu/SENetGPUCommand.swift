@@ -8,7 +8,7 @@ struct SENetGPUCommand: ParsableCommand {
         commandName: "senet-gpu",
         abstract: "Run SE-ResNet image classifiers on any OpenCL device.",
         version: SENetGPUVersion.string,
-        subcommands: [DevicesCommand.self, InferCommand.self, SelfCheckCommand.self]
+        subcommands: [DevicesCommand.self, InferCommand.self, CompareCommand.self, PlanCommand.self, SelfCheckCommand.self]
     )
 
     /// Prints a library error as one line on stderr and exits non-zero, instead of a trace.
@@ -37,6 +37,11 @@ struct KernelOptions: ParsableArguments {
             index: index, sources: .fromEnvironment(kernels),
             cacheDirectory: noCache ? nil : ProgramCache.defaultDirectory(), profiling: profiling)
     }
+}
+
+/// Writes a line to stderr (notes and plans, so stdout stays clean for results).
+func printErr(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
 }
 
 /// Writes `value` as one line of JSON on stdout.

@@ -1,4 +1,6 @@
 import Foundation
+import SENetGPU
+import TestSupport
 import XCTest
 
 /// Runs the built `senet-gpu` binary the way a user does and checks its output and exit codes.
@@ -114,5 +116,65 @@ final class InferCLITests: XCTestCase {
             XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, "one line: \(result.stderr)")
             XCTAssertFalse(FileManager.default.fileExists(atPath: output), "no partial output for \(arguments)")
         }
+    }
+}
+
+/// `infer --device 0` and `compare` as a user runs them, against PyTorch's logits.
+final class DeviceCLITests: XCTestCase {
+    func testInferOnDeviceZeroMatchesPyTorchForEveryFixture() throws {
+        try skipWithoutOpenCL()
+        let directory = try temporaryDirectory(self)
+        let cache = directory.appendingPathComponent("cache").path
+        for fixture in try ModelFixture.all() {
+            let weights = directory.appendingPathComponent("\(fixture.name).safetensors").path
+            let input = directory.appendingPathComponent("\(fixture.name).npy").path
+            let logits = directory.appendingPathComponent("\(fixture.name)-logits.npy").path
+            try fixture.writeWeights(to: weights)
+            try NumpyFile.write(fixture.input, path: input)
+            let result = try runCLI(
+                ["infer", "--device", "0", "--weights", weights, "--input", input, "--save-logits", logits],
+                environment: ["SENET_GPU_CACHE": "on", "XDG_CACHE_HOME": cache])
+            XCTAssertEqual(result.status, 0, "\(fixture.name): \(result.stderr)")
+            XCTAssertTrue(result.stdout.contains("device: #0 "), result.stdout)
+            assertClose(try NumpyFile.read(path: logits), fixture.expectedLogits, tolerance: 1e-4, fixture.name)
+        }
+    }
+
+    func testCompareExitCodesAndFirstDivergingLayer() throws {
+        try skipWithoutOpenCL()
+        let base = ["compare", "--device", "0", "--model", "seresnet18", "--size", "48x64"]
+        let clean = try runCLI(base)
+        XCTAssertEqual(clean.status, 0, clean.stderr)
+        XCTAssertTrue(clean.stdout.contains("logits: relative error"), clean.stdout)
+        XCTAssertTrue(clean.stdout.contains("PASS"), clean.stdout)
+
+        let broken = try runCLI(base + ["--debug-perturb", "layer3.1.conv1"])
+        XCTAssertEqual(broken.status, 1)
+        XCTAssertTrue(broken.stdout.contains("first layer over tolerance: layer3.1.conv1 (conv)"), broken.stdout)
+
+        let json = try runCLI(base + ["--debug-perturb", "classifier", "--json"])
+        XCTAssertEqual(json.status, 1)
+        let summary = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
+        XCTAssertEqual(summary?["firstDivergingLayer"] as? String, "classifier")
+
+        let all = try runCLI(["compare", "--all-devices", "--model", "senet18", "--size", "40"])
+        XCTAssertEqual(all.status, 0, all.stderr)
+        XCTAssertTrue(all.stdout.contains("#0 "), all.stdout)
+    }
+
+    func testPlanAndVerboseShowPlacementAndMemory() throws {
+        try skipWithoutOpenCL()
+        let plan = try runCLI(["plan", "--device", "0", "--model", "legacy_seresnet18", "--size", "64", "--cpu-ops", "excite"])
+        XCTAssertEqual(plan.status, 0, plan.stderr)
+        XCTAssertTrue(plan.stdout.contains("layer1.0.se"), plan.stdout)
+        XCTAssertTrue(plan.stdout.contains("forced by --cpu-ops"), plan.stdout)
+        XCTAssertTrue(plan.stdout.contains("download layer1.0.se.pool"), plan.stdout)
+        XCTAssertTrue(plan.stdout.contains("peak activation memory"), plan.stdout)
+        let verbose = try runCLI(["infer", "--device", "0", "--model", "seresnet18", "--size", "40", "--verbose"])
+        XCTAssertEqual(verbose.status, 0, verbose.stderr)
+        XCTAssertTrue(verbose.stderr.contains("ops on the device"), verbose.stderr)
+        let bad = try runCLI(["plan", "--model", "seresnet18", "--cpu-ops", "nonsense"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("--cpu-ops 'nonsense' matches no op"), bad.stderr)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 
 @testable import SENetGPU
@@ -90,7 +91,14 @@ final class ProgramCacheTests: XCTestCase {
         XCTAssertTrue(try KernelSources().source(named: "scale.cl").contains("channel_scale_add_relu"))
     }
 
-    func testEveryKernelFileIsEmbedded() {
-        XCTAssertEqual(KernelSources.embeddedNames, ["conv_direct.cl", "pooling.cl", "scale.cl"])
+    func testEveryKernelFileIsEmbedded() throws {
+        let kernels = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Kernels")
+        let files = try FileManager.default.contentsOfDirectory(atPath: kernels.path).filter { $0.hasSuffix(".cl") }.sorted()
+        XCTAssertGreaterThanOrEqual(files.count, 5)
+        XCTAssertEqual(KernelSources.embeddedNames, files)
+        for file in files {
+            XCTAssertEqual(try KernelSources().source(named: file), try String(contentsOf: kernels.appendingPathComponent(file), encoding: .utf8))
+        }
     }
 }

@@ -32,8 +32,11 @@ public final class DeviceRuntime: @unchecked Sendable {
     }
 
     /// A fresh kernel object (each op binds its own arguments once) from a cached program.
-    public func kernel(_ name: String, file: String, defines: [String: Int] = [:]) throws -> CLKernel {
-        try CLKernel(program: programs.program(file: file, defines: defines), name: name)
+    /// `perturb` builds it with `DEBUG_PERTURB`, which makes it wrong on purpose (tests of `compare`).
+    public func kernel(_ name: String, file: String, defines: [String: Int] = [:], perturb: Bool = false) throws -> CLKernel {
+        var all = defines
+        if perturb { all["DEBUG_PERTURB"] = 1 }
+        return try CLKernel(program: programs.program(file: file, defines: all), name: name)
     }
 
     /// A device buffer holding `tensor`'s values.

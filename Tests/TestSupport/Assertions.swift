@@ -1,11 +1,10 @@
 import Foundation
+import SENetGPU
 import XCTest
-
-@testable import SENetGPU
 
 /// Fails with the max error, where it is, and the first values of both tensors when `actual`
 /// is further than `tolerance` (relative to max |expected|) from `expected`.
-func assertClose(
+public func assertClose(
     _ actual: Tensor, _ expected: Tensor, tolerance: Float, _ message: String = "",
     file: StaticString = #filePath, line: UInt = #line
 ) {
@@ -23,7 +22,7 @@ func assertClose(
 
 /// The first OpenCL device, opened with the disk cache off (tests must not depend on it).
 /// Skips, saying why, only when the host has no OpenCL platform at all.
-func openTestDevice(cacheDirectory: URL? = nil, sources: KernelSources = KernelSources()) throws -> DeviceRuntime {
+public func openTestDevice(cacheDirectory: URL? = nil, sources: KernelSources = KernelSources()) throws -> DeviceRuntime {
     let devices = try CLDevice.all()
     guard let first = devices.first else {
         throw XCTSkip("no OpenCL platform on this host (install pocl-opencl-icd); device tests skipped")
@@ -32,7 +31,7 @@ func openTestDevice(cacheDirectory: URL? = nil, sources: KernelSources = KernelS
 }
 
 /// A fresh empty directory under the system temp dir, removed at the end of the test.
-func temporaryDirectory(_ testCase: XCTestCase) throws -> URL {
+public func temporaryDirectory(_ testCase: XCTestCase) throws -> URL {
     let url = FileManager.default.temporaryDirectory.appendingPathComponent("senet-gpu-test-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     testCase.addTeardownBlock { try? FileManager.default.removeItem(at: url) }

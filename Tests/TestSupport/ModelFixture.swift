@@ -1,25 +1,24 @@
 import Foundation
-
-@testable import SENetGPU
+import SENetGPU
 
 /// A PyTorch-made test case from `tools/make_fixtures.py`: seeds, shapes and PyTorch's logits.
-struct ModelFixture: Decodable {
-    let name: String
-    let family: ModelFamily
-    let depth: Int
-    let numClasses: Int
-    let weightSeed: UInt64
-    let inputSeed: UInt64
-    let inputShape: [Int]
-    let logits: [Float]
-    let logitsShape: [Int]
+public struct ModelFixture: Decodable {
+    public let name: String
+    public let family: ModelFamily
+    public let depth: Int
+    public let numClasses: Int
+    public let weightSeed: UInt64
+    public let inputSeed: UInt64
+    public let inputShape: [Int]
+    public let logits: [Float]
+    public let logitsShape: [Int]
     /// The PyTorch state_dict: [key, shape, dtype] in order.
-    let keys: [[KeyField]]
+    public let keys: [[KeyField]]
 
-    enum KeyField: Decodable {
+    public enum KeyField: Decodable {
         case text(String)
         case shape([Int])
-        init(from decoder: Decoder) throws {
+        public init(from decoder: Decoder) throws {
             let container = try decoder.singleValueContainer()
             if let text = try? container.decode(String.self) {
                 self = .text(text)
@@ -30,7 +29,7 @@ struct ModelFixture: Decodable {
     }
 
     /// (key, shape, dtype) triples.
-    var stateDict: [(key: String, shape: [Int], dtype: String)] {
+    public var stateDict: [(key: String, shape: [Int], dtype: String)] {
         keys.compactMap { fields in
             guard fields.count == 3, case .text(let key) = fields[0], case .shape(let shape) = fields[1],
                 case .text(let dtype) = fields[2]
@@ -39,20 +38,20 @@ struct ModelFixture: Decodable {
         }
     }
 
-    var architecture: Architecture { Architecture(family: family, depth: depth, numClasses: numClasses)! }
-    var input: Tensor { SyntheticWeights.input(shape: inputShape, seed: inputSeed) }
-    var expectedLogits: Tensor { Tensor(shape: logitsShape, data: logits) }
+    public var architecture: Architecture { Architecture(family: family, depth: depth, numClasses: numClasses)! }
+    public var input: Tensor { SyntheticWeights.input(shape: inputShape, seed: inputSeed) }
+    public var expectedLogits: Tensor { Tensor(shape: logitsShape, data: logits) }
 
-    static var directory: URL {
+    public static var directory: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Fixtures")
     }
 
-    static func load(_ name: String) throws -> ModelFixture {
+    public static func load(_ name: String) throws -> ModelFixture {
         try JSONDecoder().decode(ModelFixture.self, from: Data(contentsOf: directory.appendingPathComponent("\(name).json")))
     }
 
     /// Every model fixture in the folder, sorted by name.
-    static func all() throws -> [ModelFixture] {
+    public static func all() throws -> [ModelFixture] {
         try FileManager.default.contentsOfDirectory(atPath: directory.path).filter {
             $0.hasSuffix(".json") && $0 != "dtypes.json"
         }.sorted().map { try load(String($0.dropLast(5))) }
@@ -60,7 +59,7 @@ struct ModelFixture: Decodable {
 
     /// Writes the synthetic weights as a safetensors file with exactly PyTorch's state_dict
     /// keys (num_batches_tracked included), as tools/export_weights.py would.
-    func writeWeights(to path: String) throws {
+    public func writeWeights(to path: String) throws {
         let parameters = SyntheticWeights.parameters(for: architecture, seed: weightSeed)
         let floats = stateDict.filter { $0.dtype != "I64" }.map { (name: $0.key, tensor: parameters[$0.key]!) }
         let counters = stateDict.filter { $0.dtype == "I64" }.map { (name: $0.key, value: Int64(0)) }

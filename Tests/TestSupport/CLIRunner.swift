@@ -2,23 +2,23 @@ import Foundation
 import XCTest
 
 /// What one run of the binary printed and returned.
-struct CLIResult {
-    let status: Int32
-    let stdout: String
-    let stderr: String
+public struct CLIResult {
+    public let status: Int32
+    public let stdout: String
+    public let stderr: String
 }
 
 /// The `senet-gpu` binary SwiftPM built next to the test bundle.
-var cliBinary: URL {
+public var cliBinary: URL {
     // On Linux the bundle URL is the products directory; on macOS it is the .xctest inside it.
-    let bundle = Bundle(for: CLITests.self).bundleURL
+    let bundle = Bundle(for: BundleMarker.self).bundleURL
     let candidate = bundle.appendingPathComponent("senet-gpu")
     if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
     return bundle.deletingLastPathComponent().appendingPathComponent("senet-gpu")
 }
 
 /// Runs `senet-gpu arguments…` with the kernel disk cache off, as a user would.
-func runCLI(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CLIResult {
+public func runCLI(_ arguments: [String], environment extra: [String: String] = [:]) throws -> CLIResult {
     let process = Process()
     process.executableURL = cliBinary
     process.arguments = arguments
@@ -44,7 +44,7 @@ func runCLI(_ arguments: [String], environment extra: [String: String] = [:]) th
 }
 
 /// Skips, saying why, only when the host has no OpenCL platform at all.
-func skipWithoutOpenCL() throws {
+public func skipWithoutOpenCL() throws {
     let result = try runCLI(["devices"])
     if result.status != 0 && result.stderr.contains("no OpenCL platform") {
         throw XCTSkip("no OpenCL platform on this host (install pocl-opencl-icd); CLI device tests skipped")
@@ -55,3 +55,6 @@ func skipWithoutOpenCL() throws {
 private final class DataBox: @unchecked Sendable {
     var data = Data()
 }
+
+/// Any class of this module, to find the products directory.
+private final class BundleMarker {}

@@ -1,0 +1,55 @@
+import Foundation
+
+extension ExecutionPlan {
+    /// Runs the plan on `input` [N, 3, H, W] (the shape it was built for).
+    /// `observe` sees every op's output by name as it is produced (a blocking read per op on
+    /// the device, so only `compare` uses it).
+    public func run(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> Output {
+        guard input.shape == inputShape else {
+            throw InputError.invalidOption("input shape \(input.shape) differs from the plan's \(inputShape)")
+        }
+        return try lock.withLock { try execute(input, observe: observe) }
+    }
+
+    private func execute(_ input: Tensor, observe: ((String, Tensor) -> Void)?) throws -> Output {
+        var host: [Int: Tensor] = [graph.input: input]
+        var events: [(Int, CLEvent)] = []
+        var hostSeconds: [Int: Double] = [:]
+        for step in steps {
+            switch step {
+            case .upload(let value):
+                try buffer(value).write(host[value]!.data, queue: queue)
+            case .download(let value):
+                host[value] = try read(value)
+            case .device(let index):
+                let op = graph.ops[index]
+                if let event = try deviceOp(index).enqueue(on: queue, profile: options.profile && queue.profiling) {
+                    events.append((index, event))
+                }
+                if let observe { observe(op.name, try read(op.output)) }
+            case .host(let index):
+                let op = graph.ops[index]
+                let start = Date()
+                let output = op.host(op.inputs.map { host[$0]! })
+                hostSeconds[index] = Date().timeIntervalSince(start)
+                host[op.output] = output
+                observe?(op.name, output)
+            }
+        }
+        var seconds = hostSeconds
+        for (index, event) in events { seconds[index] = Double(try event.durationNanoseconds()) / 1e9 }
+        let timings = options.profile ? graph.ops.indices.map { (name: graph.ops[$0].name, seconds: seconds[$0] ?? 0) } : []
+        return Output(logits: host[graph.logits]!, probabilities: host[graph.probabilities]!, opSeconds: timings)
+    }
+
+    private var queue: CLQueue { runtime!.queue }
+
+    private func buffer(_ value: Int) throws -> CLBuffer {
+        guard let buffer = valueBufferFor(value) else { preconditionFailure("value \(value) has no device buffer") }
+        return buffer
+    }
+
+    private func read(_ value: Int) throws -> Tensor {
+        try runtime!.download(try buffer(value), shape: graph.values[value].shape)
+    }
+}

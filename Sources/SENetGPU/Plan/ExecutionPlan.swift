@@ -1,0 +1,183 @@
+import Foundation
+
+/// A static schedule of one network for one input shape: each op placed on the device or the
+/// CPU reference, the transfers between them explicit, device buffers assigned with reuse, and
+/// every kernel's arguments bound. Running it is a walk over `steps` on one in-order queue,
+/// with no wait between device ops; results are read once at the end.
+///
+/// Thread safety: `run` may be called from any thread; calls are serialised by a lock because
+/// the plan owns its activation buffers.
+public final class ExecutionPlan: @unchecked Sendable {
+    /// What one op ended up as.
+    public struct Placement: Sendable {
+        public let name: String
+        public let kind: OpKind
+        public let onDevice: Bool
+        /// Why it runs on the CPU; nil on the device.
+        public let reason: String?
+        public let outputShape: [Int]
+        /// Index of the device buffer holding the output; nil on the CPU.
+        public let buffer: Int?
+    }
+
+    /// One thing the plan does, in order.
+    public enum Step: Sendable {
+        case device(op: Int)
+        case host(op: Int)
+        case upload(value: Int)
+        case download(value: Int)
+    }
+
+    /// Outputs of one run.
+    public struct Output: Sendable {
+        /// [N, classes]
+        public let logits: Tensor
+        /// softmax(logits), [N, classes]
+        public let probabilities: Tensor
+        /// (op name, seconds) for every op, when the plan profiles.
+        public let opSeconds: [(name: String, seconds: Double)]
+    }
+
+    public let inputShape: [Int]
+    public let placements: [Placement]
+    public let steps: [Step]
+    /// Sizes in bytes of the activation buffers the plan allocated on the device.
+    public let bufferBytes: [Int]
+    /// Bytes of weights uploaded to the device.
+    public let weightBytes: Int
+    /// Device name, or nil for a CPU-only plan.
+    public let deviceName: String?
+
+    /// Peak device memory for activations (all buffers live for the plan's lifetime).
+    public var activationBytes: Int { bufferBytes.reduce(0, +) }
+
+    let graph: NetworkGraph
+    let runtime: DeviceRuntime?
+    let options: PlanOptions
+    private let deviceOps: [Int: DeviceOp]
+    private let valueBuffers: [Int: CLBuffer]
+    let lock = NSLock()
+
+    public init(model: SEResNet, runtime: DeviceRuntime?, inputShape: [Int], options: PlanOptions = PlanOptions()) throws {
+        guard inputShape.count == 4, inputShape[1] == 3, inputShape[0] >= 1, inputShape[2] >= 32, inputShape[3] >= 32 else {
+            throw InputError.invalidOption("input shape \(inputShape) is not [N, 3, H, W] with N >= 1 and H, W >= 32")
+        }
+        let graph = NetworkGraph(model: model, batch: inputShape[0], height: inputShape[2], width: inputShape[3])
+        try options.validate(opNames: graph.ops.map(\.name), kinds: graph.ops.map(\.kind))
+        self.graph = graph
+        self.runtime = runtime
+        self.options = options
+        self.inputShape = inputShape
+        deviceName = runtime?.device.description
+
+        let onDevice = graph.ops.map { Self.reasonForCPU($0, runtime: runtime, options: options) == nil }
+        let steps = Self.schedule(graph, onDevice: onDevice)
+        self.steps = steps
+        let (assignment, sizes) = Self.assignBuffers(graph, steps: steps)
+        bufferBytes = sizes.map { $0 * MemoryLayout<Float>.stride }
+
+        var buffers: [Int: CLBuffer] = [:]
+        var ops: [Int: DeviceOp] = [:]
+        var weightBytes = 0
+        if let runtime {
+            let pool = try sizes.map { try runtime.buffer(count: $0) }
+            for (value, index) in assignment { buffers[value] = pool[index] }
+            for (index, op) in graph.ops.enumerated() where onDevice[index] {
+                let weights = try op.weights.map { try runtime.upload($0) }
+                weightBytes += op.weights.reduce(0) { $0 + $1.count * MemoryLayout<Float>.stride }
+                ops[index] = try op.device(
+                    runtime, op.inputs.map { buffers[$0]! }, weights, buffers[op.output]!, op.name == options.perturbLayer)
+            }
+        }
+        valueBuffers = buffers
+        deviceOps = ops
+        self.weightBytes = weightBytes
+        placements = graph.ops.enumerated().map { index, op in
+            Placement(
+                name: op.name, kind: op.kind, onDevice: onDevice[index],
+                reason: Self.reasonForCPU(op, runtime: runtime, options: options), outputShape: graph.values[op.output].shape,
+                buffer: assignment[op.output])
+        }
+    }
+
+    func valueBufferFor(_ value: Int) -> CLBuffer? { valueBuffers[value] }
+
+    func deviceOp(_ index: Int) throws -> DeviceOp { deviceOps[index]! }
+
+    /// Why `op` cannot or must not run on the device; nil when it runs there.
+    static func reasonForCPU(_ op: GraphOp, runtime: DeviceRuntime?, options: PlanOptions) -> String? {
+        guard runtime != nil else { return "CPU reference selected (--device cpu)" }
+        if options.forcesCPU(name: op.name, kind: op.kind) { return "forced by --cpu-ops" }
+        if op.kind == .excite, let reduced = op.weights.first?.shape.first, reduced > ExciteOp.maxReducedWidth {
+            return "SE width \(reduced) exceeds the excite kernel's local buffer (\(ExciteOp.maxReducedWidth))"
+        }
+        return nil
+    }
+
+    /// The step list: each op where it was placed, with an upload or download in front of any
+    /// input that lives on the other side, and downloads of the outputs at the end.
+    static func schedule(_ graph: NetworkGraph, onDevice: [Bool]) -> [Step] {
+        var onHost: Set<Int> = [graph.input]
+        var onDev: Set<Int> = []
+        var steps: [Step] = []
+        for (index, op) in graph.ops.enumerated() {
+            for input in op.inputs {
+                if onDevice[index] && !onDev.contains(input) {
+                    steps.append(.upload(value: input))
+                    onDev.insert(input)
+                } else if !onDevice[index] && !onHost.contains(input) {
+                    steps.append(.download(value: input))
+                    onHost.insert(input)
+                }
+            }
+            steps.append(onDevice[index] ? .device(op: index) : .host(op: index))
+            if onDevice[index] { onDev.insert(op.output) } else { onHost.insert(op.output) }
+        }
+        for value in [graph.logits, graph.probabilities] where !onHost.contains(value) {
+            steps.append(.download(value: value))
+        }
+        return steps
+    }
+
+    /// Device buffers with reuse: a value holds a buffer from the step that writes it to its
+    /// last device use; freed buffers go to later values (best fit by size).
+    /// Returns value → buffer index, and each buffer's size in floats.
+    static func assignBuffers(_ graph: NetworkGraph, steps: [Step]) -> ([Int: Int], [Int]) {
+        var lastUse: [Int: Int] = [:]
+        var firstWrite: [Int: Int] = [:]
+        for (index, step) in steps.enumerated() {
+            switch step {
+            case .upload(let value):
+                firstWrite[value] = index
+                lastUse[value] = index
+            case .device(let op):
+                for input in graph.ops[op].inputs { lastUse[input] = index }
+                firstWrite[graph.ops[op].output] = index
+                lastUse[graph.ops[op].output] = max(lastUse[graph.ops[op].output] ?? index, index)
+            case .download(let value):
+                lastUse[value] = index
+            case .host:
+                break
+            }
+        }
+        var sizes: [Int] = []
+        var free: [Int] = []
+        var assignment: [Int: Int] = [:]
+        let writes = Dictionary(grouping: firstWrite.keys, by: { firstWrite[$0]! })
+        let releases = Dictionary(grouping: lastUse.keys, by: { lastUse[$0]! })
+        for index in steps.indices {
+            for value in (writes[index] ?? []).sorted() {
+                let need = graph.values[value].count
+                if let best = free.filter({ sizes[$0] >= need }).min(by: { sizes[$0] < sizes[$1] }) {
+                    free.removeAll { $0 == best }
+                    assignment[value] = best
+                } else {
+                    sizes.append(need)
+                    assignment[value] = sizes.count - 1
+                }
+            }
+            for value in releases[index] ?? [] { if let buffer = assignment[value] { free.append(buffer) } }
+        }
+        return (assignment, sizes)
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+
+/// The public entry point: one network on one device (or the CPU reference), with a plan per
+/// input shape built on first use and kept.
+///
+/// Thread safety: an engine may be shared by threads and tasks; plans are created under a lock
+/// and each plan serialises its own runs, so concurrent calls give the same results as
+/// sequential ones.
+public final class InferenceEngine: @unchecked Sendable {
+    public let model: SEResNet
+    /// nil runs every op on the CPU reference.
+    public let runtime: DeviceRuntime?
+    public let options: PlanOptions
+    private var plans: [[Int]: ExecutionPlan] = [:]
+    private let lock = NSLock()
+
+    public init(model: SEResNet, runtime: DeviceRuntime?, options: PlanOptions = PlanOptions()) {
+        self.model = model
+        self.runtime = runtime
+        self.options = options
+    }
+
+    /// The plan for inputs of `shape` [N, 3, H, W], built (kernels compiled or loaded) on first use.
+    public func plan(for shape: [Int]) throws -> ExecutionPlan {
+        try lock.withLock {
+            if let plan = plans[shape] { return plan }
+            let plan = try ExecutionPlan(model: model, runtime: runtime, inputShape: shape, options: options)
+            plans[shape] = plan
+            return plan
+        }
+    }
+
+    /// Logits and probabilities for `input` [N, 3, H, W].
+    public func run(_ input: Tensor, observe: ((String, Tensor) -> Void)? = nil) throws -> ExecutionPlan.Output {
+        try plan(for: input.shape).run(input, observe: observe)
+    }
+}

@@ -1,0 +1,150 @@
+/// The kinds of op in an SE-ResNet; `--cpu-ops` accepts these as well as layer names.
+public enum OpKind: String, CaseIterable, Sendable, Codable {
+    case conv, maxpool, avgpool, excite
+    case scaleAddRelu = "scale_add_relu"
+    case linear, softmax
+}
+
+/// One op of the static graph, with both of its implementations: the CPU reference and a
+/// factory for the device op (whose kernel arguments are bound once, at plan time).
+struct GraphOp {
+    let name: String
+    let kind: OpKind
+    let inputs: [Int]
+    let output: Int
+    /// Weights the device op needs on the device, uploaded once.
+    let weights: [Tensor]
+    let host: ([Tensor]) -> Tensor
+    /// (runtime, input buffers, weight buffers, output buffer, perturb) → bound device op.
+    let device: (DeviceRuntime, [CLBuffer], [CLBuffer], CLBuffer, Bool) throws -> DeviceOp
+}
+
+/// A value flowing between ops: an activation, named after the op that makes it.
+struct GraphValue {
+    let name: String
+    let shape: [Int]
+    var count: Int { shape.reduce(1, *) }
+}
+
+/// The static op list of one network for one input shape.
+struct NetworkGraph {
+    private(set) var values: [GraphValue] = []
+    private(set) var ops: [GraphOp] = []
+    /// Value ids of the network input, the logits and the probabilities.
+    private(set) var input = 0, logits = 0, probabilities = 0
+
+    init(model: SEResNet, batch: Int, height: Int, width: Int) {
+        input = addValue("input", [batch, 3, height, width])
+        var x = convolution(model.stem, input)
+        x = maxPool(model, x)
+        for block in model.blocks { x = residualBlock(block, x) }
+        let features = averagePool("pool", x)
+        logits = linear(model, features)
+        probabilities = softmax(logits)
+    }
+
+    private mutating func addValue(_ name: String, _ shape: [Int]) -> Int {
+        values.append(GraphValue(name: name, shape: shape))
+        return values.count - 1
+    }
+
+    private mutating func add(
+        _ name: String, _ kind: OpKind, _ inputs: [Int], shape: [Int], weights: [Tensor] = [],
+        host: @escaping ([Tensor]) -> Tensor,
+        device: @escaping (DeviceRuntime, [CLBuffer], [CLBuffer], CLBuffer, Bool) throws -> DeviceOp
+    ) -> Int {
+        let output = addValue(name, shape)
+        ops.append(GraphOp(name: name, kind: kind, inputs: inputs, output: output, weights: weights, host: host, device: device))
+        return output
+    }
+
+    private mutating func convolution(_ layer: ConvLayer, _ x: Int) -> Int {
+        let s = values[x].shape
+        let g = layer.geometry(batch: s[0], height: s[2], width: s[3])
+        return add(
+            layer.name, .conv, [x], shape: g.outputShape, weights: [layer.weight, layer.bias],
+            host: { Reference.convolution($0[0], layer) },
+            device: { runtime, inputs, weights, output, perturb in
+                try DirectConv2dOp(
+                    runtime: runtime, geometry: g, input: inputs[0], weight: weights[0], bias: weights[1], output: output,
+                    relu: layer.relu, perturb: perturb)
+            })
+    }
+
+    private mutating func maxPool(_ model: SEResNet, _ x: Int) -> Int {
+        let s = values[x].shape
+        let (padding, ceil) = (model.stemPoolPadding, model.stemPoolCeilMode)
+        let oh = windowOutputSize(input: s[2], kernel: 3, stride: 2, padding: padding, ceilMode: ceil)
+        let ow = windowOutputSize(input: s[3], kernel: 3, stride: 2, padding: padding, ceilMode: ceil)
+        return add(
+            "stem.pool", .maxpool, [x], shape: [s[0], s[1], oh, ow],
+            host: { Reference.maxPool2d($0[0], kernel: 3, stride: 2, padding: padding, ceilMode: ceil) },
+            device: { runtime, inputs, _, output, perturb in
+                try MaxPool2dOp(
+                    runtime: runtime, rows: s[0] * s[1], height: s[2], width: s[3], kernelSize: 3, stride: 2, padding: padding,
+                    ceilMode: ceil, input: inputs[0], output: output, perturb: perturb)
+            })
+    }
+
+    private mutating func averagePool(_ name: String, _ x: Int) -> Int {
+        let s = values[x].shape
+        return add(
+            name, .avgpool, [x], shape: [s[0], s[1]], host: { Reference.globalAveragePool($0[0]) },
+            device: { runtime, inputs, _, output, perturb in
+                try GlobalAveragePoolOp(
+                    runtime: runtime, rows: s[0] * s[1], plane: s[2] * s[3], input: inputs[0], output: output, perturb: perturb)
+            })
+    }
+
+    private mutating func residualBlock(_ block: ResidualBlock, _ x: Int) -> Int {
+        var branch = x
+        for layer in block.convs { branch = convolution(layer, branch) }
+        let se = block.squeezeExcite
+        let pooled = averagePool("\(se.name).pool", branch)
+        let batch = values[x].shape[0]
+        let scale = add(
+            se.name, .excite, [pooled], shape: [batch, se.channels],
+            weights: [se.reduceWeight, se.reduceBias, se.expandWeight, se.expandBias],
+            host: { inputs in
+                let hidden = Reference.relu(Reference.linear(inputs[0], weight: se.reduceWeight, bias: se.reduceBias))
+                return Reference.sigmoid(Reference.linear(hidden, weight: se.expandWeight, bias: se.expandBias))
+            },
+            device: { runtime, inputs, w, output, perturb in
+                try ExciteOp(
+                    runtime: runtime, batch: batch, channels: se.channels, reducedWidth: se.reducedWidth, pooled: inputs[0],
+                    reduceWeight: w[0], reduceBias: w[1], expandWeight: w[2], expandBias: w[3], scale: output, perturb: perturb)
+            })
+        let shortcut = block.downsample.map { convolution($0, x) } ?? x
+        let s = values[branch].shape
+        return add(
+            block.name, .scaleAddRelu, [branch, scale, shortcut], shape: s,
+            host: { Reference.relu(Reference.add(Reference.channelScale($0[0], scale: $0[1]), $0[2])) },
+            device: { runtime, inputs, _, output, perturb in
+                try ChannelScaleOp(
+                    runtime: runtime, rows: s[0] * s[1], plane: s[2] * s[3], input: inputs[0], scale: inputs[1],
+                    shortcut: inputs[2], output: output, perturb: perturb)
+            })
+    }
+
+    private mutating func linear(_ model: SEResNet, _ x: Int) -> Int {
+        let (batch, features) = (values[x].shape[0], values[x].shape[1])
+        let classes = model.classifierWeight.shape[0]
+        return add(
+            "classifier", .linear, [x], shape: [batch, classes], weights: [model.classifierWeight, model.classifierBias],
+            host: { Reference.linear($0[0], weight: model.classifierWeight, bias: model.classifierBias) },
+            device: { runtime, inputs, w, output, perturb in
+                try LinearOp(
+                    runtime: runtime, batch: batch, inFeatures: features, outFeatures: classes, input: inputs[0], weight: w[0],
+                    bias: w[1], output: output, perturb: perturb)
+            })
+    }
+
+    private mutating func softmax(_ x: Int) -> Int {
+        let s = values[x].shape
+        return add(
+            "softmax", .softmax, [x], shape: s, host: { Reference.softmax($0[0]) },
+            device: { runtime, inputs, _, output, perturb in
+                try SoftmaxOp(runtime: runtime, rows: s[0], columns: s[1], input: inputs[0], output: output, perturb: perturb)
+            })
+    }
+}

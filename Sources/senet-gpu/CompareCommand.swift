@@ -1,0 +1,115 @@
+import ArgumentParser
+import Foundation
+import SENetGPU
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Run a device and the CPU reference on the same input and compare every layer.",
+        discussion:
+            "Exits 1 when the logits differ by more than --tolerance (relative to max |logit|) and names the first layer over it."
+    )
+
+    @OptionGroup var engineOptions: EngineOptions
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Largest relative error accepted (max |device - reference| / max |reference|).")
+    var tolerance: Float = 1e-4
+
+    @Flag(help: "Compare every OpenCL device on the host, one summary row each.")
+    var allDevices = false
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    struct Summary: Encodable {
+        struct Layer: Encodable {
+            let name, kind: String
+            let onDevice: Bool
+            let maxAbsoluteError, relativeError: Float
+        }
+        let device: String
+        let logitsRelativeError: Float
+        let firstDivergingLayer: String?
+        let passed: Bool
+        let layers: [Layer]
+    }
+
+    func run() throws {
+        var summaries: [Summary] = []
+        do {
+            let (model, _) = try modelOptions.loadModel()
+            let input = try modelOptions.loadInput()
+            let indices: [String]
+            if allDevices {
+                let devices = try CLDevice.all()
+                if devices.isEmpty { throw SENetError.noOpenCLPlatform }
+                indices = devices.map { "\($0.index)" }
+            } else {
+                indices = [engineOptions.device]
+            }
+            for index in indices {
+                var options = engineOptions
+                options.device = index
+                let plan = try options.engine(for: model).plan(for: input.shape)
+                let result = try LayerComparison(plan: plan, model: model, input: input, tolerance: tolerance)
+                summaries.append(summary(result))
+                if !json && !allDevices { printTable(result) }
+            }
+        } catch { throw SENetGPUCommand.fail(error) }
+
+        if json {
+            try printJSON(allDevices ? AnyEncodable(summaries) : AnyEncodable(summaries[0]))
+        } else if allDevices {
+            print("device".padding(toLength: 72, withPad: " ", startingAt: 0) + "logits rel err  first diverging layer")
+            for s in summaries {
+                print(
+                    s.device.padding(toLength: 72, withPad: " ", startingAt: 0)
+                        + String(format: "%.2e", s.logitsRelativeError).padding(toLength: 16, withPad: " ", startingAt: 0)
+                        + (s.firstDivergingLayer ?? "none") + (s.passed ? "" : "  FAIL"))
+            }
+        }
+        if summaries.contains(where: { !$0.passed }) { throw ExitCode.failure }
+    }
+
+    private func summary(_ result: LayerComparison) -> Summary {
+        Summary(
+            device: result.deviceName, logitsRelativeError: result.logits.relativeError,
+            firstDivergingLayer: result.firstDiverging?.name, passed: result.passed,
+            layers: result.rows.map {
+                .init(
+                    name: $0.name, kind: $0.kind.rawValue, onDevice: $0.onDevice,
+                    maxAbsoluteError: $0.comparison.maxAbsoluteError,
+                    relativeError: $0.comparison.relativeError)
+            })
+    }
+
+    private func printTable(_ result: LayerComparison) {
+        print("compare \(result.deviceName) against the CPU reference, tolerance \(result.tolerance) relative")
+        print("layer".padding(toLength: 26, withPad: " ", startingAt: 0) + "kind            where   max abs err   rel err")
+        for row in result.rows {
+            let mark = row.comparison.passes(tolerance: result.tolerance) ? "" : "  over tolerance"
+            print(
+                row.name.padding(toLength: 26, withPad: " ", startingAt: 0)
+                    + row.kind.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
+                    + (row.onDevice ? "device  " : "cpu     ")
+                    + String(format: "%.3e     %.3e", row.comparison.maxAbsoluteError, row.comparison.relativeError) + mark)
+        }
+        if let first = result.firstDiverging {
+            print(
+                "first layer over tolerance: \(first.name) (\(first.kind.rawValue)), relative error \(first.comparison.relativeError)"
+            )
+        }
+        print(
+            String(format: "logits: relative error %.3e: ", result.logits.relativeError)
+                + (result.passed ? "PASS" : "FAIL (over \(result.tolerance))"))
+    }
+}
+
+/// Lets one `printJSON` call print either a value or an array.
+struct AnyEncodable: Encodable {
+    private let encodeValue: (Encoder) throws -> Void
+    init<T: Encodable>(_ value: T) { encodeValue = value.encode }
+    func encode(to encoder: Encoder) throws { try encodeValue(encoder) }
+}
