@@ -98,7 +98,9 @@ final class ProgramCacheTests: XCTestCase {
         XCTAssertGreaterThanOrEqual(files.count, 5)
         XCTAssertEqual(KernelSources.embeddedNames, files)
         for file in files {
-            XCTAssertEqual(try KernelSources().source(named: file), try String(contentsOf: kernels.appendingPathComponent(file), encoding: .utf8))
+            XCTAssertEqual(
+                try KernelSources().source(named: file),
+                try String(contentsOf: kernels.appendingPathComponent(file), encoding: .utf8))
         }
     }
 }
