@@ -10,6 +10,8 @@ public enum SENetError: Error, CustomStringConvertible, Equatable {
     case kernelBuildFailed(source: String, options: String, log: String)
     /// A kernel source file was found nowhere; carries every place searched.
     case kernelSourceNotFound(name: String, searched: [String])
+    /// The tuner found no working candidate for a shape.
+    case tuningFailed(shape: String, reason: String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,8 @@ public enum SENetError: Error, CustomStringConvertible, Equatable {
             let shownLog = log.isEmpty ? "(the driver gave no build log)" : log
             return "OpenCL kernel \(source) failed to build with options '\(options)'; "
                 + "fix the source or report the driver bug. Build log:\n\(shownLog)"
+        case .tuningFailed(let shape, let reason):
+            return "tuning failed for convolution \(shape): \(reason); the driver may be miscompiling, try `senet-gpu compare`"
         case .kernelSourceNotFound(let name, let searched):
             return "kernel source \(name) not found; searched: \(searched.joined(separator: ", ")); "
                 + "check --kernels / SENET_GPU_KERNELS"
@@ -45,6 +49,8 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
     case unreadable(path: String, reason: String)
     /// A command-line value that makes no sense.
     case invalidOption(String)
+    /// An image file that cannot be decoded: not JPEG or PNG, damaged, too large or unsupported.
+    case invalidImage(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -59,6 +65,9 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
             return "cannot read \(path): \(reason); check the path and permissions"
         case .invalidOption(let message):
             return message
+        case .invalidImage(let path, let reason):
+            return "image \(path): \(reason); supported: JPEG (baseline, progressive; RGB or grey) "
+                + "and PNG (grey, RGB, RGBA, palette, 8/16-bit)"
         }
     }
 }

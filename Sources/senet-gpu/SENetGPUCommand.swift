@@ -8,7 +8,10 @@ struct SENetGPUCommand: ParsableCommand {
         commandName: "senet-gpu",
         abstract: "Run SE-ResNet image classifiers on any OpenCL device.",
         version: SENetGPUVersion.string,
-        subcommands: [DevicesCommand.self, InferCommand.self, CompareCommand.self, PlanCommand.self, SelfCheckCommand.self]
+        subcommands: [
+            DevicesCommand.self, InferCommand.self, CompareCommand.self, BenchCommand.self, TuneCommand.self, PlanCommand.self,
+            SelfCheckCommand.self,
+        ]
     )
 
     /// Prints a library error as one line on stderr and exits non-zero, instead of a trace.

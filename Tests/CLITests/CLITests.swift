@@ -41,7 +41,7 @@ final class CLITests: XCTestCase {
         try skipWithoutOpenCL()
         let result = try runCLI(["selfcheck", "--device", "0"])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
-        XCTAssertTrue(result.stdout.contains("12/12 passed"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("18/18 passed"), result.stdout)
     }
 
     func testBadDeviceIndexListsDevices() throws {
@@ -176,5 +176,45 @@ final class DeviceCLITests: XCTestCase {
         let bad = try runCLI(["plan", "--model", "seresnet18", "--cpu-ops", "nonsense"])
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("--cpu-ops 'nonsense' matches no op"), bad.stderr)
+    }
+}
+
+/// `tune` and `bench` as a user runs them.
+final class PerformanceCLITests: XCTestCase {
+    func testTunedValuesReachTheNextProcess() throws {
+        try skipWithoutOpenCL()
+        let cache = try temporaryDirectory(self).path
+        let environment = ["SENET_GPU_CACHE": "on", "XDG_CACHE_HOME": cache]
+        let model = ["--model", "legacy_seresnet18", "--size", "40"]
+        let before = try runCLI(["infer", "--verbose"] + model, environment: environment)
+        XCTAssertTrue(before.stderr.contains("0 of 20 layers tuned"), before.stderr)
+        let tune = try runCLI(["tune"] + model, environment: environment)
+        XCTAssertEqual(tune.status, 0, tune.stderr)
+        XCTAssertTrue(tune.stdout.contains("saved 1"), tune.stdout)
+        let after = try runCLI(["infer", "--verbose"] + model, environment: environment)
+        XCTAssertEqual(after.status, 0, after.stderr)
+        XCTAssertTrue(after.stderr.contains("20 of 20 layers tuned for this device"), after.stderr)
+        let refused = try runCLI(["tune", "--device", "cpu"] + model)
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertTrue(refused.stderr.contains("tune needs an OpenCL device"), refused.stderr)
+    }
+
+    func testBenchReportsEveryField() throws {
+        try skipWithoutOpenCL()
+        let result = try runCLI(
+            ["bench", "--model", "seresnet18", "--size", "64", "--batch", "2", "--iterations", "2", "--warmup", "1", "--json"])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        let model = try SyntheticWeights.model(Architecture(modelName: "seresnet18")!, seed: 1)
+        XCTAssertEqual(report["gmacsPerImage"] as? Double ?? 0, Double(model.macs(height: 64, width: 64)) / 1e9, accuracy: 1e-9)
+        XCTAssertEqual(report["batch"] as? Int, 2)
+        XCTAssertEqual(report["iterations"] as? Int, 2)
+        XCTAssertEqual((report["layers"] as? [Any])?.count, 10)
+        for key in [
+            "medianMs", "minMs", "maxMs", "imagesPerSecond", "gflops", "ceilingGflops", "coldStartSeconds", "warmStartSeconds",
+        ] {
+            XCTAssertGreaterThan(report[key] as? Double ?? 0, 0, key)
+        }
+        XCTAssertLessThanOrEqual(report["minMs"] as? Double ?? 1, report["maxMs"] as? Double ?? 0)
     }
 }

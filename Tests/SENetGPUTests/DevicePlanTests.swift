@@ -65,13 +65,19 @@ final class DevicePlanTests: XCTestCase {
         XCTAssertLessThanOrEqual(plan.bufferBytes.count, 8)
         let largest = 256 * 56 * 56 * 4
         XCTAssertEqual(plan.bufferBytes.max(), largest)
-        XCTAssertLessThanOrEqual(plan.activationBytes, 4 * largest)
+        XCTAssertLessThanOrEqual(plan.bufferBytes.reduce(0, +), 4 * largest)
+        // The im2col scratch is sized for the largest unfolded layer: the stem, 3·7·7 × 112·112.
+        XCTAssertEqual(plan.scratchBytes, 3 * 7 * 7 * 112 * 112 * 4)
+        XCTAssertEqual(plan.activationBytes, plan.bufferBytes.reduce(0, +) + plan.scratchBytes)
         XCTAssertTrue(plan.textDescription.contains("peak activation memory"))
-        // No op reads and writes the same buffer.
+        // Convolutions never write over their input; scale + add + ReLU may (it is elementwise),
+        // so the block output takes the branch's buffer.
         let buffers = Dictionary(plan.placements.map { ($0.name, $0.buffer) }, uniquingKeysWith: { a, _ in a })
         for block in model.blocks {
-            let output = buffers[block.name]!
-            XCTAssertNotEqual(output, buffers[block.convs.last!.name]!, block.name)
+            for (previous, next) in zip(block.convs, block.convs.dropFirst()) {
+                XCTAssertNotEqual(buffers[previous.name]!, buffers[next.name]!, next.name)
+            }
+            XCTAssertEqual(buffers[block.name]!, buffers[block.convs.last!.name]!, "\(block.name) in place")
         }
     }
 

@@ -54,23 +54,28 @@ public struct SEResNet: Sendable {
     /// [classes, features] and [classes]
     public let classifierWeight: Tensor, classifierBias: Tensor
 
-    /// Multiply-accumulates of one forward pass on one image of `height`×`width`.
-    public func macs(height: Int, width: Int) -> Int {
-        var total = 0
-        var (h, w) = (height, width)
+    /// Every convolution's geometry, in execution order, for inputs of [batch, 3, height, width].
+    public func convolutionGeometries(batch: Int, height: Int, width: Int) -> [(name: String, geometry: ConvGeometry)] {
+        var result: [(String, ConvGeometry)] = []
         func conv(_ layer: ConvLayer, _ h: Int, _ w: Int) -> (Int, Int) {
-            let g = layer.geometry(batch: 1, height: h, width: w)
-            total += g.macs
+            let g = layer.geometry(batch: batch, height: h, width: w)
+            result.append((layer.name, g))
             return (g.outHeight, g.outWidth)
         }
-        (h, w) = conv(stem, h, w)
+        var (h, w) = conv(stem, height, width)
         h = windowOutputSize(input: h, kernel: 3, stride: 2, padding: stemPoolPadding, ceilMode: stemPoolCeilMode)
         w = windowOutputSize(input: w, kernel: 3, stride: 2, padding: stemPoolPadding, ceilMode: stemPoolCeilMode)
         for block in blocks {
             if let downsample = block.downsample { _ = conv(downsample, h, w) }
             for layer in block.convs { (h, w) = conv(layer, h, w) }
-            total += 2 * block.squeezeExcite.channels * block.squeezeExcite.reducedWidth
         }
-        return total + classifierWeight.count
+        return result.map { (name: $0.0, geometry: $0.1) }
+    }
+
+    /// Multiply-accumulates of one forward pass on one image of `height`×`width`.
+    public func macs(height: Int, width: Int) -> Int {
+        let convolutions = convolutionGeometries(batch: 1, height: height, width: width).reduce(0) { $0 + $1.geometry.macs }
+        let excitations = blocks.reduce(0) { $0 + 2 * $1.squeezeExcite.channels * $1.squeezeExcite.reducedWidth }
+        return convolutions + excitations + classifierWeight.count
     }
 }

@@ -26,7 +26,7 @@ public final class ChannelScaleOp: DeviceOp {
     }
 
     @discardableResult
-    public func enqueue(on queue: CLQueue, profile: Bool) throws -> CLEvent? {
-        try kernel.enqueue(on: queue, global: global, wantEvent: profile)
+    public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
+        [try kernel.enqueue(on: queue, global: global, wantEvent: profile)].compactMap { $0 }
     }
 }

@@ -23,7 +23,7 @@ public final class DirectConv2dOp: DeviceOp {
     }
 
     @discardableResult
-    public func enqueue(on queue: CLQueue, profile: Bool) throws -> CLEvent? {
-        try kernel.enqueue(on: queue, global: global, wantEvent: profile)
+    public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
+        [try kernel.enqueue(on: queue, global: global, wantEvent: profile)].compactMap { $0 }
     }
 }

@@ -1,9 +1,9 @@
 /// A device operation whose kernel arguments were bound when it was created, so running it is
 /// a single enqueue on the runtime's in-order queue.
 public protocol DeviceOp: AnyObject {
-    /// Enqueues the op; returns its event only when `profile` is set.
+    /// Enqueues the op; returns its kernels' events only when `profile` is set (else none).
     @discardableResult
-    func enqueue(on queue: CLQueue, profile: Bool) throws -> CLEvent?
+    func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent]
 }
 
 /// Shape and hyper-parameters of one convolution.

@@ -23,9 +23,9 @@ public final class ExciteOp: DeviceOp {
     }
 
     @discardableResult
-    public func enqueue(on queue: CLQueue, profile: Bool) throws -> CLEvent? {
+    public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
         let group = Self.workGroupSize
-        return try kernel.enqueue(on: queue, global: [batch * group], local: [group], wantEvent: profile)
+        return [try kernel.enqueue(on: queue, global: [batch * group], local: [group], wantEvent: profile)].compactMap { $0 }
     }
 }
 
@@ -46,8 +46,8 @@ public final class LinearOp: DeviceOp {
     }
 
     @discardableResult
-    public func enqueue(on queue: CLQueue, profile: Bool) throws -> CLEvent? {
-        try kernel.enqueue(on: queue, global: global, wantEvent: profile)
+    public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
+        [try kernel.enqueue(on: queue, global: global, wantEvent: profile)].compactMap { $0 }
     }
 }
 
@@ -68,8 +68,8 @@ public final class SoftmaxOp: DeviceOp {
     }
 
     @discardableResult
-    public func enqueue(on queue: CLQueue, profile: Bool) throws -> CLEvent? {
+    public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
         let group = Self.workGroupSize
-        return try kernel.enqueue(on: queue, global: [rows * group], local: [group], wantEvent: profile)
+        return [try kernel.enqueue(on: queue, global: [rows * group], local: [group], wantEvent: profile)].compactMap { $0 }
     }
 }

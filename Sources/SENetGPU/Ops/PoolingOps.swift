@@ -14,9 +14,9 @@ public final class GlobalAveragePoolOp: DeviceOp {
     }
 
     @discardableResult
-    public func enqueue(on queue: CLQueue, profile: Bool) throws -> CLEvent? {
+    public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
         let group = Self.workGroupSize
-        return try kernel.enqueue(on: queue, global: [rows * group], local: [group], wantEvent: profile)
+        return [try kernel.enqueue(on: queue, global: [rows * group], local: [group], wantEvent: profile)].compactMap { $0 }
     }
 }
 
@@ -42,7 +42,7 @@ public final class MaxPool2dOp: DeviceOp {
     }
 
     @discardableResult
-    public func enqueue(on queue: CLQueue, profile: Bool) throws -> CLEvent? {
-        try kernel.enqueue(on: queue, global: global, wantEvent: profile)
+    public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
+        [try kernel.enqueue(on: queue, global: global, wantEvent: profile)].compactMap { $0 }
     }
 }

@@ -25,8 +25,14 @@ extension ExecutionPlan {
         }
         let onDevice = placements.filter(\.onDevice).count
         lines.append(
-            "\(onDevice) ops on the device, \(placements.count - onDevice) on the CPU; \(bufferBytes.count) activation buffers, "
-                + "peak activation memory \(Self.megabytes(activationBytes)), weights \(Self.megabytes(weightBytes))")
+            "\(onDevice) ops on the device, \(placements.count - onDevice) on the CPU; \(bufferBytes.count) activation buffers "
+                + "and \(Self.megabytes(scratchBytes)) im2col scratch: peak activation memory \(Self.megabytes(activationBytes)), "
+                + "weights \(Self.megabytes(weightBytes))")
+        if deviceName != nil {
+            lines.append(
+                "convolution tiles: \(tunedConvolutions) of \(convolutions) layers tuned for this device"
+                    + (tunedConvolutions == 0 ? " (defaults; run `senet-gpu tune`)" : ""))
+        }
         return lines.joined(separator: "\n")
     }
 

@@ -13,7 +13,7 @@ extension ExecutionPlan {
 
     private func execute(_ input: Tensor, observe: ((String, Tensor) -> Void)?) throws -> Output {
         var host: [Int: Tensor] = [graph.input: input]
-        var events: [(Int, CLEvent)] = []
+        var events: [(Int, [CLEvent])] = []
         var hostSeconds: [Int: Double] = [:]
         for step in steps {
             switch step {
@@ -23,9 +23,7 @@ extension ExecutionPlan {
                 host[value] = try read(value)
             case .device(let index):
                 let op = graph.ops[index]
-                if let event = try deviceOp(index).enqueue(on: queue, profile: options.profile && queue.profiling) {
-                    events.append((index, event))
-                }
+                events.append((index, try deviceOp(index).enqueue(on: queue, profile: options.profile && queue.profiling)))
                 if let observe { observe(op.name, try read(op.output)) }
             case .host(let index):
                 let op = graph.ops[index]
@@ -37,7 +35,9 @@ extension ExecutionPlan {
             }
         }
         var seconds = hostSeconds
-        for (index, event) in events { seconds[index] = Double(try event.durationNanoseconds()) / 1e9 }
+        for (index, opEvents) in events where !opEvents.isEmpty {
+            seconds[index] = try opEvents.reduce(0) { $0 + Double(try $1.durationNanoseconds()) / 1e9 }
+        }
         let timings = options.profile ? graph.ops.indices.map { (name: graph.ops[$0].name, seconds: seconds[$0] ?? 0) } : []
         return Output(logits: host[graph.logits]!, probabilities: host[graph.probabilities]!, opSeconds: timings)
     }

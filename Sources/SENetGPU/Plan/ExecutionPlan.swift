@@ -48,8 +48,11 @@ public final class ExecutionPlan: @unchecked Sendable {
     /// Device name, or nil for a CPU-only plan.
     public let deviceName: String?
 
-    /// Peak device memory for activations (all buffers live for the plan's lifetime).
-    public var activationBytes: Int { bufferBytes.reduce(0, +) }
+    /// Bytes of the scratch buffer shared by the im2col convolutions.
+    public let scratchBytes: Int
+
+    /// Peak device memory for activations: the value buffers plus the shared scratch.
+    public var activationBytes: Int { bufferBytes.reduce(0, +) + scratchBytes }
 
     let graph: NetworkGraph
     let runtime: DeviceRuntime?
@@ -58,11 +61,23 @@ public final class ExecutionPlan: @unchecked Sendable {
     private let valueBuffers: [Int: CLBuffer]
     let lock = NSLock()
 
-    public init(model: SEResNet, runtime: DeviceRuntime?, inputShape: [Int], options: PlanOptions = PlanOptions()) throws {
+    /// Convolution shapes that used tuned tile sizes, out of all convolutions.
+    public let tunedConvolutions: Int, convolutions: Int
+
+    public init(
+        model: SEResNet, runtime: DeviceRuntime?, inputShape: [Int], options: PlanOptions = PlanOptions(),
+        tuning: TuningTable? = nil
+    ) throws {
         guard inputShape.count == 4, inputShape[1] == 3, inputShape[0] >= 1, inputShape[2] >= 32, inputShape[3] >= 32 else {
             throw InputError.invalidOption("input shape \(inputShape) is not [N, 3, H, W] with N >= 1 and H, W >= 32")
         }
-        let graph = NetworkGraph(model: model, batch: inputShape[0], height: inputShape[2], width: inputShape[3])
+        let entries = tuning?.entries ?? [:]
+        let graph = NetworkGraph(
+            model: model, batch: inputShape[0], height: inputShape[2], width: inputShape[3],
+            tilings: { entries[ConvTuner.key($0)] })
+        let geometries = model.convolutionGeometries(batch: inputShape[0], height: inputShape[2], width: inputShape[3])
+        convolutions = geometries.count
+        tunedConvolutions = geometries.filter { entries[ConvTuner.key($0.geometry)] != nil }.count
         try options.validate(opNames: graph.ops.map(\.name), kinds: graph.ops.map(\.kind))
         self.graph = graph
         self.runtime = runtime
@@ -79,19 +94,26 @@ public final class ExecutionPlan: @unchecked Sendable {
         var buffers: [Int: CLBuffer] = [:]
         var ops: [Int: DeviceOp] = [:]
         var weightBytes = 0
+        var scratchBytes = 0
         if let runtime {
             let pool = try sizes.map { try runtime.buffer(count: $0) }
+            let scratchCount = zip(graph.ops, onDevice).filter(\.1).map(\.0.scratchCount).max() ?? 0
+            let scratch = scratchCount > 0 ? try runtime.buffer(count: scratchCount) : nil
+            scratchBytes = scratchCount * MemoryLayout<Float>.stride
             for (value, index) in assignment { buffers[value] = pool[index] }
             for (index, op) in graph.ops.enumerated() where onDevice[index] {
                 let weights = try op.weights.map { try runtime.upload($0) }
                 weightBytes += op.weights.reduce(0) { $0 + $1.count * MemoryLayout<Float>.stride }
                 ops[index] = try op.device(
-                    runtime, op.inputs.map { buffers[$0]! }, weights, buffers[op.output]!, op.name == options.perturbLayer)
+                    DeviceBinding(
+                        runtime: runtime, inputs: op.inputs.map { buffers[$0]! }, weights: weights, output: buffers[op.output]!,
+                        scratch: scratch, perturb: op.name == options.perturbLayer))
             }
         }
         valueBuffers = buffers
         deviceOps = ops
         self.weightBytes = weightBytes
+        self.scratchBytes = scratchBytes
         placements = graph.ops.enumerated().map { index, op in
             Placement(
                 name: op.name, kind: op.kind, onDevice: onDevice[index],
@@ -168,6 +190,15 @@ public final class ExecutionPlan: @unchecked Sendable {
         for index in steps.indices {
             for value in (writes[index] ?? []).sorted() {
                 let need = graph.values[value].count
+                // Elementwise ops may write over their first input when it dies here.
+                if case .device(let op) = steps[index], graph.ops[op].kind == .scaleAddRelu,
+                    let first = graph.ops[op].inputs.first, lastUse[first] == index, let buffer = assignment[first],
+                    sizes[buffer] >= need
+                {
+                    assignment[value] = buffer
+                    free.removeAll { $0 == buffer }
+                    continue
+                }
                 if let best = free.filter({ sizes[$0] >= need }).min(by: { sizes[$0] < sizes[$1] }) {
                     free.removeAll { $0 == best }
                     assignment[value] = best
@@ -176,7 +207,14 @@ public final class ExecutionPlan: @unchecked Sendable {
                     assignment[value] = sizes.count - 1
                 }
             }
-            for value in releases[index] ?? [] { if let buffer = assignment[value] { free.append(buffer) } }
+            for value in releases[index] ?? [] {
+                // A buffer handed on in place stays taken by the value that now owns it.
+                if let buffer = assignment[value],
+                    !assignment.contains(where: { $0.key != value && $0.value == buffer && (lastUse[$0.key] ?? -1) > index })
+                {
+                    if !free.contains(buffer) { free.append(buffer) }
+                }
+            }
         }
         return (assignment, sizes)
     }

@@ -11,6 +11,10 @@ public final class InferenceEngine: @unchecked Sendable {
     /// nil runs every op on the CPU reference.
     public let runtime: DeviceRuntime?
     public let options: PlanOptions
+    /// Tile sizes found by `senet-gpu tune` for this device, if any.
+    public let tuning: TuningTable?
+    /// Where `tuning` came from (or would be written).
+    public let tuningPath: URL?
     private var plans: [[Int]: ExecutionPlan] = [:]
     private let lock = NSLock()
 
@@ -18,13 +22,19 @@ public final class InferenceEngine: @unchecked Sendable {
         self.model = model
         self.runtime = runtime
         self.options = options
+        if let runtime {
+            tuningPath = TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory)
+            tuning = TuningTable.load(from: tuningPath)
+        } else {
+            (tuningPath, tuning) = (nil, nil)
+        }
     }
 
     /// The plan for inputs of `shape` [N, 3, H, W], built (kernels compiled or loaded) on first use.
     public func plan(for shape: [Int]) throws -> ExecutionPlan {
         try lock.withLock {
             if let plan = plans[shape] { return plan }
-            let plan = try ExecutionPlan(model: model, runtime: runtime, inputShape: shape, options: options)
+            let plan = try ExecutionPlan(model: model, runtime: runtime, inputShape: shape, options: options, tuning: tuning)
             plans[shape] = plan
             return plan
         }

@@ -5,6 +5,17 @@ public enum OpKind: String, CaseIterable, Sendable, Codable {
     case linear, softmax
 }
 
+/// What a device op is bound to at plan time.
+struct DeviceBinding {
+    let runtime: DeviceRuntime
+    let inputs: [CLBuffer]
+    let weights: [CLBuffer]
+    let output: CLBuffer
+    /// Shared scratch (im2col columns), at least `GraphOp.scratchCount` floats; nil when none.
+    let scratch: CLBuffer?
+    let perturb: Bool
+}
+
 /// One op of the static graph, with both of its implementations: the CPU reference and a
 /// factory for the device op (whose kernel arguments are bound once, at plan time).
 struct GraphOp {
@@ -14,9 +25,10 @@ struct GraphOp {
     let output: Int
     /// Weights the device op needs on the device, uploaded once.
     let weights: [Tensor]
+    /// Floats of shared scratch the device op needs.
+    let scratchCount: Int
     let host: ([Tensor]) -> Tensor
-    /// (runtime, input buffers, weight buffers, output buffer, perturb) → bound device op.
-    let device: (DeviceRuntime, [CLBuffer], [CLBuffer], CLBuffer, Bool) throws -> DeviceOp
+    let device: (DeviceBinding) throws -> DeviceOp
 }
 
 /// A value flowing between ops: an activation, named after the op that makes it.
@@ -33,7 +45,11 @@ struct NetworkGraph {
     /// Value ids of the network input, the logits and the probabilities.
     private(set) var input = 0, logits = 0, probabilities = 0
 
-    init(model: SEResNet, batch: Int, height: Int, width: Int) {
+    /// Tile sizes per convolution shape (from the tuner); nil uses the device's defaults.
+    let tilings: (ConvGeometry) -> ConvTiling?
+
+    init(model: SEResNet, batch: Int, height: Int, width: Int, tilings: @escaping (ConvGeometry) -> ConvTiling? = { _ in nil }) {
+        self.tilings = tilings
         input = addValue("input", [batch, 3, height, width])
         var x = convolution(model.stem, input)
         x = maxPool(model, x)
@@ -49,25 +65,30 @@ struct NetworkGraph {
     }
 
     private mutating func add(
-        _ name: String, _ kind: OpKind, _ inputs: [Int], shape: [Int], weights: [Tensor] = [],
-        host: @escaping ([Tensor]) -> Tensor,
-        device: @escaping (DeviceRuntime, [CLBuffer], [CLBuffer], CLBuffer, Bool) throws -> DeviceOp
+        _ name: String, _ kind: OpKind, _ inputs: [Int], shape: [Int], weights: [Tensor] = [], scratch: Int = 0,
+        host: @escaping ([Tensor]) -> Tensor, device: @escaping (DeviceBinding) throws -> DeviceOp
     ) -> Int {
         let output = addValue(name, shape)
-        ops.append(GraphOp(name: name, kind: kind, inputs: inputs, output: output, weights: weights, host: host, device: device))
+        ops.append(
+            GraphOp(
+                name: name, kind: kind, inputs: inputs, output: output, weights: weights, scratchCount: scratch, host: host,
+                device: device))
         return output
     }
 
     private mutating func convolution(_ layer: ConvLayer, _ x: Int) -> Int {
         let s = values[x].shape
         let g = layer.geometry(batch: s[0], height: s[2], width: s[3])
+        let tiling = tilings(g)
         return add(
-            layer.name, .conv, [x], shape: g.outputShape, weights: [layer.weight, layer.bias],
+            layer.name, .conv, [x], shape: g.outputShape, weights: [ConvTiling.transposeWeights(layer.weight), layer.bias],
+            scratch: TiledConv2dOp.scratchCount(g),
             host: { Reference.convolution($0[0], layer) },
-            device: { runtime, inputs, weights, output, perturb in
-                try DirectConv2dOp(
-                    runtime: runtime, geometry: g, input: inputs[0], weight: weights[0], bias: weights[1], output: output,
-                    relu: layer.relu, perturb: perturb)
+            device: { b in
+                try TiledConv2dOp(
+                    runtime: b.runtime, geometry: g, tiling: tiling ?? ConvTiling.defaultFor(device: b.runtime.device),
+                    input: b.inputs[0], weightT: b.weights[0], bias: b.weights[1], output: b.output, relu: layer.relu,
+                    scratch: b.scratch, perturb: b.perturb)
             })
     }
 
@@ -79,10 +100,10 @@ struct NetworkGraph {
         return add(
             "stem.pool", .maxpool, [x], shape: [s[0], s[1], oh, ow],
             host: { Reference.maxPool2d($0[0], kernel: 3, stride: 2, padding: padding, ceilMode: ceil) },
-            device: { runtime, inputs, _, output, perturb in
+            device: { b in
                 try MaxPool2dOp(
-                    runtime: runtime, rows: s[0] * s[1], height: s[2], width: s[3], kernelSize: 3, stride: 2, padding: padding,
-                    ceilMode: ceil, input: inputs[0], output: output, perturb: perturb)
+                    runtime: b.runtime, rows: s[0] * s[1], height: s[2], width: s[3], kernelSize: 3, stride: 2, padding: padding,
+                    ceilMode: ceil, input: b.inputs[0], output: b.output, perturb: b.perturb)
             })
     }
 
@@ -90,9 +111,10 @@ struct NetworkGraph {
         let s = values[x].shape
         return add(
             name, .avgpool, [x], shape: [s[0], s[1]], host: { Reference.globalAveragePool($0[0]) },
-            device: { runtime, inputs, _, output, perturb in
+            device: { b in
                 try GlobalAveragePoolOp(
-                    runtime: runtime, rows: s[0] * s[1], plane: s[2] * s[3], input: inputs[0], output: output, perturb: perturb)
+                    runtime: b.runtime, rows: s[0] * s[1], plane: s[2] * s[3], input: b.inputs[0], output: b.output,
+                    perturb: b.perturb)
             })
     }
 
@@ -109,20 +131,21 @@ struct NetworkGraph {
                 let hidden = Reference.relu(Reference.linear(inputs[0], weight: se.reduceWeight, bias: se.reduceBias))
                 return Reference.sigmoid(Reference.linear(hidden, weight: se.expandWeight, bias: se.expandBias))
             },
-            device: { runtime, inputs, w, output, perturb in
+            device: { b in
                 try ExciteOp(
-                    runtime: runtime, batch: batch, channels: se.channels, reducedWidth: se.reducedWidth, pooled: inputs[0],
-                    reduceWeight: w[0], reduceBias: w[1], expandWeight: w[2], expandBias: w[3], scale: output, perturb: perturb)
+                    runtime: b.runtime, batch: batch, channels: se.channels, reducedWidth: se.reducedWidth, pooled: b.inputs[0],
+                    reduceWeight: b.weights[0], reduceBias: b.weights[1], expandWeight: b.weights[2], expandBias: b.weights[3],
+                    scale: b.output, perturb: b.perturb)
             })
         let shortcut = block.downsample.map { convolution($0, x) } ?? x
         let s = values[branch].shape
         return add(
             block.name, .scaleAddRelu, [branch, scale, shortcut], shape: s,
             host: { Reference.relu(Reference.add(Reference.channelScale($0[0], scale: $0[1]), $0[2])) },
-            device: { runtime, inputs, _, output, perturb in
+            device: { b in
                 try ChannelScaleOp(
-                    runtime: runtime, rows: s[0] * s[1], plane: s[2] * s[3], input: inputs[0], scale: inputs[1],
-                    shortcut: inputs[2], output: output, perturb: perturb)
+                    runtime: b.runtime, rows: s[0] * s[1], plane: s[2] * s[3], input: b.inputs[0], scale: b.inputs[1],
+                    shortcut: b.inputs[2], output: b.output, perturb: b.perturb)
             })
     }
 
@@ -132,10 +155,11 @@ struct NetworkGraph {
         return add(
             "classifier", .linear, [x], shape: [batch, classes], weights: [model.classifierWeight, model.classifierBias],
             host: { Reference.linear($0[0], weight: model.classifierWeight, bias: model.classifierBias) },
-            device: { runtime, inputs, w, output, perturb in
+            device: { b in
                 try LinearOp(
-                    runtime: runtime, batch: batch, inFeatures: features, outFeatures: classes, input: inputs[0], weight: w[0],
-                    bias: w[1], output: output, perturb: perturb)
+                    runtime: b.runtime, batch: batch, inFeatures: features, outFeatures: classes, input: b.inputs[0],
+                    weight: b.weights[0],
+                    bias: b.weights[1], output: b.output, perturb: b.perturb)
             })
     }
 
@@ -143,8 +167,9 @@ struct NetworkGraph {
         let s = values[x].shape
         return add(
             "softmax", .softmax, [x], shape: s, host: { Reference.softmax($0[0]) },
-            device: { runtime, inputs, _, output, perturb in
-                try SoftmaxOp(runtime: runtime, rows: s[0], columns: s[1], input: inputs[0], output: output, perturb: perturb)
+            device: { b in
+                try SoftmaxOp(
+                    runtime: b.runtime, rows: s[0], columns: s[1], input: b.inputs[0], output: b.output, perturb: b.perturb)
             })
     }
 }

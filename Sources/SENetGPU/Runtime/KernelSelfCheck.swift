@@ -32,6 +32,12 @@ public enum KernelSelfCheck {
             ),
         ]
         var results = try convs.enumerated().map { try conv(on: runtime, $1.0, relu: $1.1, seed: UInt64(100 + $0)) }
+        let tilings = [ConvTiling(channels: 16, pixels: 16, im2col: true), ConvTiling(channels: 4, pixels: 8)]
+        for (index, (g, relu)) in convs.enumerated() where g.groups == 1 {
+            for tiling in tilings {
+                results.append(try tiledConv(on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(150 + index)))
+            }
+        }
         for (index, shape) in [[2, 37, 56, 56], [1, 5, 7, 3], [3, 17, 1, 1]].enumerated() {
             results.append(try globalAveragePool(on: runtime, shape: shape, seed: UInt64(200 + index)))
         }
@@ -56,6 +62,26 @@ public enum KernelSelfCheck {
             bias: runtime.upload(bias), output: output, relu: relu)
         let shape = "\(g.inputShape) k\(g.kernelHeight) s\(g.stride) p\(g.padding) g\(g.groups)\(relu ? " relu" : "")"
         return try finish(runtime, op, output, expected, kernel: "conv2d_direct", shape: shape)
+    }
+
+    /// The register-tiled convolutions (`conv_tiled.cl`: GEMM, strided 1×1, tiled, im2col)
+    /// against `Reference.conv2d`, with one tiling.
+    public static func tiledConv(
+        on runtime: DeviceRuntime, _ g: ConvGeometry, tiling: ConvTiling, relu: Bool, seed: UInt64
+    ) throws -> Result {
+        let input = Tensor.random(shape: g.inputShape, seed: seed)
+        let weight = Tensor.random(shape: g.weightShape, seed: seed &+ 1)
+        let bias = Tensor.random(shape: [g.outChannels], seed: seed &+ 2)
+        var expected = Reference.conv2d(input, weight: weight, bias: bias, stride: g.stride, padding: g.padding)
+        if relu { expected = Reference.relu(expected) }
+        let output = try runtime.buffer(count: expected.count)
+        let scratchCount = TiledConv2dOp.scratchCount(g)
+        let op = try TiledConv2dOp(
+            runtime: runtime, geometry: g, tiling: tiling, input: runtime.upload(input),
+            weightT: runtime.upload(ConvTiling.transposeWeights(weight)), bias: runtime.upload(bias), output: output, relu: relu,
+            scratch: scratchCount > 0 ? try runtime.buffer(count: scratchCount) : nil)
+        let shape = "\(g.inputShape) k\(g.kernelHeight) s\(g.stride) p\(g.padding) \(tiling)"
+        return try finish(runtime, op, output, expected, kernel: "conv_tiled", shape: shape)
     }
 
     /// `global_avg_pool` against `Reference.globalAveragePool`.

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import SENetGPU
+
+struct TuneCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tune",
+        abstract: "Time tile sizes for each convolution of a model on a device and keep the fastest.",
+        discussion:
+            "Each candidate is checked against the CPU reference before it is timed. Winners are stored per device and driver beside the kernel cache; later `infer`, `bench` and `compare` runs use them."
+    )
+
+    @OptionGroup var engineOptions: EngineOptions
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    func run() throws {
+        do {
+            let (model, _) = try modelOptions.loadModel()
+            let input = try modelOptions.loadInput()
+            guard let runtime = try engineOptions.openRuntime() else {
+                throw InputError.invalidOption("tune needs an OpenCL device, not `--device cpu`")
+            }
+            guard let path = TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory) else {
+                throw InputError.invalidOption("tune stores its results in the kernel cache; it cannot run with the cache off")
+            }
+            var table =
+                TuningTable.load(from: path)
+                ?? TuningTable(
+                    device: runtime.device.name, driver: runtime.device.driverVersion, engineVersion: SENetGPUVersion.string,
+                    entries: [:])
+            let shapes = model.convolutionGeometries(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
+            var seen: Set<String> = []
+            print("tuning \(model.architecture.modelName) convolutions for input \(input.shape) on \(runtime.device)")
+            for (name, geometry) in shapes where seen.insert(ConvTuner.key(geometry)).inserted {
+                let result = try ConvTuner.tune(geometry, runtime: runtime)
+                table.entries[result.key] = result.best
+                let speedup = result.defaultSeconds / result.bestSeconds
+                print(
+                    "  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(result.key.padding(toLength: 40, withPad: " ", startingAt: 0)) "
+                        + String(
+                            format: "%@  %.3f ms (%.2fx default)", result.best.description, result.bestSeconds * 1e3, speedup)
+                        + (result.rejected.isEmpty ? "" : "  rejected as wrong: \(result.rejected)"))
+            }
+            try table.save(to: path)
+            print("saved \(table.entries.count) shapes to \(path.path)")
+        } catch { throw SENetGPUCommand.fail(error) }
+    }
+}

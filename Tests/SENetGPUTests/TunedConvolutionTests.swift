@@ -1,0 +1,72 @@
+import Foundation
+import TestSupport
+import XCTest
+
+@testable import SENetGPU
+
+/// The fast convolution kernels on every path and tiling, and the tuner that picks among them.
+final class TunedConvolutionTests: XCTestCase {
+    // MARK: - Kernels
+
+    func testEveryTilingOnEveryPathMatchesTheReference() throws {
+        let runtime = try openTestDevice()
+        // GEMM with tails, strided 1×1, 3×3 with rows shorter than TN, 3×3 stride 2, a stem.
+        let shapes: [(ConvGeometry, Bool)] = [
+            (ConvGeometry(batch: 2, inChannels: 35, height: 9, width: 13, outChannels: 21, kernel: 1), true),
+            (ConvGeometry(batch: 1, inChannels: 17, height: 15, width: 11, outChannels: 18, kernel: 1, stride: 2), false),
+            (ConvGeometry(batch: 2, inChannels: 6, height: 7, width: 7, outChannels: 20, kernel: 3, padding: 1), true),
+            (
+                ConvGeometry(batch: 1, inChannels: 5, height: 21, width: 19, outChannels: 9, kernel: 3, stride: 2, padding: 1),
+                false
+            ),
+            (
+                ConvGeometry(batch: 1, inChannels: 3, height: 33, width: 37, outChannels: 17, kernel: 7, stride: 2, padding: 3),
+                true
+            ),  // stem
+        ]
+        for (index, (g, relu)) in shapes.enumerated() {
+            for tiling in ConvTuner.candidates where tiling.pixels != 4 || tiling.channels == 4 {
+                let result = try KernelSelfCheck.tiledConv(on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(500 + index))
+                XCTAssertTrue(result.passed, "\(result.shape): \(result.comparison)")
+            }
+        }
+    }
+
+    // MARK: - Tuner
+
+    func testTunerPicksAPassingCandidateAndThePlanUsesIt() throws {
+        let directory = try temporaryDirectory(self)
+        let runtime = try openTestDevice(cacheDirectory: directory.appendingPathComponent("programs"))
+        let model = try SyntheticWeights.model(Architecture(modelName: "seresnet18")!, seed: 1)
+        let shape = [1, 3, 40, 40]
+        let geometries = model.convolutionGeometries(batch: 1, height: 40, width: 40)
+        let result = try ConvTuner.tune(geometries[0].geometry, runtime: runtime, repeats: 1)
+        XCTAssertTrue(ConvTuner.candidates.contains(result.best) || result.best == ConvTiling.defaultFor(device: runtime.device))
+        XCTAssertTrue(result.rejected.isEmpty, "no candidate computes wrong on this device")
+
+        let path = try XCTUnwrap(TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory))
+        XCTAssertTrue(path.path.hasPrefix(directory.appendingPathComponent("tuning").path))
+        var table = TuningTable(
+            device: runtime.device.name, driver: runtime.device.driverVersion, engineVersion: "x", entries: [:])
+        for (_, g) in geometries {
+            table.entries[ConvTuner.key(g)] = ConvTiling(channels: 8, pixels: 4, im2col: g.kernelHeight > 1)
+        }
+        try table.save(to: path)
+        XCTAssertEqual(TuningTable.load(from: path), table)
+
+        let engine = InferenceEngine(model: model, runtime: runtime)
+        XCTAssertEqual(engine.tuning, table)
+        let plan = try engine.plan(for: shape)
+        XCTAssertEqual(plan.tunedConvolutions, plan.convolutions)
+        let input = SyntheticWeights.input(shape: shape, seed: 2)
+        assertClose(try plan.run(input).logits, Reference.forward(model, input: input), tolerance: 1e-4)
+    }
+
+    func testDamagedTuningFileFallsBackToDefaults() throws {
+        let directory = try temporaryDirectory(self)
+        let file = directory.appendingPathComponent("t.json")
+        try Data("{not json".utf8).write(to: file)
+        XCTAssertNil(TuningTable.load(from: file))
+        XCTAssertNil(TuningTable.load(from: nil))
+    }
+}
