@@ -18,6 +18,17 @@ let package = Package(
             pkgConfig: "OpenCL",
             providers: [.apt(["ocl-icd-opencl-dev", "opencl-headers"])]
         ),
+        // Image decoding with the field's own libraries: libjpeg-turbo's TurboJPEG API and libpng.
+        .systemLibrary(
+            name: "CTurboJPEG",
+            pkgConfig: "libturbojpeg",
+            providers: [.apt(["libturbojpeg0-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPNG",
+            pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]
+        ),
         // Turns Kernels/*.cl into Swift string literals so an installed binary needs no files.
         .executableTarget(name: "embed-kernels"),
         .plugin(
@@ -29,6 +40,8 @@ let package = Package(
             name: "SENetGPU",
             dependencies: [
                 "COpenCL",
+                "CTurboJPEG",
+                "CPNG",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             plugins: ["EmbedKernels"]

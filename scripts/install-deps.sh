@@ -4,7 +4,7 @@
 # so everything runs on a host without a GPU.
 set -euo pipefail
 
-packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo pkg-config)
+packages=(ocl-icd-opencl-dev opencl-headers pocl-opencl-icd clinfo pkg-config libturbojpeg0-dev libpng-dev)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
