@@ -35,4 +35,25 @@ done
 echo "# infer seresnet50, cold then warm"
 "$bin" infer --device "$device" || status=1
 "$bin" infer --device "$device" || status=1
+echo "# bench seresnet50, batch 1 and 64 (defaults), then tuned"
+"$bin" bench --device "$device" --batch 1 || status=1
+"$bin" bench --device "$device" --batch 64 --no-startup || status=1
+"$bin" tune --device "$device" --batch 1 >/dev/null && "$bin" bench --device "$device" --batch 1 --no-startup || status=1
+if python3 -c "import torch, timm; assert torch.cuda.is_available()" 2>/dev/null; then
+    echo "# PyTorch CUDA fp32 (TF32 off), same model"
+    python3 - <<'PY' || status=1
+import time, torch, timm
+torch.backends.cuda.matmul.allow_tf32 = False
+torch.backends.cudnn.allow_tf32 = False
+model = timm.create_model("seresnet50", pretrained=False).cuda().eval()
+for batch in (1, 64):
+    x = torch.randn(batch, 3, 224, 224, device="cuda")
+    with torch.inference_mode():
+        for _ in range(5): model(x)
+        torch.cuda.synchronize(); times = []
+        for _ in range(20):
+            t = time.perf_counter(); model(x); torch.cuda.synchronize(); times.append(time.perf_counter() - t)
+    times.sort(); print(f"pytorch cuda batch {batch}: median {times[10]*1e3:.2f} ms, {batch/times[10]:.0f} img/s")
+PY
+fi
 exit $status

@@ -30,7 +30,7 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
     /// register tiles, im2col); on GPUs smaller tiles, so there are enough work-items.
     public static func defaultFor(device: CLDevice?) -> ConvTiling {
         device?.type == "cpu"
-            ? ConvTiling(channels: 16, pixels: 16, im2col: true) : ConvTiling(channels: 4, pixels: 4, im2col: true)
+            ? ConvTiling(channels: 16, pixels: 16, localSize: 8, im2col: true) : ConvTiling(channels: 4, pixels: 4, im2col: true)
     }
 
     /// Weight [OC, C, K, K] transposed to [C·K·K, OC], the layout the kernels read.

@@ -50,9 +50,17 @@ public enum ConvTuner {
         public let rejected: [ConvTiling]
     }
 
-    /// The candidates tried on every shape (the im2col ones only where the layer is not a GEMM).
+    /// The tilings tried on every shape (the im2col ones only where the layer is not a GEMM).
     public static let candidates: [ConvTiling] = [false, true].flatMap { unfold in
         [4, 8, 16].flatMap { m in [4, 8, 16].map { ConvTiling(channels: m, pixels: $0, im2col: unfold) } }
+    }
+
+    /// `candidates` with the driver's work-group size and with a fixed one (8 on CPUs, where
+    /// PoCL otherwise compiles a variant per launch size; 64 on GPUs).
+    public static func candidates(for device: CLDevice) -> [ConvTiling] {
+        let fixed = device.type == "cpu" ? 8 : 64
+        return candidates
+            + candidates.map { ConvTiling(channels: $0.channels, pixels: $0.pixels, localSize: fixed, im2col: $0.im2col) }
     }
 
     /// The identity of a convolution shape in the tuning table.
@@ -74,7 +82,7 @@ public enum ConvTuner {
         let fallback = ConvTiling.defaultFor(device: runtime.device)
         var timings: [ConvTiling: Double] = [:]
         var rejected: [ConvTiling] = []
-        let tried = Set(candidates.filter { !$0.im2col || scratch != nil } + [fallback])
+        let tried = Set(candidates(for: runtime.device).filter { !$0.im2col || scratch != nil } + [fallback])
         for tiling in tried.sorted(by: {
             ($0.im2col ? 1 : 0, $0.channels, $0.pixels) < ($1.im2col ? 1 : 0, $1.channels, $1.pixels)
         }) {
