@@ -10,6 +10,10 @@ public enum SENetError: Error, CustomStringConvertible, Equatable {
     case kernelBuildFailed(source: String, options: String, log: String)
     /// A kernel source file was found nowhere; carries every place searched.
     case kernelSourceNotFound(name: String, searched: [String])
+    /// The plan does not fit the device; carries what it needs and a batch size that fits.
+    case deviceOutOfMemory(neededBytes: Int, availableBytes: Int, batch: Int, suggestedBatch: Int)
+    /// A device op failed while running; names the layer.
+    case layerFailed(layer: String, reason: String)
     /// The tuner found no working candidate for a shape.
     case tuningFailed(shape: String, reason: String)
 
@@ -28,6 +32,14 @@ public enum SENetError: Error, CustomStringConvertible, Equatable {
             let shownLog = log.isEmpty ? "(the driver gave no build log)" : log
             return "OpenCL kernel \(source) failed to build with options '\(options)'; "
                 + "fix the source or report the driver bug. Build log:\n\(shownLog)"
+        case .deviceOutOfMemory(let needed, let available, let batch, let suggested):
+            let mib = { (bytes: Int) in "\(bytes / 1_048_576) MiB" }
+            let hint = suggested >= 1 ? "try --batch \(suggested)" : "the model does not fit even at batch 1"
+            return "batch \(batch) does not fit in device memory (needs \(mib(needed)), the device allows \(mib(available))); "
+                + "\(hint), or --fallback cpu to run on the CPU"
+        case .layerFailed(let layer, let reason):
+            return "the device failed in layer \(layer): \(reason); no results were written. "
+                + "Run `senet-gpu compare` or force the layer onto the CPU with --cpu-ops \(layer)"
         case .tuningFailed(let shape, let reason):
             return "tuning failed for convolution \(shape): \(reason); the driver may be miscompiling, try `senet-gpu compare`"
         case .kernelSourceNotFound(let name, let searched):

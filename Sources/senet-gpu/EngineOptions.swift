@@ -10,15 +10,39 @@ struct EngineOptions: ParsableArguments {
     @Option(help: "Comma-separated ops to run on the CPU: layer names, kinds (conv, excite, ...) or prefixes like layer4*.")
     var cpuOps: String?
 
+    @Option(help: "What to do when the plan does not fit the device: `cpu` runs it on the CPU reference instead.")
+    var fallback: String?
+
+    @Option(help: "Most device memory the plan may use, in MiB (default: what the device has).")
+    var memoryLimit: Int?
+
     @Option(help: ArgumentHelp("Make one layer's kernel wrong on purpose (tests of compare).", visibility: .hidden))
     var debugPerturb: String?
+
+    @Option(help: ArgumentHelp("Make one layer's device op fail when it runs (tests).", visibility: .hidden))
+    var debugFail: String?
 
     @OptionGroup var kernelOptions: KernelOptions
 
     var planOptions: PlanOptions {
-        PlanOptions(
+        var options = PlanOptions(
             cpuOps: (cpuOps ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
-            perturbLayer: debugPerturb)
+            perturbLayer: debugPerturb, failLayer: debugFail)
+        options.memoryLimitBytes = memoryLimit.map { $0 * 1_048_576 }
+        return options
+    }
+
+    /// The plan for `shape`; with `--fallback cpu`, a plan that does not fit the device is
+    /// replaced by the CPU reference (and `engine` with it), saying so on stderr.
+    func plan(_ engine: inout InferenceEngine, shape: [Int]) throws -> ExecutionPlan {
+        do {
+            return try engine.plan(for: shape)
+        } catch let error as SENetError {
+            guard case .deviceOutOfMemory = error, fallback == "cpu" else { throw error }
+            printErr("senet-gpu: note: \(error.description.split(separator: ";")[0]); running on the CPU (--fallback cpu)")
+            engine = InferenceEngine(model: engine.model, runtime: nil, options: planOptions)
+            return try engine.plan(for: shape)
+        }
     }
 
     /// nil for `cpu`, else the opened device.
@@ -29,6 +53,9 @@ struct EngineOptions: ParsableArguments {
     }
 
     func engine(for model: SEResNet, profiling: Bool = false) throws -> InferenceEngine {
+        if let fallback, fallback != "cpu" {
+            throw InputError.invalidOption("--fallback '\(fallback)' is not supported; the only fallback is `cpu`")
+        }
         var options = planOptions
         options.profile = profiling
         return InferenceEngine(model: model, runtime: try openRuntime(profiling: profiling), options: options)

@@ -19,7 +19,11 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Write the logits [batch, classes] as float32 .npy here.")
     var saveLogits: String?
 
-    @Flag(help: "Print JSON instead of text.")
+    @Option(
+        name: .customLong("labels"), help: "Class names, one per line (default: ImageNet's for 1000-class models, else indices).")
+    var labelsFile: String?
+
+    @Flag(help: "Print JSON instead of text (one JSON object per line for images).")
     var json = false
 
     struct Report: Encodable {
@@ -42,10 +46,13 @@ struct InferCommand: ParsableCommand {
         do {
             let start = Date()
             let (model, synthetic) = try modelOptions.loadModel()
+            if modelOptions.inputIsImages {
+                return try classifyImages(engine: try engineOptions.engine(for: model), model: model, synthetic: synthetic)
+            }
             let input = try modelOptions.loadInput()
-            let engine = try engineOptions.engine(for: model)
+            var engine = try engineOptions.engine(for: model)
             let loaded = Date()
-            let plan = try engine.plan(for: input.shape)
+            let plan = try engineOptions.plan(&engine, shape: input.shape)
             let planned = Date()
             if verbose { printErr(plan.textDescription) }
             let output = try plan.run(input)

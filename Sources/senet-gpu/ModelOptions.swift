@@ -10,8 +10,24 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Model: seresnet18/34/50/101/152, legacy_seresnetNN or senetNN. Checked against --weights.")
     var model: String?
 
-    @Option(help: "Input .npy: float32 NCHW with 3 channels, already normalised. Default: a seeded synthetic input.")
-    var input: String?
+    @Option(
+        parsing: .upToNextOption,
+        help:
+            "Inputs: JPEG/PNG files or folders (searched recursively), or one float32 NCHW .npy already normalised. Default: a seeded synthetic input."
+    )
+    var input: [String] = []
+
+    @Option(help: "Resize the shorter image side to this (bilinear, as PIL).")
+    var resize = 256
+
+    @Option(help: "Side of the centre crop.")
+    var crop = 224
+
+    @Option(help: "Per-channel mean subtracted after scaling to [0, 1], as R,G,B.")
+    var mean = "0.485,0.456,0.406"
+
+    @Option(help: "Per-channel standard deviation divided by, as R,G,B.")
+    var std = "0.229,0.224,0.225"
 
     @Option(help: "Batch size of the synthetic input.")
     var batch = 1
@@ -24,15 +40,41 @@ struct ModelOptions: ParsableArguments {
 
     /// The network, and whether its weights are synthetic.
     func loadModel() throws -> (SEResNet, synthetic: Bool) {
-        if let weights { return (try ModelLoader.load(path: weights, modelName: model), false) }
+        if let weights {
+            let loaded = try ModelLoader.load(path: weights, modelName: model)
+            for warning in loaded.warnings { printErr("senet-gpu: warning: weights \(weights): \(warning)") }
+            return (loaded, false)
+        }
         let name = model ?? "seresnet50"
         guard let architecture = Architecture(modelName: name) else { throw ModelLoader.unknownModel(name) }
         return (try SyntheticWeights.model(architecture, seed: Self.syntheticSeed), true)
     }
 
-    /// The input batch: `--input` or the synthetic one.
+    /// True when `--input` names images (files or folders) rather than one `.npy`.
+    var inputIsImages: Bool { !input.isEmpty && !(input.count == 1 && input[0].lowercased().hasSuffix(".npy")) }
+
+    /// `--resize`, `--crop`, `--mean`, `--std`.
+    func preprocessing() throws -> Preprocessing {
+        func triple(_ text: String, _ name: String) throws -> [Float] {
+            let values = text.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
+            guard values.count == 3 else { throw InputError.invalidOption("--\(name) '\(text)' must be three numbers, as R,G,B") }
+            return values
+        }
+        return Preprocessing(resize: resize, crop: crop, mean: try triple(mean, "mean"), std: try triple(std, "std"))
+    }
+
+    /// The input batch: `--input` (one .npy, or images preprocessed on the CPU) or the synthetic one.
     func loadInput() throws -> Tensor {
-        if let input {
+        if inputIsImages {
+            let files = try ImageInputs.collect(input)
+            guard !files.isEmpty else {
+                throw InputError.invalidOption("no JPEG or PNG files found in \(input.joined(separator: ", "))")
+            }
+            let settings = try preprocessing()
+            let tensors = try files.map { try Reference.preprocess(ImageDecoder.decode(path: $0), settings) }
+            return Tensor(shape: [tensors.count, 3, settings.crop, settings.crop], data: tensors.flatMap(\.data))
+        }
+        if let input = input.first {
             let tensor = try NumpyFile.read(path: input)
             guard tensor.shape.count == 4, tensor.shape[1] == 3, tensor.shape[0] > 0, tensor.shape[2] >= 32, tensor.shape[3] >= 32
             else {

@@ -16,14 +16,18 @@ struct SENetGPUCommand: ParsableCommand {
 
     /// Prints a library error as one line on stderr and exits non-zero, instead of a trace.
     static func fail(_ error: Error) -> ExitCode {
-        let text: String
-        switch error {
-        case let error as SENetError: text = error.description
-        case let error as CLError: text = "OpenCL error: \(error.description)"
-        default: text = "\(error)"
-        }
-        FileHandle.standardError.write(Data("senet-gpu: error: \(text)\n".utf8))
+        if let code = error as? ExitCode { return code }
+        FileHandle.standardError.write(Data("senet-gpu: error: \(message(error))\n".utf8))
         return ExitCode.failure
+    }
+
+    /// The one-line text of an error.
+    static func message(_ error: Error) -> String {
+        switch error {
+        case let error as SENetError: return error.description
+        case let error as CLError: return "OpenCL error: \(error.description)"
+        default: return "\(error)"
+        }
     }
 }
 
@@ -50,6 +54,6 @@ func printErr(_ text: String) {
 /// Writes `value` as one line of JSON on stdout.
 func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys]
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

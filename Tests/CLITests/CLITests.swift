@@ -101,11 +101,13 @@ final class InferCLITests: XCTestCase {
         let truncated = directory.appendingPathComponent("truncated.safetensors")
         try Data([1, 2, 3]).write(to: truncated)
         let output = directory.appendingPathComponent("out.npy").path
+        let badArray = directory.appendingPathComponent("bad.npy")
+        try Data([1, 2, 3]).write(to: badArray)
         let cases: [([String], String)] = [
             (["--weights", directory.appendingPathComponent("missing.safetensors").path], "no such file"),
             (["--weights", truncated.path], "too short for a safetensors header"),
             (["--model", "resnet50"], "unknown model 'resnet50'"),
-            (["--input", truncated.path], "not a .npy file"),
+            (["--input", badArray.path], "not a .npy file"),
             (["--size", "7"], "invalid --size"),
             (["--device", "gpu0"], "invalid device 'gpu0'"),
         ]
@@ -216,5 +218,68 @@ final class PerformanceCLITests: XCTestCase {
             XCTAssertGreaterThan(report[key] as? Double ?? 0, 0, key)
         }
         XCTAssertLessThanOrEqual(report["minMs"] as? Double ?? 1, report["maxMs"] as? Double ?? 0)
+    }
+}
+
+/// `infer` on image files and folders.
+final class ImageCLITests: XCTestCase {
+    static var images: URL { ModelFixture.directory.appendingPathComponent("images") }
+    static var preprocess: URL { ModelFixture.directory.appendingPathComponent("preprocess") }
+
+    func testFolderWithABrokenFileReportsItAndCarriesOn() throws {
+        try skipWithoutOpenCL()
+        let folder = try temporaryDirectory(self)
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("b"), withIntermediateDirectories: true)
+        for (name, target) in [
+            ("grey.png", "a.png"), ("rgba.png", "b/c.png"), ("truncated.jpg", "b/d.jpg"), ("baseline.jpg", "e.JPG"),
+        ] {
+            try FileManager.default.copyItem(
+                at: Self.images.appendingPathComponent(name), to: folder.appendingPathComponent(target))
+        }
+        try Data("notes".utf8).write(to: folder.appendingPathComponent("readme.txt"))
+        let result = try runCLI([
+            "infer", "--device", "0", "--model", "seresnet18", "--input", folder.path, "--resize", "40", "--crop", "32",
+            "--batch", "2",
+            "--top", "3",
+        ])
+        XCTAssertEqual(result.status, 1, "a failed image makes the exit status 1")
+        let lines = result.stdout.split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 5, result.stdout)
+        XCTAssertTrue(lines[0].hasPrefix(folder.appendingPathComponent("a.png").path + ": "), lines[0])
+        XCTAssertTrue(lines[1].hasPrefix(folder.appendingPathComponent("b/c.png").path + ": "), lines[1])
+        XCTAssertTrue(lines[2].hasPrefix(folder.appendingPathComponent("b/d.jpg").path + ": error: "), lines[2])
+        XCTAssertTrue(lines[3].hasPrefix(folder.appendingPathComponent("e.JPG").path + ": "), lines[3])
+        XCTAssertEqual(lines[0].split(separator: ",").count, 3, "top 3 with ImageNet names: \(lines[0])")
+        XCTAssertTrue(lines[4].hasPrefix("4 images (1 failed) in "), lines[4])
+        XCTAssertFalse(result.stderr.contains("["), "no progress bar when stderr is not a terminal")
+    }
+
+    func testJSONLinesLabelsAndLogitsOfA224PNG() throws {
+        try skipWithoutOpenCL()
+        let directory = try temporaryDirectory(self)
+        let labels = directory.appendingPathComponent("labels.txt")
+        try (0..<1000).map { "thing \($0)" }.joined(separator: "\n").write(to: labels, atomically: true, encoding: .utf8)
+        let logits = directory.appendingPathComponent("logits.npy").path
+        let result = try runCLI([
+            "infer", "--device", "0", "--model", "seresnet18", "--input",
+            Self.preprocess.appendingPathComponent("square224.png").path,
+            "--resize", "224", "--crop", "224", "--labels", labels.path, "--json", "--save-logits", logits,
+        ])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        let lines = result.stdout.split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        let first = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        let top = try XCTUnwrap(first["top"] as? [[String: Any]])
+        XCTAssertTrue((top[0]["label"] as? String ?? "").hasPrefix("thing "))
+        let expected = try NumpyFile.read(path: Self.preprocess.appendingPathComponent("square224.seresnet18.logits.npy").path)
+        assertClose(try NumpyFile.read(path: logits), expected, tolerance: 1e-4, "infer --device 0 vs PyTorch")
+
+        try "a\nb\n".write(to: labels, atomically: true, encoding: .utf8)
+        let wrong = try runCLI([
+            "infer", "--model", "seresnet18", "--input", Self.images.appendingPathComponent("rgb.png").path, "--labels",
+            labels.path,
+        ])
+        XCTAssertEqual(wrong.status, 1)
+        XCTAssertTrue(wrong.stderr.contains("has 2 names but the model has 1000 classes"), wrong.stderr)
     }
 }

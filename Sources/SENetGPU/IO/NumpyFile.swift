@@ -6,7 +6,6 @@ public enum NumpyFile {
 
     /// The array in `path`; anything but little-endian float32 in C order is an error.
     public static func read(path: String) throws -> Tensor {
-        let fail = { (reason: String) in InputError.invalidArray(path: path, reason: reason) }
         guard FileManager.default.fileExists(atPath: path) else {
             throw InputError.unreadable(path: path, reason: "no such file")
         }
@@ -14,6 +13,12 @@ public enum NumpyFile {
         do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped) } catch {
             throw InputError.unreadable(path: path, reason: error.localizedDescription)
         }
+        return try read(data: data, path: path)
+    }
+
+    /// Parses `data` (a whole `.npy` file); `path` names it in errors.
+    public static func read(data: Data, path: String) throws -> Tensor {
+        let fail = { (reason: String) in InputError.invalidArray(path: path, reason: reason) }
         let bytes = [UInt8](data.prefix(12))
         guard bytes.count >= 10, Array(bytes.prefix(6)) == magic else { throw fail("not a .npy file (bad magic)") }
         let major = bytes[6]

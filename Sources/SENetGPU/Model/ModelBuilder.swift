@@ -9,9 +9,17 @@ public enum ModelBuilder {
     /// Builds the network of `layout` from `tensor(key)`; `available` lists the file's float keys
     /// and shapes, checked first so a wrong file gives one line naming the problem.
     public static func build(
-        layout: WeightLayout, available: [String: [Int]], source: String, tensor: (String) throws -> Tensor
+        layout: WeightLayout, available: [String: [Int]], source: String, tensor load: (String) throws -> Tensor
     ) throws -> SEResNet {
         try checkKeys(layout: layout, available: available, source: source)
+        var warnings: [String] = []
+        // Every tensor passes here once: NaN or infinity in a weight is worth a warning by name.
+        func tensor(_ key: String) throws -> Tensor {
+            let value = try load(key)
+            let bad = value.data.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            if bad > 0 { warnings.append("tensor \(key) has \(bad) NaN or infinite values; outputs will not be finite") }
+            return value
+        }
         func convBN(_ c: WeightLayout.ConvBN) throws -> ConvLayer {
             func bn(_ field: String) throws -> Tensor { try tensor("\(c.batchNormPrefix).\(field)") }
             let (weight, bias) = fold(
@@ -32,10 +40,12 @@ public enum ModelBuilder {
                     expandWeight: try matrix(se.expandWeightKey, c, r), expandBias: try tensor(se.expandBiasKey)),
                 downsample: try block.downsample.map(convBN))
         }
-        return SEResNet(
+        var model = SEResNet(
             architecture: layout.architecture, stem: try convBN(layout.stem), stemPoolPadding: layout.stemPoolPadding,
             stemPoolCeilMode: layout.stemPoolCeilMode, blocks: blocks, classifierWeight: try tensor(layout.classifierWeightKey),
             classifierBias: try tensor(layout.classifierBiasKey))
+        model.warnings = warnings
+        return model
     }
 
     /// Throws naming the first missing keys, unexpected keys, or shape mismatch.

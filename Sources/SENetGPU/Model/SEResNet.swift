@@ -53,6 +53,8 @@ public struct SEResNet: Sendable {
     public let blocks: [ResidualBlock]
     /// [classes, features] and [classes]
     public let classifierWeight: Tensor, classifierBias: Tensor
+    /// Problems found while loading that do not stop it (NaN or infinite weights, by tensor).
+    public var warnings: [String] = []
 
     /// Every convolution's geometry, in execution order, for inputs of [batch, 3, height, width].
     public func convolutionGeometries(batch: Int, height: Int, width: Int) -> [(name: String, geometry: ConvGeometry)] {

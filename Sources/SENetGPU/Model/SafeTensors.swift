@@ -54,15 +54,22 @@ public struct SafeTensorsFile {
     static let maxHeaderBytes = 64 << 20
 
     public init(path: String) throws {
-        self.path = path
         guard FileManager.default.fileExists(atPath: path) else {
             throw InputError.unreadable(path: path, reason: "no such file")
         }
+        let data: Data
         do {
             data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
         } catch {
             throw InputError.unreadable(path: path, reason: "\(error.localizedDescription)")
         }
+        try self.init(data: data, path: path)
+    }
+
+    /// Parses and validates `data` (the whole file); `path` names it in errors.
+    public init(data: Data, path: String) throws {
+        self.path = path
+        self.data = data
         let fail = { (reason: String) in InputError.invalidWeights(path: path, reason: reason) }
         guard data.count >= 8 else { throw fail("file is \(data.count) bytes, too short for a safetensors header") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }

@@ -17,6 +17,7 @@ public final class CLBuffer: @unchecked Sendable {
         handle = try checked("clCreateBuffer") {
             clCreateBuffer(context.handle, cl_mem_flags(CL_MEM_READ_WRITE), bytes, nil, $0)
         }
+        CLObjectCount.created("buffer")
     }
 
     /// A buffer filled with `values`, blocking until the copy is done.
@@ -25,7 +26,10 @@ public final class CLBuffer: @unchecked Sendable {
         try write(values, queue: queue)
     }
 
-    deinit { clReleaseMemObject(handle) }
+    deinit {
+        clReleaseMemObject(handle)
+        CLObjectCount.released("buffer")
+    }
 
     /// Copies `values` into the start of the buffer; blocks until done.
     public func write(_ values: [Float], queue: CLQueue) throws {

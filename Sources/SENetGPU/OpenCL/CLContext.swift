@@ -9,9 +9,13 @@ public final class CLContext: @unchecked Sendable {
         self.device = device
         var id: cl_device_id? = device.id
         handle = try checked("clCreateContext") { clCreateContext(nil, 1, &id, nil, nil, $0) }
+        CLObjectCount.created("context")
     }
 
-    deinit { clReleaseContext(handle) }
+    deinit {
+        clReleaseContext(handle)
+        CLObjectCount.released("context")
+    }
 }
 
 /// Owns an in-order `cl_command_queue`; keeps its context alive.
@@ -27,9 +31,13 @@ public final class CLQueue: @unchecked Sendable {
         handle = try checked("clCreateCommandQueue") {
             clCreateCommandQueue(context.handle, context.device.id, properties, $0)
         }
+        CLObjectCount.created("queue")
     }
 
-    deinit { clReleaseCommandQueue(handle) }
+    deinit {
+        clReleaseCommandQueue(handle)
+        CLObjectCount.released("queue")
+    }
 
     /// Blocks until every enqueued command has finished.
     public func finish() throws { try check(clFinish(handle), "clFinish") }
@@ -42,9 +50,15 @@ public final class CLQueue: @unchecked Sendable {
 public final class CLEvent: @unchecked Sendable {
     let handle: cl_event
 
-    init(handle: cl_event) { self.handle = handle }
+    init(handle: cl_event) {
+        self.handle = handle
+        CLObjectCount.created("event")
+    }
 
-    deinit { clReleaseEvent(handle) }
+    deinit {
+        clReleaseEvent(handle)
+        CLObjectCount.released("event")
+    }
 
     public func wait() throws {
         var event: cl_event? = handle

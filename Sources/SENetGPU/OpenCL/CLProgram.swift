@@ -16,6 +16,7 @@ public final class CLProgram: @unchecked Sendable {
                 clCreateProgramWithSource(context.handle, 1, &pointer, nil, $0)
             }
         }
+        CLObjectCount.created("program")  // From here deinit releases it, also if the build throws.
         try build(options: options, name: name)
     }
 
@@ -32,19 +33,15 @@ public final class CLProgram: @unchecked Sendable {
                 clCreateProgramWithBinary(context.handle, 1, &device, &length, &pointer, &binaryStatus, $0)
             }
         }
-        if binaryStatus != CL_SUCCESS {
-            clReleaseProgram(handle)
-            throw CLError(code: binaryStatus, call: "clCreateProgramWithBinary")
-        }
-        do {
-            try build(options: options, name: name)
-        } catch {
-            clReleaseProgram(handle)
-            throw error
-        }
+        CLObjectCount.created("program")  // From here deinit releases it, also when we throw.
+        if binaryStatus != CL_SUCCESS { throw CLError(code: binaryStatus, call: "clCreateProgramWithBinary") }
+        try build(options: options, name: name)
     }
 
-    deinit { clReleaseProgram(handle) }
+    deinit {
+        clReleaseProgram(handle)
+        CLObjectCount.released("program")
+    }
 
     /// The device binary of the built program, for the disk cache.
     public func binary() throws -> [UInt8] {
@@ -100,9 +97,13 @@ public final class CLKernel: @unchecked Sendable {
         self.program = program
         self.name = name
         handle = try checked("clCreateKernel(\(name))") { clCreateKernel(program.handle, name, $0) }
+        CLObjectCount.created("kernel")
     }
 
-    deinit { clReleaseKernel(handle) }
+    deinit {
+        clReleaseKernel(handle)
+        CLObjectCount.released("kernel")
+    }
 
     /// Sets argument `index` to a buffer.
     public func set(_ index: Int, _ buffer: CLBuffer) throws {

@@ -11,20 +11,46 @@ extension ExecutionPlan {
         return try lock.withLock { try execute(input, observe: observe) }
     }
 
-    private func execute(_ input: Tensor, observe: ((String, Tensor) -> Void)?) throws -> Output {
-        var host: [Int: Tensor] = [graph.input: input]
+    /// The device buffer the input goes to when every consumer of the input runs on the device;
+    /// nil otherwise (then the input must come from the host).
+    public var deviceInputBuffer: CLBuffer? {
+        let hostReadsInput = graph.ops.indices.contains { index in
+            graph.ops[index].inputs.contains(graph.input) && !placements[index].onDevice
+        }
+        return hostReadsInput ? nil : valueBufferFor(graph.input)
+    }
+
+    /// Runs the plan with the input written straight into `deviceInputBuffer` by `fill`
+    /// (device preprocessing), skipping the upload.
+    public func run(fillingInputOnDevice fill: (CLBuffer) throws -> Void) throws -> Output {
+        guard let buffer = deviceInputBuffer else { preconditionFailure("the plan takes its input from the host") }
+        return try lock.withLock {
+            try fill(buffer)
+            return try execute(nil, observe: nil)
+        }
+    }
+
+    private func execute(_ input: Tensor?, observe: ((String, Tensor) -> Void)?) throws -> Output {
+        var host: [Int: Tensor] = [:]
+        if let input { host[graph.input] = input }
         var events: [(Int, [CLEvent])] = []
         var hostSeconds: [Int: Double] = [:]
         for step in steps {
             switch step {
             case .upload(let value):
-                try buffer(value).write(host[value]!.data, queue: queue)
+                // A missing host input was filled on the device already.
+                if let tensor = host[value] { try buffer(value).write(tensor.data, queue: queue) }
             case .download(let value):
                 host[value] = try read(value)
             case .device(let index):
                 let op = graph.ops[index]
-                events.append((index, try deviceOp(index).enqueue(on: queue, profile: options.profile && queue.profiling)))
-                if let observe { observe(op.name, try read(op.output)) }
+                do {
+                    if op.name == options.failLayer { throw CLError(code: -5, call: "injected failure (--debug-fail)") }
+                    events.append((index, try deviceOp(index).enqueue(on: queue, profile: options.profile && queue.profiling)))
+                    if let observe { observe(op.name, try read(op.output)) }
+                } catch let error as CLError {
+                    throw SENetError.layerFailed(layer: op.name, reason: error.description)
+                }
             case .host(let index):
                 let op = graph.ops[index]
                 let start = Date()

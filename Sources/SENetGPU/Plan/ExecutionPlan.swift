@@ -96,8 +96,12 @@ public final class ExecutionPlan: @unchecked Sendable {
         var weightBytes = 0
         var scratchBytes = 0
         if let runtime {
-            let pool = try sizes.map { try runtime.buffer(count: $0) }
             let scratchCount = zip(graph.ops, onDevice).filter(\.1).map(\.0.scratchCount).max() ?? 0
+            let weightFloats = zip(graph.ops, onDevice).filter(\.1).reduce(0) { $0 + $1.0.weights.reduce(0) { $0 + $1.count } }
+            try Self.checkFits(
+                device: runtime.device, buffers: sizes + [scratchCount], weights: weightFloats, batch: inputShape[0],
+                limit: options.memoryLimitBytes)
+            let pool = try sizes.map { try runtime.buffer(count: $0) }
             let scratch = scratchCount > 0 ? try runtime.buffer(count: scratchCount) : nil
             scratchBytes = scratchCount * MemoryLayout<Float>.stride
             for (value, index) in assignment { buffers[value] = pool[index] }
@@ -123,6 +127,26 @@ public final class ExecutionPlan: @unchecked Sendable {
     }
 
     func valueBufferFor(_ value: Int) -> CLBuffer? { valueBuffers[value] }
+
+    /// Throws `deviceOutOfMemory` with a batch size that fits when the buffers (in floats) and
+    /// weights exceed the device's memory or its largest allowed single allocation.
+    static func checkFits(device: CLDevice, buffers: [Int], weights: Int, batch: Int, limit: Int?) throws {
+        let float = MemoryLayout<Float>.stride
+        let needed = (buffers.reduce(0, +) + weights) * float
+        let largest = (buffers.max() ?? 0) * float
+        // Leave a tenth of the memory to the driver and the kernels' own allocations.
+        let available = min(Int(Double(device.globalMemoryBytes) * 0.9), limit ?? .max)
+        let maxAllocation = Int(device.maxAllocationBytes)
+        guard needed > available || largest > maxAllocation else { return }
+        // Activations grow with the batch; weights do not.
+        let perImage = max(1, (needed - weights * float) / batch)
+        let byTotal = (available - weights * float) / perImage
+        let byAllocation = maxAllocation / max(1, largest / batch)
+        throw SENetError.deviceOutOfMemory(
+            neededBytes: needed, availableBytes: min(available, largest > maxAllocation ? maxAllocation : available),
+            batch: batch,
+            suggestedBatch: max(0, min(byTotal, byAllocation, batch - 1)))
+    }
 
     func deviceOp(_ index: Int) throws -> DeviceOp { deviceOps[index]! }
 

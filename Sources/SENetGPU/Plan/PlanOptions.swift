@@ -5,12 +5,17 @@ public struct PlanOptions: Sendable, Equatable {
     public var cpuOps: [String] = []
     /// Debug: build this layer's kernel with `DEBUG_PERTURB`, which makes it wrong on purpose.
     public var perturbLayer: String?
+    /// Most device memory (bytes) the plan may use, below what the device has; nil: the device's.
+    public var memoryLimitBytes: Int?
+    /// Debug: make this layer's device op fail when it runs (tests of driver trouble).
+    public var failLayer: String?
     /// Time each op with OpenCL events (needs a profiling queue) and the host clock.
     public var profile = false
 
-    public init(cpuOps: [String] = [], perturbLayer: String? = nil, profile: Bool = false) {
+    public init(cpuOps: [String] = [], perturbLayer: String? = nil, failLayer: String? = nil, profile: Bool = false) {
         self.cpuOps = cpuOps
         self.perturbLayer = perturbLayer
+        self.failLayer = failLayer
         self.profile = profile
     }
 
@@ -32,6 +37,9 @@ public struct PlanOptions: Sendable, Equatable {
                     "--cpu-ops '\(pattern)' matches no op; use a layer name from `senet-gpu plan`, a kind (\(kindList)) or a prefix like layer4*"
                 )
             }
+        }
+        if let layer = failLayer, !opNames.contains(layer) {
+            throw InputError.invalidOption("--debug-fail '\(layer)' is not a layer of this network; see `senet-gpu plan`")
         }
         if let layer = perturbLayer, !opNames.contains(layer) {
             throw InputError.invalidOption("--debug-perturb '\(layer)' is not a layer of this network; see `senet-gpu plan`")

@@ -1,0 +1,134 @@
+import ArgumentParser
+import Foundation
+import SENetGPU
+
+extension InferCommand {
+    /// One image's line of output.
+    struct ImageResult: Encodable {
+        struct Label: Encodable {
+            let index: Int
+            let label: String
+            let probability: Float
+        }
+        let path: String
+        let top: [Label]?
+        let error: String?
+    }
+
+    /// Classifies image files and folders in batches of `--batch`: one line per image (or an
+    /// error line for an image that cannot be decoded, the others carry on), a progress bar on
+    /// a terminal, a summary line; exit status 1 when any image failed.
+    func classifyImages(engine original: InferenceEngine, model: SEResNet, synthetic: Bool) throws {
+        var engine = original
+        let files = try ImageInputs.collect(modelOptions.input)
+        guard !files.isEmpty else {
+            throw InputError.invalidOption("no JPEG or PNG files found in \(modelOptions.input.joined(separator: ", "))")
+        }
+        let settings = try modelOptions.preprocessing()
+        let labels = try ClassLabels(classes: model.architecture.numClasses, file: labelsFile)
+        if synthetic { printErr("senet-gpu: note: SYNTHETIC seeded weights (not trained); pass --weights for real predictions") }
+        let batchSize = max(1, modelOptions.batch)
+        let progress = ProgressBar(total: files.count, enabled: files.count > batchSize && isatty(STDERR_FILENO) != 0)
+        var failures = 0
+        var allLogits: [Tensor] = []
+        let start = Date()
+        for first in stride(from: 0, to: files.count, by: batchSize) {
+            let paths = Array(files[first..<min(first + batchSize, files.count)])
+            var images: [(String, RGBImage)] = []
+            var results: [String: ImageResult] = [:]
+            for path in paths {
+                do {
+                    let image = try ImageDecoder.decode(path: path)
+                    try settings.validate(width: image.width, height: image.height)
+                    images.append((path, image))
+                } catch {
+                    failures += 1
+                    results[path] = ImageResult(path: path, top: nil, error: Self.reason(error))
+                }
+            }
+            if !images.isEmpty {
+                let plan = try engineOptions.plan(&engine, shape: [images.count, 3, settings.crop, settings.crop])
+                if verbose && first == 0 { printErr(plan.textDescription) }
+                let output = try engine.classify(images.map(\.1), preprocessing: settings)
+                allLogits.append(output.logits)
+                for (row, prediction) in topPredictions(output.probabilities, k: topK).enumerated() {
+                    let top = prediction.map {
+                        ImageResult.Label(index: $0.index, label: labels.name($0.index), probability: $0.probability)
+                    }
+                    results[images[row].0] = ImageResult(path: images[row].0, top: top, error: nil)
+                }
+            }
+            progress.clear()
+            for path in paths { emit(results[path]!) }
+            progress.update(done: min(first + batchSize, files.count))
+        }
+        progress.clear()
+        let seconds = Date().timeIntervalSince(start)
+        if let saveLogits, !allLogits.isEmpty {
+            let classes = allLogits[0].shape[1]
+            let rows = allLogits.reduce(0) { $0 + $1.shape[0] }
+            try NumpyFile.write(Tensor(shape: [rows, classes], data: allLogits.flatMap(\.data)), path: saveLogits)
+        }
+        let rate = Double(files.count - failures) / max(seconds, 1e-9)
+        let device = engine.runtime?.device.description ?? "the CPU reference"
+        if json {
+            try printJSON(Summary(images: files.count, failed: failures, seconds: seconds, imagesPerSecond: rate, device: device))
+        } else {
+            print(
+                String(
+                    format: "%d images (%d failed) in %.2f s, %.1f images/s on %@", files.count, failures, seconds, rate, device))
+        }
+        if failures > 0 { throw ExitCode.failure }
+    }
+
+    /// The JSON summary line.
+    struct Summary: Encodable {
+        let images, failed: Int
+        let seconds, imagesPerSecond: Double
+        let device: String
+    }
+
+    /// An image error without the path the line already starts with.
+    static func reason(_ error: Error) -> String {
+        if case InputError.invalidImage(_, let reason) = error { return reason }
+        if case InputError.unreadable(_, let reason) = error { return reason }
+        return SENetGPUCommand.message(error)
+    }
+
+    private func emit(_ result: ImageResult) {
+        if json {
+            try? printJSON(result)
+        } else if let error = result.error {
+            print("\(result.path): error: \(error)")
+        } else if let top = result.top {
+            print(
+                "\(result.path): " + top.map { "\($0.label) \(String(format: "%.4f", $0.probability))" }.joined(separator: ", "))
+        }
+    }
+}
+
+/// A one-line progress bar on stderr, redrawn in place; silent when not on a terminal.
+final class ProgressBar {
+    private let total: Int
+    private let enabled: Bool
+    private var shown = false
+
+    init(total: Int, enabled: Bool) {
+        (self.total, self.enabled) = (total, enabled)
+    }
+
+    func update(done: Int) {
+        guard enabled else { return }
+        let width = 30
+        let filled = total == 0 ? width : width * done / total
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        FileHandle.standardError.write(Data("\r[\(bar)] \(done)/\(total) images".utf8))
+        shown = true
+    }
+
+    func clear() {
+        guard enabled, shown else { return }
+        FileHandle.standardError.write(Data("\r\u{1B}[2K".utf8))
+        shown = false
+    }
+}
