@@ -67,19 +67,34 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .invalidWeights(let path, let reason):
-            return "weights \(path): \(reason); re-export them with tools/export_weights.py"
+            return "weights \(path): \(reason.escapingLineBreaks); re-export them with tools/export_weights.py"
         case .unsupportedModel(let path, let reason):
-            return "weights \(path) are not a supported SE-ResNet: \(reason); "
+            return "weights \(path) are not a supported SE-ResNet: \(reason.escapingLineBreaks); "
                 + "check --model or export with tools/export_weights.py"
         case .invalidArray(let path, let reason):
-            return "array \(path): \(reason); inputs must be float32 little-endian NCHW .npy with 3 channels"
+            return "array \(path): \(reason.escapingLineBreaks); inputs must be float32 little-endian NCHW .npy with 3 channels"
         case .unreadable(let path, let reason):
-            return "cannot read \(path): \(reason); check the path and permissions"
+            return "cannot read \(path): \(reason.escapingLineBreaks); check the path and permissions"
         case .invalidOption(let message):
             return message
         case .invalidImage(let path, let reason):
-            return "image \(path): \(reason); supported: JPEG (baseline, progressive; RGB or grey) "
+            return "image \(path): \(reason.escapingLineBreaks); supported: JPEG (baseline, progressive; RGB or grey) "
                 + "and PNG (grey, RGB, RGBA, palette, 8/16-bit)"
         }
+    }
+}
+
+extension String {
+    /// The text with control characters and line or paragraph separators written as escapes
+    /// (`\n`, `\u{2028}`), so a name quoted from an untrusted file cannot break a message over lines.
+    public var escapingLineBreaks: String {
+        var result = ""
+        for scalar in unicodeScalars {
+            switch scalar.properties.generalCategory {
+            case .control, .lineSeparator, .paragraphSeparator: result += scalar.escaped(asASCII: true)
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 }

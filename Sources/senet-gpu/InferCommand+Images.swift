@@ -90,8 +90,8 @@ extension InferCommand {
 
     /// An image error without the path the line already starts with.
     static func reason(_ error: Error) -> String {
-        if case InputError.invalidImage(_, let reason) = error { return reason }
-        if case InputError.unreadable(_, let reason) = error { return reason }
+        if case InputError.invalidImage(_, let reason) = error { return reason.escapingLineBreaks }
+        if case InputError.unreadable(_, let reason) = error { return reason.escapingLineBreaks }
         return SENetGPUCommand.message(error)
     }
 

@@ -18,6 +18,7 @@ public enum NumpyFile {
 
     /// Parses `data` (a whole `.npy` file); `path` names it in errors.
     public static func read(data: Data, path: String) throws -> Tensor {
+        let data = data.startIndex == 0 ? data : Data(data)  // The parser indexes from 0.
         let fail = { (reason: String) in InputError.invalidArray(path: path, reason: reason) }
         let bytes = [UInt8](data.prefix(12))
         guard bytes.count >= 10, Array(bytes.prefix(6)) == magic else { throw fail("not a .npy file (bad magic)") }
@@ -38,7 +39,8 @@ public enum NumpyFile {
             return (product.partialValue, $0.1 || product.overflow)
         }
         guard !overflow, count <= Int.max / 4, data.count - dataStart == count * 4 else {
-            throw fail("shape \(shape) needs \(count * 4) bytes of data but the file has \(data.count - dataStart)")
+            let needed = !overflow && count <= Int.max / 4 ? "\(count * 4) bytes" : "more than \(Int.max) bytes"
+            throw fail("shape \(shape) needs \(needed) of data but the file has \(data.count - dataStart)")
         }
         let values = data.withUnsafeBytes { raw in
             (0..<count).map {

@@ -69,8 +69,9 @@ public struct SafeTensorsFile {
     /// Parses and validates `data` (the whole file); `path` names it in errors.
     public init(data: Data, path: String) throws {
         self.path = path
-        self.data = data
+        self.data = data.startIndex == 0 ? data : Data(data)  // The parser indexes from 0.
         let fail = { (reason: String) in InputError.invalidWeights(path: path, reason: reason) }
+        let data = self.data
         guard data.count >= 8 else { throw fail("file is \(data.count) bytes, too short for a safetensors header") }
         let headerLength = data.prefix(8).enumerated().reduce(UInt64(0)) { $0 | UInt64($1.element) << (8 * UInt64($1.offset)) }
         guard headerLength <= UInt64(Self.maxHeaderBytes), Int(headerLength) <= data.count - 8 else {
