@@ -48,6 +48,16 @@ inline void store_tile(__global float* out, VEC acc, const float b, const int re
     }
 }
 
+// acc[m] += w[m] · v for the tile's output channels that exist (all TM in full tiles).
+inline void accumulate(VEC* acc, __global const float* w, const VEC v, const int channels) {
+    if (channels == TM) {
+#pragma unroll
+        for (int m = 0; m < TM; ++m) acc[m] = mad((VEC)(w[m]), v, acc[m]);
+    } else {
+        for (int m = 0; m < channels; ++m) acc[m] = mad((VEC)(w[m]), v, acc[m]);
+    }
+}
+
 __kernel void conv1x1_gemm(__global const float* restrict input,
                            __global const float* restrict weightT,
                            __global const float* restrict bias,
@@ -132,21 +142,13 @@ __kernel void conv1x1_strided(__global const float* restrict input,
     __global const float* x = input + (size_t)n * C * H * W;
     VEC acc[TM];
     for (int m = 0; m < TM; ++m) acc[m] = (VEC)(0.0f);
-    const bool fullChannels = oc0 + TM <= OC;
+    const int channels = min(TM, OC - oc0);
     for (int c = 0; c < C; ++c) {
         __global const float* plane = x + (size_t)c * H * W;
         float t[TN];
         for (int j = 0; j < TN; ++j) t[j] = plane[offset[j]];
         const VEC v = VLOAD(0, t);
-        __global const float* w = weightT + (size_t)c * OC + oc0;
-        if (fullChannels) {
-#pragma unroll
-            for (int m = 0; m < TM; ++m) acc[m] = mad((VEC)(w[m]), v, acc[m]);
-        } else {
-            for (int m = 0; m < TM; ++m) {
-                if (oc0 + m < OC) acc[m] = mad((VEC)(w[m]), v, acc[m]);
-            }
-        }
+        accumulate(acc, weightT + (size_t)c * OC + oc0, v, channels);
     }
     for (int m = 0; m < TM; ++m) {
         if (oc0 + m >= OC) break;
@@ -168,7 +170,7 @@ __kernel void conv_tiled(__global const float* restrict input,
     const int n = get_global_id(2);
     if (oy >= OH || oc0 >= OC) return;
     const int valid = min(TN, OW - ox0);
-    const bool fullChannels = oc0 + TM <= OC;
+    const int channels = min(TM, OC - oc0);
     const int ix0 = ox0 * stride - pad;
 
     VEC acc[TM];
@@ -194,14 +196,7 @@ __kernel void conv_tiled(__global const float* restrict input,
                     }
                     v = VLOAD(0, t);
                 }
-                if (fullChannels) {
-#pragma unroll
-                    for (int m = 0; m < TM; ++m) acc[m] = mad((VEC)(w[m]), v, acc[m]);
-                } else {
-                    for (int m = 0; m < TM; ++m) {
-                        if (oc0 + m < OC) acc[m] = mad((VEC)(w[m]), v, acc[m]);
-                    }
-                }
+                accumulate(acc, w, v, channels);
             }
         }
     }

@@ -38,6 +38,17 @@ public struct Benchmark: Sendable {
         }
     }
 
+    /// Median wall-clock seconds of `repeats` calls of `body`.
+    public static func medianSeconds(repeats: Int, _ body: () throws -> Void) rethrows -> Double {
+        var seconds: [Double] = []
+        for _ in 0..<max(1, repeats) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return seconds.sorted()[seconds.count / 2]
+    }
+
     /// The best SGEMM rate our own tiled kernel reaches on the device: C[M, N] = A[M, K] · B[K, N]
     /// through `conv1x1_gemm` (a 1×1 convolution is exactly a GEMM), median of `iterations`.
     public static func gemmCeiling(runtime: DeviceRuntime, size: Int = 1024, tilings: [ConvTiling], iterations: Int = 5) throws
@@ -55,14 +66,11 @@ public struct Benchmark: Sendable {
                 relu: false)
             try op.enqueue(on: runtime.queue, profile: false)
             try runtime.queue.finish()
-            var times: [Double] = []
-            for _ in 0..<iterations {
-                let start = DispatchTime.now().uptimeNanoseconds
+            let seconds = try medianSeconds(repeats: iterations) {
                 try op.enqueue(on: runtime.queue, profile: false)
                 try runtime.queue.finish()
-                times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
-            let rate = 2 * Double(g.macs) / times.sorted()[times.count / 2] / 1e9
+            let rate = 2 * Double(g.macs) / seconds / 1e9
             if rate > best.0 { best = (rate, tiling) }
         }
         return best

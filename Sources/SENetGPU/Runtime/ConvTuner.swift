@@ -95,14 +95,10 @@ public enum ConvTuner {
                 rejected.append(tiling)
                 continue
             }
-            var seconds: [Double] = []
-            for _ in 0..<repeats {
-                let start = DispatchTime.now().uptimeNanoseconds
+            timings[tiling] = try Benchmark.medianSeconds(repeats: repeats) {
                 try op.enqueue(on: runtime.queue, profile: false)
                 try runtime.queue.finish()
-                seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
             }
-            timings[tiling] = seconds.sorted()[seconds.count / 2]
         }
         guard let best = timings.min(by: { $0.value < $1.value }) else {
             throw SENetError.tuningFailed(shape: key(g), reason: "every candidate disagreed with the CPU reference")
