@@ -61,7 +61,7 @@ final class DevicePlanTests: XCTestCase {
         let runtime = try openTestDevice()
         let model = try SyntheticWeights.model(Architecture(modelName: "seresnet50")!, seed: 1)
         let plan = try ExecutionPlan(model: model, runtime: runtime, inputShape: [1, 3, 224, 224])
-        // 105 ops share a handful of buffers; the largest activation is 256×56×56 floats.
+        // 89 ops share a handful of buffers; the largest activation is 256×56×56 floats.
         XCTAssertLessThanOrEqual(plan.bufferBytes.count, 8)
         let largest = 256 * 56 * 56 * 4
         XCTAssertEqual(plan.bufferBytes.max(), largest)

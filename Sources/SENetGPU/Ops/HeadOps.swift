@@ -1,24 +1,29 @@
-/// Squeeze-excite excitation (`excite.cl`): pooled [N, C] → scale [N, C] in one launch.
+/// Squeeze-excite, pool and excitation fused (`excite.cl`): branch [N, C, HW] → scale [N, C]
+/// in one launch.
 public final class ExciteOp: DeviceOp {
     public static let workGroupSize = 64
     /// Largest reduced width the kernel's local buffer holds (SE-ResNet's widest is 128).
     public static let maxReducedWidth = 256
+    /// Largest channel count the kernel's local buffer holds (SE-ResNet's widest is 2048).
+    public static let maxChannels = 2048
     private let kernel: CLKernel
     private let batch: Int
 
     public init(
-        runtime: DeviceRuntime, batch: Int, channels: Int, reducedWidth: Int, pooled: CLBuffer, reduceWeight: CLBuffer,
-        reduceBias: CLBuffer, expandWeight: CLBuffer, expandBias: CLBuffer, scale: CLBuffer, perturb: Bool = false
+        runtime: DeviceRuntime, batch: Int, channels: Int, reducedWidth: Int, plane: Int, input: CLBuffer,
+        reduceWeight: CLBuffer, reduceBias: CLBuffer, expandWeight: CLBuffer, expandBias: CLBuffer, scale: CLBuffer,
+        perturb: Bool = false
     ) throws {
         precondition(reducedWidth <= Self.maxReducedWidth, "SE reduced width \(reducedWidth) exceeds the kernel's local buffer")
-        kernel = try runtime.kernel(
-            "se_excite", file: "excite.cl", defines: ["EXCITE_WG": Self.workGroupSize, "MAX_REDUCED": Self.maxReducedWidth],
-            perturb: perturb)
-        for (index, buffer) in [pooled, reduceWeight, reduceBias, expandWeight, expandBias, scale].enumerated() {
+        precondition(channels <= Self.maxChannels, "SE width \(channels) exceeds the kernel's local buffer")
+        let defines = ["EXCITE_WG": Self.workGroupSize, "MAX_REDUCED": Self.maxReducedWidth, "MAX_CHANNELS": Self.maxChannels]
+        kernel = try runtime.kernel("se_squeeze_excite", file: "excite.cl", defines: defines, perturb: perturb)
+        for (index, buffer) in [input, reduceWeight, reduceBias, expandWeight, expandBias, scale].enumerated() {
             try kernel.set(index, buffer)
         }
         try kernel.set(6, Int32(channels))
         try kernel.set(7, Int32(reducedWidth))
+        try kernel.set(8, Int32(plane))
         self.batch = batch
     }
 

@@ -154,8 +154,11 @@ public final class ExecutionPlan: @unchecked Sendable {
     static func reasonForCPU(_ op: GraphOp, runtime: DeviceRuntime?, options: PlanOptions) -> String? {
         guard runtime != nil else { return "CPU reference selected (--device cpu)" }
         if options.forcesCPU(name: op.name, kind: op.kind) { return "forced by --cpu-ops" }
-        if op.kind == .excite, let reduced = op.weights.first?.shape.first, reduced > ExciteOp.maxReducedWidth {
-            return "SE width \(reduced) exceeds the excite kernel's local buffer (\(ExciteOp.maxReducedWidth))"
+        if op.kind == .excite, let shape = op.weights.first?.shape,
+            shape[0] > ExciteOp.maxReducedWidth || shape[1] > ExciteOp.maxChannels
+        {
+            return
+                "SE widths \(shape) exceed the excite kernel's local buffers (\(ExciteOp.maxReducedWidth), \(ExciteOp.maxChannels))"
         }
         return nil
     }

@@ -122,23 +122,19 @@ struct NetworkGraph {
         var branch = x
         for layer in block.convs { branch = convolution(layer, branch) }
         let se = block.squeezeExcite
-        let pooled = averagePool("\(se.name).pool", branch)
-        let batch = values[x].shape[0]
+        let shape = values[branch].shape
         let scale = add(
-            se.name, .excite, [pooled], shape: [batch, se.channels],
+            se.name, .excite, [branch], shape: [shape[0], se.channels],
             weights: [se.reduceWeight, se.reduceBias, se.expandWeight, se.expandBias],
-            host: { inputs in
-                let hidden = Reference.relu(Reference.linear(inputs[0], weight: se.reduceWeight, bias: se.reduceBias))
-                return Reference.sigmoid(Reference.linear(hidden, weight: se.expandWeight, bias: se.expandBias))
-            },
+            host: { Reference.squeezeExcite($0[0], se) },
             device: { b in
                 try ExciteOp(
-                    runtime: b.runtime, batch: batch, channels: se.channels, reducedWidth: se.reducedWidth, pooled: b.inputs[0],
-                    reduceWeight: b.weights[0], reduceBias: b.weights[1], expandWeight: b.weights[2], expandBias: b.weights[3],
-                    scale: b.output, perturb: b.perturb)
+                    runtime: b.runtime, batch: shape[0], channels: se.channels, reducedWidth: se.reducedWidth,
+                    plane: shape[2] * shape[3], input: b.inputs[0], reduceWeight: b.weights[0], reduceBias: b.weights[1],
+                    expandWeight: b.weights[2], expandBias: b.weights[3], scale: b.output, perturb: b.perturb)
             })
         let shortcut = block.downsample.map { convolution($0, x) } ?? x
-        let s = values[branch].shape
+        let s = shape
         return add(
             block.name, .scaleAddRelu, [branch, scale, shortcut], shape: s,
             host: { Reference.relu(Reference.add(Reference.channelScale($0[0], scale: $0[1]), $0[2])) },
