@@ -27,7 +27,8 @@ extension InferCommand {
         let settings = try modelOptions.preprocessing()
         let labels = try ClassLabels(classes: model.architecture.numClasses, file: labelsFile)
         if synthetic { printErr("senet-gpu: note: SYNTHETIC seeded weights (not trained); pass --weights for real predictions") }
-        let batchSize = max(1, modelOptions.batch)
+        guard modelOptions.batch >= 1 else { throw InputError.invalidOption("--batch \(modelOptions.batch) must be at least 1") }
+        let batchSize = modelOptions.batch
         let progress = ProgressBar(total: files.count, enabled: files.count > batchSize && isatty(STDERR_FILENO) != 0)
         var failures = 0
         var allLogits: [Tensor] = []

@@ -63,12 +63,18 @@ extension InferenceEngine {
         let crop = preprocessing.crop
         let plan = try plan(for: [images.count, 3, crop, crop])
         if let runtime, plan.deviceInputBuffer != nil {
-            return try plan.run(fillingInputOnDevice: { buffer in
+            // The kernels hold the uploaded images; the run ends with blocking reads, after which
+            // they have all executed.
+            var pending: [CLKernel] = []
+            let output = try plan.run(fillingInputOnDevice: { buffer in
                 for (index, image) in images.enumerated() {
-                    try DevicePreprocessing.enqueue(
-                        image, preprocessing, runtime: runtime, output: buffer, offset: index * 3 * crop * crop)
+                    pending.append(
+                        try DevicePreprocessing.enqueue(
+                            image, preprocessing, runtime: runtime, output: buffer, offset: index * 3 * crop * crop))
                 }
             })
+            withExtendedLifetime(pending) {}
+            return output
         }
         var batch = Tensor(shape: [images.count, 3, crop, crop])
         for (index, image) in images.enumerated() {

@@ -124,9 +124,13 @@ public final class CLKernel: @unchecked Sendable {
         try check(clSetKernelArg(handle, cl_uint(index), MemoryLayout<Float>.size, &copy), "clSetKernelArg(\(name), \(index))")
     }
 
-    /// Reserves `bytes` of `__local` memory for argument `index`.
-    public func setLocal(_ index: Int, bytes: Int) throws {
-        try check(clSetKernelArg(handle, cl_uint(index), bytes, nil), "clSetKernelArg(\(name), \(index))")
+    /// Sets consecutive arguments from `first` on: buffers, then OpenCL `int`s (checked to fit).
+    public func set(from first: Int, buffers: [CLBuffer] = [], ints: [Int] = []) throws {
+        for (offset, buffer) in buffers.enumerated() { try set(first + offset, buffer) }
+        for (offset, value) in ints.enumerated() {
+            precondition(Int32(exactly: value) != nil, "kernel \(name) argument \(value) does not fit an OpenCL int")
+            try set(first + buffers.count + offset, Int32(value))
+        }
     }
 
     /// Enqueues the kernel over `global` work-items in groups of `local` (nil: driver's choice).
@@ -146,6 +150,11 @@ public final class CLKernel: @unchecked Sendable {
         }
         try check(status, "clEnqueueNDRangeKernel(\(name))")
         return event.map(CLEvent.init(handle:))
+    }
+
+    /// `enqueue` for ops: the event as a list, empty unless `profile`.
+    public func launch(on queue: CLQueue, global: [Int], local: [Int]? = nil, profile: Bool) throws -> [CLEvent] {
+        try enqueue(on: queue, global: global, local: local, wantEvent: profile).map { [$0] } ?? []
     }
 }
 

@@ -8,25 +8,14 @@ public final class ChannelScaleOp: DeviceOp {
         runtime: DeviceRuntime, rows: Int, plane: Int, input: CLBuffer, scale: CLBuffer,
         shortcut: CLBuffer?, output: CLBuffer, perturb: Bool = false
     ) throws {
-        if let shortcut {
-            kernel = try runtime.kernel("channel_scale_add_relu", file: "scale.cl", perturb: perturb)
-            try kernel.set(0, input)
-            try kernel.set(1, scale)
-            try kernel.set(2, shortcut)
-            try kernel.set(3, output)
-            try kernel.set(4, Int32(plane))
-        } else {
-            kernel = try runtime.kernel("channel_scale", file: "scale.cl", perturb: perturb)
-            try kernel.set(0, input)
-            try kernel.set(1, scale)
-            try kernel.set(2, output)
-            try kernel.set(3, Int32(plane))
-        }
+        let name = shortcut == nil ? "channel_scale" : "channel_scale_add_relu"
+        kernel = try runtime.kernel(name, file: "scale.cl", perturb: perturb)
+        try kernel.set(from: 0, buffers: [input, scale] + (shortcut.map { [$0] } ?? []) + [output], ints: [plane])
         global = [plane, rows]
     }
 
     @discardableResult
     public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
-        [try kernel.enqueue(on: queue, global: global, wantEvent: profile)].compactMap { $0 }
+        try kernel.launch(on: queue, global: global, profile: profile)
     }
 }

@@ -10,20 +10,17 @@ public final class DirectConv2dOp: DeviceOp {
     ) throws {
         let block = Self.outputChannelBlock
         kernel = try runtime.kernel("conv2d_direct", file: "conv_direct.cl", defines: ["OC_BLOCK": block], perturb: perturb)
-        try kernel.set(0, input)
-        try kernel.set(1, weight)
-        try kernel.set(2, bias)
-        try kernel.set(3, output)
-        let ints = [
-            g.inChannels, g.height, g.width, g.outChannels, g.outHeight, g.outWidth,
-            g.kernelHeight, g.kernelWidth, g.stride, g.padding, g.groups, relu ? 1 : 0,
-        ]
-        for (offset, value) in ints.enumerated() { try kernel.set(4 + offset, Int32(value)) }
+        try kernel.set(
+            from: 0, buffers: [input, weight, bias, output],
+            ints: [
+                g.inChannels, g.height, g.width, g.outChannels, g.outHeight, g.outWidth,
+                g.kernelHeight, g.kernelWidth, g.stride, g.padding, g.groups, relu ? 1 : 0,
+            ])
         global = [g.outHeight * g.outWidth, (g.outChannels + block - 1) / block, g.batch]
     }
 
     @discardableResult
     public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
-        [try kernel.enqueue(on: queue, global: global, wantEvent: profile)].compactMap { $0 }
+        try kernel.launch(on: queue, global: global, profile: profile)
     }
 }

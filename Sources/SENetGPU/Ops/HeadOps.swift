@@ -18,19 +18,16 @@ public final class ExciteOp: DeviceOp {
         precondition(channels <= Self.maxChannels, "SE width \(channels) exceeds the kernel's local buffer")
         let defines = ["EXCITE_WG": Self.workGroupSize, "MAX_REDUCED": Self.maxReducedWidth, "MAX_CHANNELS": Self.maxChannels]
         kernel = try runtime.kernel("se_squeeze_excite", file: "excite.cl", defines: defines, perturb: perturb)
-        for (index, buffer) in [input, reduceWeight, reduceBias, expandWeight, expandBias, scale].enumerated() {
-            try kernel.set(index, buffer)
-        }
-        try kernel.set(6, Int32(channels))
-        try kernel.set(7, Int32(reducedWidth))
-        try kernel.set(8, Int32(plane))
+        try kernel.set(
+            from: 0, buffers: [input, reduceWeight, reduceBias, expandWeight, expandBias, scale],
+            ints: [channels, reducedWidth, plane])
         self.batch = batch
     }
 
     @discardableResult
     public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
         let group = Self.workGroupSize
-        return [try kernel.enqueue(on: queue, global: [batch * group], local: [group], wantEvent: profile)].compactMap { $0 }
+        return try kernel.launch(on: queue, global: [batch * group], local: [group], profile: profile)
     }
 }
 
@@ -44,15 +41,13 @@ public final class LinearOp: DeviceOp {
         bias: CLBuffer, output: CLBuffer, perturb: Bool = false
     ) throws {
         kernel = try runtime.kernel("linear", file: "head.cl", defines: ["SOFTMAX_WG": SoftmaxOp.workGroupSize], perturb: perturb)
-        for (index, buffer) in [input, weight, bias, output].enumerated() { try kernel.set(index, buffer) }
-        try kernel.set(4, Int32(inFeatures))
-        try kernel.set(5, Int32(outFeatures))
+        try kernel.set(from: 0, buffers: [input, weight, bias, output], ints: [inFeatures, outFeatures])
         global = [outFeatures, batch]
     }
 
     @discardableResult
     public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
-        [try kernel.enqueue(on: queue, global: global, wantEvent: profile)].compactMap { $0 }
+        try kernel.launch(on: queue, global: global, profile: profile)
     }
 }
 
@@ -66,15 +61,13 @@ public final class SoftmaxOp: DeviceOp {
     {
         kernel = try runtime.kernel(
             "softmax_rows", file: "head.cl", defines: ["SOFTMAX_WG": Self.workGroupSize], perturb: perturb)
-        try kernel.set(0, input)
-        try kernel.set(1, output)
-        try kernel.set(2, Int32(columns))
+        try kernel.set(from: 0, buffers: [input, output], ints: [columns])
         self.rows = rows
     }
 
     @discardableResult
     public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
         let group = Self.workGroupSize
-        return [try kernel.enqueue(on: queue, global: [rows * group], local: [group], wantEvent: profile)].compactMap { $0 }
+        return try kernel.launch(on: queue, global: [rows * group], local: [group], profile: profile)
     }
 }

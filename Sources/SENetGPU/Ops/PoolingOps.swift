@@ -7,16 +7,14 @@ public final class GlobalAveragePoolOp: DeviceOp {
     public init(runtime: DeviceRuntime, rows: Int, plane: Int, input: CLBuffer, output: CLBuffer, perturb: Bool = false) throws {
         kernel = try runtime.kernel(
             "global_avg_pool", file: "pooling.cl", defines: ["GAP_WG": Self.workGroupSize], perturb: perturb)
-        try kernel.set(0, input)
-        try kernel.set(1, output)
-        try kernel.set(2, Int32(plane))
+        try kernel.set(from: 0, buffers: [input, output], ints: [plane])
         self.rows = rows
     }
 
     @discardableResult
     public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
         let group = Self.workGroupSize
-        return [try kernel.enqueue(on: queue, global: [rows * group], local: [group], wantEvent: profile)].compactMap { $0 }
+        return try kernel.launch(on: queue, global: [rows * group], local: [group], profile: profile)
     }
 }
 
@@ -33,16 +31,12 @@ public final class MaxPool2dOp: DeviceOp {
         let ow = windowOutputSize(input: width, kernel: kernelSize, stride: stride, padding: padding, ceilMode: ceilMode)
         kernel = try runtime.kernel(
             "max_pool2d", file: "pooling.cl", defines: ["GAP_WG": GlobalAveragePoolOp.workGroupSize], perturb: perturb)
-        try kernel.set(0, input)
-        try kernel.set(1, output)
-        for (offset, value) in [height, width, oh, ow, kernelSize, stride, padding].enumerated() {
-            try kernel.set(2 + offset, Int32(value))
-        }
+        try kernel.set(from: 0, buffers: [input, output], ints: [height, width, oh, ow, kernelSize, stride, padding])
         global = [oh * ow, rows]
     }
 
     @discardableResult
     public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
-        [try kernel.enqueue(on: queue, global: global, wantEvent: profile)].compactMap { $0 }
+        try kernel.launch(on: queue, global: global, profile: profile)
     }
 }

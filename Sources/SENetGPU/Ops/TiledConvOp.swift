@@ -74,13 +74,9 @@ public final class TiledConv2dOp: DeviceOp {
         var inChannels = g.inChannels
         if variant != .gemm, tiling.im2col, let scratch, scratch.count >= Self.scratchCount(g) {
             let im2col = try runtime.kernel("im2col", file: "conv_tiled.cl", defines: defines)
-            try im2col.set(0, input)
-            try im2col.set(1, scratch)
-            for (offset, value) in [
-                g.inChannels, g.height, g.width, g.outHeight, g.outWidth, g.kernelHeight, g.stride, g.padding,
-            ].enumerated() {
-                try im2col.set(2 + offset, Int32(value))
-            }
+            try im2col.set(
+                from: 0, buffers: [input, scratch],
+                ints: [g.inChannels, g.height, g.width, g.outHeight, g.outWidth, g.kernelHeight, g.stride, g.padding])
             let taps = g.inChannels * g.kernelHeight * g.kernelWidth
             unfold = (im2col, [g.outHeight, taps, g.batch])
             (variant, source, inChannels) = (.gemm, scratch, taps)
@@ -88,7 +84,6 @@ public final class TiledConv2dOp: DeviceOp {
             unfold = nil
         }
         kernel = try runtime.kernel(variant.rawValue, file: "conv_tiled.cl", defines: defines, perturb: perturb)
-        for (index, buffer) in [source, weightT, bias, output].enumerated() { try kernel.set(index, buffer) }
         let ints: [Int]
         let pixelBlocks: Int
         switch variant {
@@ -105,7 +100,7 @@ public final class TiledConv2dOp: DeviceOp {
             ]
             pixelBlocks = g.outHeight * ((g.outWidth + tiling.pixels - 1) / tiling.pixels)
         }
-        for (offset, value) in ints.enumerated() { try kernel.set(4 + offset, Int32(value)) }
+        try kernel.set(from: 0, buffers: [source, weightT, bias, output], ints: ints)
         if let size = tiling.localSize {
             // Round dim 0 up to a multiple of the work-group size; extra work-items exit early.
             global = [(pixelBlocks + size - 1) / size * size, channelBlocks, g.batch]
@@ -118,8 +113,8 @@ public final class TiledConv2dOp: DeviceOp {
 
     @discardableResult
     public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
-        let first = try unfold.flatMap { try $0.kernel.enqueue(on: queue, global: $0.global, wantEvent: profile) }
-        return [first, try kernel.enqueue(on: queue, global: global, local: local, wantEvent: profile)].compactMap { $0 }
+        let first = try unfold.map { try $0.kernel.launch(on: queue, global: $0.global, profile: profile) } ?? []
+        return first + (try kernel.launch(on: queue, global: global, local: local, profile: profile))
     }
 
     /// Which kernel of `conv_tiled.cl` serves a geometry.

@@ -31,6 +31,16 @@ extension ExecutionPlan {
     }
 
     private func execute(_ input: Tensor?, observe: ((String, Tensor) -> Void)?) throws -> Output {
+        do {
+            return try walkSteps(input, observe: observe)
+        } catch {
+            // Let the commands already queued finish before anyone frees their buffers or exits.
+            try? runtime?.queue.finish()
+            throw error
+        }
+    }
+
+    private func walkSteps(_ input: Tensor?, observe: ((String, Tensor) -> Void)?) throws -> Output {
         var host: [Int: Tensor] = [:]
         if let input { host[graph.input] = input }
         var events: [(Int, [CLEvent])] = []

@@ -85,7 +85,8 @@ public final class ExecutionPlan: @unchecked Sendable {
         self.inputShape = inputShape
         deviceName = runtime?.device.description
 
-        let onDevice = graph.ops.map { Self.reasonForCPU($0, runtime: runtime, options: options) == nil }
+        let reasons = graph.ops.map { Self.reasonForCPU($0, runtime: runtime, options: options) }
+        let onDevice = reasons.map { $0 == nil }
         let steps = Self.schedule(graph, onDevice: onDevice)
         self.steps = steps
         let (assignment, sizes) = Self.assignBuffers(graph, steps: steps)
@@ -121,7 +122,7 @@ public final class ExecutionPlan: @unchecked Sendable {
         placements = graph.ops.enumerated().map { index, op in
             Placement(
                 name: op.name, kind: op.kind, onDevice: onDevice[index],
-                reason: Self.reasonForCPU(op, runtime: runtime, options: options), outputShape: graph.values[op.output].shape,
+                reason: reasons[index], outputShape: graph.values[op.output].shape,
                 buffer: assignment[op.output])
         }
     }
@@ -212,6 +213,7 @@ public final class ExecutionPlan: @unchecked Sendable {
         var sizes: [Int] = []
         var free: [Int] = []
         var assignment: [Int: Int] = [:]
+        var owner: [Int: Int] = [:]  // Buffer → the value living in it now.
         let writes = Dictionary(grouping: firstWrite.keys, by: { firstWrite[$0]! })
         let releases = Dictionary(grouping: lastUse.keys, by: { lastUse[$0]! })
         for index in steps.indices {
@@ -222,25 +224,20 @@ public final class ExecutionPlan: @unchecked Sendable {
                     let first = graph.ops[op].inputs.first, lastUse[first] == index, let buffer = assignment[first],
                     sizes[buffer] >= need
                 {
-                    assignment[value] = buffer
-                    free.removeAll { $0 == buffer }
+                    (assignment[value], owner[buffer]) = (buffer, value)
                     continue
                 }
                 if let best = free.filter({ sizes[$0] >= need }).min(by: { sizes[$0] < sizes[$1] }) {
                     free.removeAll { $0 == best }
-                    assignment[value] = best
+                    (assignment[value], owner[best]) = (best, value)
                 } else {
                     sizes.append(need)
-                    assignment[value] = sizes.count - 1
+                    (assignment[value], owner[sizes.count - 1]) = (sizes.count - 1, value)
                 }
             }
+            // A value that handed its buffer on in place no longer owns it, so does not free it.
             for value in releases[index] ?? [] {
-                // A buffer handed on in place stays taken by the value that now owns it.
-                if let buffer = assignment[value],
-                    !assignment.contains(where: { $0.key != value && $0.value == buffer && (lastUse[$0.key] ?? -1) > index })
-                {
-                    if !free.contains(buffer) { free.append(buffer) }
-                }
+                if let buffer = assignment[value], owner[buffer] == value { free.append(buffer) }
             }
         }
         return (assignment, sizes)
