@@ -19,6 +19,10 @@
 //   dim 0 = (output row, block of TN columns), dim 1 = block of TM channels, dim 2 = image.
 //   Inputs outside the image (padding) read as 0.
 
+// Activations are stored as ACT_T: the engine sets it from each value's element type.
+#ifndef ACT_T
+#define ACT_T float
+#endif
 #ifndef TM
 #define TM 8
 #endif
@@ -33,12 +37,9 @@
 #define VSTORE CAT(vstore, TN)
 
 // Writes TN values of one output row segment (fewer at the right edge), with bias and ReLU.
-inline void store_tile(__global float* out, VEC acc, const float b, const int relu, const int valid) {
+inline void store_tile(__global ACT_T* out, VEC acc, const float b, const int relu, const int valid) {
     acc += (VEC)(b);
     if (relu) acc = fmax(acc, (VEC)(0.0f));
-#ifdef DEBUG_PERTURB
-    acc += 0.01f * fabs(acc) + 0.01f;  // Test hook: wrong on purpose so `compare` must find it.
-#endif
     if (valid == TN) {
         VSTORE(acc, 0, out);
     } else {
@@ -58,16 +59,16 @@ inline void accumulate(VEC* acc, __global const float* w, const VEC v, const int
     }
 }
 
-__kernel void conv1x1_gemm(__global const float* restrict input,
+__kernel void conv1x1_gemm(__global const ACT_T* restrict input,
                            __global const float* restrict weightT,
                            __global const float* restrict bias,
-                           __global float* restrict output,
+                           __global ACT_T* restrict output,
                            const int C, const int P, const int OC, const int relu) {
     const int p0 = get_global_id(0) * TN;
     const int oc0 = get_global_id(1) * TM;
     const int n = get_global_id(2);
     if (p0 >= P || oc0 >= OC) return;
-    __global const float* x = input + (size_t)n * C * P + p0;
+    __global const ACT_T* x = input + (size_t)n * C * P + p0;
     VEC acc[TM];
     for (int m = 0; m < TM; ++m) acc[m] = (VEC)(0.0f);
 
@@ -98,8 +99,8 @@ __kernel void conv1x1_gemm(__global const float* restrict input,
     }
 }
 
-__kernel void im2col(__global const float* restrict input,
-                     __global float* restrict columns,
+__kernel void im2col(__global const ACT_T* restrict input,
+                     __global ACT_T* restrict columns,
                      const int C, const int H, const int W, const int OH, const int OW,
                      const int K, const int stride, const int pad) {
     const int oy = get_global_id(0);
@@ -110,22 +111,22 @@ __kernel void im2col(__global const float* restrict input,
     const int ky = (tap / K) % K;
     const int kx = tap % K;
     const int iy = oy * stride - pad + ky;
-    __global float* out = columns + ((size_t)n * C * K * K + tap) * OH * OW + oy * OW;
+    __global ACT_T* out = columns + ((size_t)n * C * K * K + tap) * OH * OW + oy * OW;
     if (iy < 0 || iy >= H) {
         for (int ox = 0; ox < OW; ++ox) out[ox] = 0.0f;
         return;
     }
-    __global const float* row = input + (((size_t)n * C + c) * H + iy) * W;
+    __global const ACT_T* row = input + (((size_t)n * C + c) * H + iy) * W;
     for (int ox = 0; ox < OW; ++ox) {
         const int ix = ox * stride - pad + kx;
         out[ox] = (ix >= 0 && ix < W) ? row[ix] : 0.0f;
     }
 }
 
-__kernel void conv1x1_strided(__global const float* restrict input,
+__kernel void conv1x1_strided(__global const ACT_T* restrict input,
                               __global const float* restrict weightT,
                               __global const float* restrict bias,
-                              __global float* restrict output,
+                              __global ACT_T* restrict output,
                               const int C, const int H, const int W,
                               const int OC, const int OW, const int P, const int stride, const int relu) {
     const int p0 = get_global_id(0) * TN;
@@ -139,12 +140,12 @@ __kernel void conv1x1_strided(__global const float* restrict input,
         const int oy = p / OW;
         offset[j] = (oy * stride) * W + (p - oy * OW) * stride;
     }
-    __global const float* x = input + (size_t)n * C * H * W;
+    __global const ACT_T* x = input + (size_t)n * C * H * W;
     VEC acc[TM];
     for (int m = 0; m < TM; ++m) acc[m] = (VEC)(0.0f);
     const int channels = min(TM, OC - oc0);
     for (int c = 0; c < C; ++c) {
-        __global const float* plane = x + (size_t)c * H * W;
+        __global const ACT_T* plane = x + (size_t)c * H * W;
         float t[TN];
         for (int j = 0; j < TN; ++j) t[j] = plane[offset[j]];
         const VEC v = VLOAD(0, t);
@@ -156,10 +157,10 @@ __kernel void conv1x1_strided(__global const float* restrict input,
     }
 }
 
-__kernel void conv_tiled(__global const float* restrict input,
+__kernel void conv_tiled(__global const ACT_T* restrict input,
                          __global const float* restrict weightT,
                          __global const float* restrict bias,
-                         __global float* restrict output,
+                         __global ACT_T* restrict output,
                          const int C, const int H, const int W,
                          const int OC, const int OH, const int OW,
                          const int K, const int stride, const int pad, const int relu) {
@@ -177,11 +178,11 @@ __kernel void conv_tiled(__global const float* restrict input,
     for (int m = 0; m < TM; ++m) acc[m] = (VEC)(0.0f);
 
     for (int c = 0; c < C; ++c) {
-        __global const float* plane = input + ((size_t)n * C + c) * H * W;
+        __global const ACT_T* plane = input + ((size_t)n * C + c) * H * W;
         for (int ky = 0; ky < K; ++ky) {
             const int iy = oy * stride - pad + ky;
             if (iy < 0 || iy >= H) continue;
-            __global const float* row = plane + iy * W;
+            __global const ACT_T* row = plane + iy * W;
             __global const float* w = weightT + ((size_t)(c * K + ky) * K) * OC + oc0;
             for (int kx = 0; kx < K; ++kx, w += OC) {
                 const int first = ix0 + kx;

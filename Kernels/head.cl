@@ -1,41 +1,46 @@
 // Classifier head: fully connected layer and row softmax.
 //
-// linear:  input [N, F], weight [K, F], bias [K] → output [N, K]; one work-item per (k, n)
-//          (dim 0 = class, dim 1 = image), a dot product of length F.
+// linear:  input [N, F], weight [K, F], bias [K] → output [N, K], then the activation
+//          (0 none, 1 ReLU, 2 sigmoid): the classifier and both squeeze-excite FCs. One
+//          work-item per (k, n) (dim 0 = output feature, dim 1 = image), a dot product of
+//          length F, so an SE layer spreads over its channels, not one work-group per image.
 // softmax: input [N, K] → output [N, K]; one work-group of SOFTMAX_WG work-items per row:
 //          max and sum are reduced in local memory; exp(x - max) keeps it stable.
 
+// Activations are stored as ACT_T: the engine sets it from each value's element type.
+#ifndef ACT_T
+#define ACT_T float
+#endif
 #ifndef SOFTMAX_WG
 #define SOFTMAX_WG 64
 #endif
 
-__kernel void linear(__global const float* restrict input,
+__kernel void linear(__global const ACT_T* restrict input,
                      __global const float* restrict weight,
                      __global const float* restrict bias,
-                     __global float* restrict output,
-                     const int F, const int K) {
+                     __global ACT_T* restrict output,
+                     const int F, const int K, const int activation) {
     const int k = get_global_id(0);
     const int n = get_global_id(1);
     if (k >= K) return;
-    __global const float* x = input + (size_t)n * F;
+    __global const ACT_T* x = input + (size_t)n * F;
     __global const float* w = weight + (size_t)k * F;
     float sum = bias[k];
     for (int f = 0; f < F; ++f) sum += w[f] * x[f];
-#ifdef DEBUG_PERTURB
-    sum += 1.0f;  // Test hook: makes this layer wrong on purpose so `compare` must find it.
-#endif
+    if (activation == 1) sum = fmax(sum, 0.0f);
+    if (activation == 2) sum = 1.0f / (1.0f + exp(-sum));
     output[(size_t)n * K + k] = sum;
 }
 
 __kernel __attribute__((reqd_work_group_size(SOFTMAX_WG, 1, 1)))
-void softmax_rows(__global const float* restrict input,
-                  __global float* restrict output,
+void softmax_rows(__global const ACT_T* restrict input,
+                  __global ACT_T* restrict output,
                   const int K) {
     __local float scratch[SOFTMAX_WG];
     const int row = get_group_id(0);
     const int lid = get_local_id(0);
-    __global const float* x = input + (size_t)row * K;
-    __global float* y = output + (size_t)row * K;
+    __global const ACT_T* x = input + (size_t)row * K;
+    __global ACT_T* y = output + (size_t)row * K;
 
     float top = -INFINITY;
     for (int k = lid; k < K; k += SOFTMAX_WG) top = fmax(top, x[k]);

@@ -8,18 +8,22 @@
 // Padded positions never win (PyTorch semantics); OH/OW come from the host so ceil mode needs
 // no special case here.
 
+// Activations are stored as ACT_T: the engine sets it from each value's element type.
+#ifndef ACT_T
+#define ACT_T float
+#endif
 #ifndef GAP_WG
 #define GAP_WG 64
 #endif
 
 __kernel __attribute__((reqd_work_group_size(GAP_WG, 1, 1)))
-void global_avg_pool(__global const float* restrict input,
-                     __global float* restrict output,
+void global_avg_pool(__global const ACT_T* restrict input,
+                     __global ACT_T* restrict output,
                      const int HW) {
     __local float partial[GAP_WG];
     const int row = get_group_id(0);
     const int lid = get_local_id(0);
-    __global const float* values = input + (size_t)row * HW;
+    __global const ACT_T* values = input + (size_t)row * HW;
     float sum = 0.0f;
     for (int i = lid; i < HW; i += GAP_WG) sum += values[i];
     partial[lid] = sum;
@@ -28,14 +32,11 @@ void global_avg_pool(__global const float* restrict input,
         if (lid < step) partial[lid] += partial[lid + step];
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-#ifdef DEBUG_PERTURB
-    if (lid == 0) partial[0] += 0.01f * (float)HW;  // Test hook: wrong on purpose.
-#endif
     if (lid == 0) output[row] = partial[0] / (float)HW;
 }
 
-__kernel void max_pool2d(__global const float* restrict input,
-                         __global float* restrict output,
+__kernel void max_pool2d(__global const ACT_T* restrict input,
+                         __global ACT_T* restrict output,
                          const int H, const int W, const int OH, const int OW,
                          const int kernelSize, const int stride, const int pad) {
     const int pixel = get_global_id(0);
@@ -43,7 +44,7 @@ __kernel void max_pool2d(__global const float* restrict input,
     if (pixel >= OH * OW) return;
     const int oy = pixel / OW;
     const int ox = pixel - oy * OW;
-    __global const float* plane = input + (size_t)row * H * W;
+    __global const ACT_T* plane = input + (size_t)row * H * W;
     float best = -INFINITY;
     for (int ky = 0; ky < kernelSize; ++ky) {
         const int iy = oy * stride - pad + ky;
@@ -54,8 +55,5 @@ __kernel void max_pool2d(__global const float* restrict input,
             best = fmax(best, plane[iy * W + ix]);
         }
     }
-#ifdef DEBUG_PERTURB
-    best += 0.01f;  // Test hook: wrong on purpose so `compare` must find it.
-#endif
     output[(size_t)row * OH * OW + pixel] = best;
 }

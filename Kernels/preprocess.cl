@@ -10,6 +10,11 @@
 // dim 1 = y, dim 2 = channel. Each computes the horizontal pass for the rows its vertical
 // window needs, rounding and clipping to a byte in between, exactly like PIL's two passes.
 
+// The network input is stored as ACT_T: the engine sets it from the input's element type.
+#ifndef ACT_T
+#define ACT_T float
+#endif
+
 #define PRECISION_BITS 22
 
 inline int clip8(int value) { return clamp(value >> PRECISION_BITS, 0, 255); }
@@ -21,7 +26,7 @@ __kernel void preprocess_image(__global const float* restrict pixels,
                                __global const float* restrict vFirst,
                                __global const float* restrict vCount,
                                __global const float* restrict vWeights,
-                               __global float* restrict output, const int offset,
+                               __global ACT_T* restrict output, const int offset,
                                const int W, const int KH, const int KV,
                                const int x0, const int y0, const int crop,
                                const float mean0, const float mean1, const float mean2,

@@ -1,33 +1,24 @@
-// Squeeze-excite channel scaling, optionally fused with the residual add and ReLU.
+// The end of a residual block: squeeze-excite scaling, residual add and ReLU in one pass.
 //
 // Layout: x, shortcut, output [N*C, HW]; scale [N*C].
-// channel_scale:          output[i] = x[i] * scale[row]
-// channel_scale_add_relu: output[i] = max(x[i] * scale[row] + shortcut[i], 0)
+//   output[i] = max(x[i] * scale[row] + shortcut[i], 0)
 // One work-item per value: dim 0 = position in the plane, dim 1 = row (image, channel).
+// The plan may run it in place (output is x's buffer), so x and output are not `restrict`:
+// each work-item reads x[i] before it writes output[i] and touches no other element.
 
-__kernel void channel_scale(__global const float* restrict x,
-                            __global const float* restrict scale,
-                            __global float* restrict output,
-                            const int HW) {
-    const int p = get_global_id(0);
-    const int row = get_global_id(1);
-    if (p >= HW) return;
-    const size_t i = (size_t)row * HW + p;
-    output[i] = x[i] * scale[row];
-}
+// Activations are stored as ACT_T: the engine sets it from each value's element type.
+#ifndef ACT_T
+#define ACT_T float
+#endif
 
-__kernel void channel_scale_add_relu(__global const float* restrict x,
-                                     __global const float* restrict scale,
-                                     __global const float* restrict shortcut,
-                                     __global float* restrict output,
+__kernel void channel_scale_add_relu(__global const ACT_T* x,
+                                     __global const ACT_T* restrict scale,
+                                     __global const ACT_T* restrict shortcut,
+                                     __global ACT_T* output,
                                      const int HW) {
     const int p = get_global_id(0);
     const int row = get_global_id(1);
     if (p >= HW) return;
     const size_t i = (size_t)row * HW + p;
-    float v = x[i] * scale[row] + shortcut[i];
-#ifdef DEBUG_PERTURB
-    v += 0.01f;  // Test hook: wrong on purpose so `compare` must find it.
-#endif
-    output[i] = fmax(v, 0.0f);
+    output[i] = fmax(x[i] * scale[row] + shortcut[i], 0.0f);
 }

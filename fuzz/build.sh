@@ -8,9 +8,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitizers="${SANITIZERS:-fuzzer,address}"
 mkdir -p .fuzz/src
-cp Sources/SENetGPU/Model/SafeTensors.swift Sources/SENetGPU/IO/NumpyFile.swift \
-    Sources/SENetGPU/SENetError.swift Sources/SENetGPU/Tensor/Tensor.swift .fuzz/src/
-common=(.fuzz/src/SENetError.swift .fuzz/src/Tensor.swift)
+cp Sources/SENetCore/Model/SafeTensors.swift Sources/SENetCore/IO/NumpyFile.swift \
+    Sources/SENetCore/Errors.swift Sources/SENetCore/Tensor/Tensor.swift .fuzz/src/
+common=(.fuzz/src/Errors.swift .fuzz/src/Tensor.swift)
 flags=(-O -g -sanitize="$sanitizers" -parse-as-library -use-ld=lld)
 swiftc "${flags[@]}" fuzz/SafeTensorsFuzzer.swift .fuzz/src/SafeTensors.swift "${common[@]}" \
     -o .fuzz/safetensors-fuzzer

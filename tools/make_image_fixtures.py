@@ -4,7 +4,7 @@
 For each decodable image NAME.EXT the folder holds NAME.EXT.rgb, the bytes of
 `Image.open(path).convert("RGB")` (height * width * 3 uint8, row-major, RGB
 interleaved), and expected.json maps NAME.EXT to {width, height}. The Swift
-decoder (Sources/SENetGPU/Image/) must reproduce these bytes exactly.
+decoder (Sources/SENetImages/Image/) must reproduce these bytes exactly.
 
 One deliberate exception: PIL opens 16-bit grey PNGs as mode "I;16" and its
 convert("RGB") clips each value at 255, so almost every pixel turns white. We

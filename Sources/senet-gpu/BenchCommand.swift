@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -54,7 +57,7 @@ struct BenchCommand: ParsableCommand {
             let plan = try engine.plan(for: input.shape)
             let profiled =
                 engine.runtime == nil ? nil : try engineOptions.engine(for: model, profiling: true).plan(for: input.shape)
-            let macs = model.macs(height: input.shape[2], width: input.shape[3]) * input.shape[0]
+            let macs = plan.graph.macs
             let bench = try Benchmark(
                 plan: plan, profiledPlan: profiled ?? plan, input: input, macs: macs, warmup: warmup, iterations: iterations)
             var ceiling: (gflops: Double, tiling: ConvTiling)?
@@ -110,7 +113,7 @@ struct BenchCommand: ParsableCommand {
             try process.run()
             process.waitUntilExit()
             guard process.terminationStatus == 0 else {
-                throw InputError.invalidOption(
+                throw CLIError.invalidOption(
                     "the start-up measurement run failed (exit \(process.terminationStatus)); try --no-startup")
             }
             return Date().timeIntervalSince(start)

@@ -1,13 +1,16 @@
 import ArgumentParser
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 
 struct CompareCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare",
         abstract: "Run a device and the CPU reference on the same input and compare every layer.",
         discussion:
-            "Exits 1 when the logits differ by more than --tolerance (relative to max |logit|) and names the first layer over it."
+            "Exits 1 when the logits or the probabilities differ by more than --tolerance (relative to the largest reference value) and names the first layer over it."
     )
 
     @OptionGroup var engineOptions: EngineOptions
@@ -31,6 +34,7 @@ struct CompareCommand: ParsableCommand {
         }
         let device: String
         let logitsRelativeError: Float
+        let probabilitiesRelativeError: Float
         let firstDivergingLayer: String?
         let passed: Bool
         let layers: [Layer]
@@ -44,7 +48,7 @@ struct CompareCommand: ParsableCommand {
             let indices: [String]
             if allDevices {
                 let devices = try CLDevice.all()
-                if devices.isEmpty { throw SENetError.noOpenCLPlatform }
+                if devices.isEmpty { throw EngineError.noOpenCLPlatform }
                 indices = devices.map { "\($0.index)" }
             } else {
                 indices = [engineOptions.device]
@@ -53,7 +57,7 @@ struct CompareCommand: ParsableCommand {
                 var options = engineOptions
                 options.device = index
                 let plan = try options.engine(for: model).plan(for: input.shape)
-                let result = try LayerComparison(plan: plan, model: model, input: input, tolerance: tolerance)
+                let result = try LayerComparison(plan: plan, input: input, tolerance: tolerance)
                 summaries.append(summary(result))
                 if !json && !allDevices { printTable(result) }
             }
@@ -76,6 +80,7 @@ struct CompareCommand: ParsableCommand {
     private func summary(_ result: LayerComparison) -> Summary {
         Summary(
             device: result.deviceName, logitsRelativeError: result.logits.relativeError,
+            probabilitiesRelativeError: result.probabilities.relativeError,
             firstDivergingLayer: result.firstDiverging?.name, passed: result.passed,
             layers: result.rows.map {
                 .init(
@@ -102,8 +107,9 @@ struct CompareCommand: ParsableCommand {
             )
         }
         print(
-            String(format: "logits: relative error %.3e: ", result.logits.relativeError)
-                + (result.passed ? "PASS" : "FAIL (over \(result.tolerance))"))
+            String(
+                format: "logits: relative error %.3e, probabilities %.3e: ", result.logits.relativeError,
+                result.probabilities.relativeError) + (result.passed ? "PASS" : "FAIL (over \(result.tolerance))"))
     }
 }
 

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 
 struct DevicesCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,7 +24,7 @@ struct DevicesCommand: ParsableCommand {
         let devices: [CLDevice]
         do {
             devices = try CLDevice.all()
-            if devices.isEmpty { throw SENetError.noOpenCLPlatform }
+            if devices.isEmpty { throw EngineError.noOpenCLPlatform }
         } catch { throw SENetGPUCommand.fail(error) }
 
         let entries = devices.map {

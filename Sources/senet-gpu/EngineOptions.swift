@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 
 /// Device choice and plan controls shared by infer, compare, plan and bench.
 struct EngineOptions: ParsableArguments {
@@ -37,7 +40,7 @@ struct EngineOptions: ParsableArguments {
     func plan(_ engine: inout InferenceEngine, shape: [Int]) throws -> ExecutionPlan {
         do {
             return try engine.plan(for: shape)
-        } catch let error as SENetError {
+        } catch let error as EngineError {
             guard case .deviceOutOfMemory = error, fallback == "cpu" else { throw error }
             printErr("senet-gpu: note: \(error.description.split(separator: ";")[0]); running on the CPU (--fallback cpu)")
             engine = InferenceEngine(model: engine.model, runtime: nil, options: planOptions)
@@ -48,13 +51,15 @@ struct EngineOptions: ParsableArguments {
     /// nil for `cpu`, else the opened device.
     func openRuntime(profiling: Bool = false) throws -> DeviceRuntime? {
         if device == "cpu" { return nil }
-        guard let index = Int(device), index >= 0 else { throw SENetError.invalidDeviceName(device) }
+        guard let index = Int(device), index >= 0 else {
+            throw CLIError.invalidOption("invalid device '\(device)'; use a number from `senet-gpu devices` or `cpu`")
+        }
         return try kernelOptions.openRuntime(index: index, profiling: profiling)
     }
 
     func engine(for model: SEResNet, profiling: Bool = false) throws -> InferenceEngine {
         if let fallback, fallback != "cpu" {
-            throw InputError.invalidOption("--fallback '\(fallback)' is not supported; the only fallback is `cpu`")
+            throw CLIError.invalidOption("--fallback '\(fallback)' is not supported; the only fallback is `cpu`")
         }
         var options = planOptions
         options.profile = profiling

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 
 extension InferCommand {
     /// One image's line of output.
@@ -22,12 +25,12 @@ extension InferCommand {
         var engine = original
         let files = try ImageInputs.collect(modelOptions.input)
         guard !files.isEmpty else {
-            throw InputError.invalidOption("no JPEG or PNG files found in \(modelOptions.input.joined(separator: ", "))")
+            throw CLIError.invalidOption("no JPEG or PNG files found in \(modelOptions.input.joined(separator: ", "))")
         }
         let settings = try modelOptions.preprocessing()
         let labels = try ClassLabels(classes: model.architecture.numClasses, file: labelsFile)
         if synthetic { printErr("senet-gpu: note: SYNTHETIC seeded weights (not trained); pass --weights for real predictions") }
-        guard modelOptions.batch >= 1 else { throw InputError.invalidOption("--batch \(modelOptions.batch) must be at least 1") }
+        guard modelOptions.batch >= 1 else { throw CLIError.invalidOption("--batch \(modelOptions.batch) must be at least 1") }
         let batchSize = modelOptions.batch
         let progress = ProgressBar(total: files.count, enabled: files.count > batchSize && isatty(STDERR_FILENO) != 0)
         var failures = 0
@@ -49,7 +52,7 @@ extension InferCommand {
             }
             if !images.isEmpty {
                 let plan = try engineOptions.plan(&engine, shape: [images.count, 3, settings.crop, settings.crop])
-                if verbose && first == 0 { printErr(plan.textDescription) }
+                if verbose && first == 0 { printPlan(plan, engine: engine) }
                 let output = try engine.classify(images.map(\.1), preprocessing: settings)
                 allLogits.append(output.logits)
                 for (row, prediction) in topPredictions(output.probabilities, k: topK).enumerated() {

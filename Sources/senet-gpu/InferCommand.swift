@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 
 struct InferCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -44,6 +47,7 @@ struct InferCommand: ParsableCommand {
 
     func run() throws {
         do {
+            guard topK >= 1 else { throw CLIError.invalidOption("--top \(topK) shows no class; use --top 1 or more") }
             let start = Date()
             let (model, synthetic) = try modelOptions.loadModel()
             if modelOptions.inputIsImages {
@@ -54,7 +58,7 @@ struct InferCommand: ParsableCommand {
             let loaded = Date()
             let plan = try engineOptions.plan(&engine, shape: input.shape)
             let planned = Date()
-            if verbose { printErr(plan.textDescription) }
+            if verbose { printPlan(plan, engine: engine) }
             let output = try plan.run(input)
             let finished = Date()
             if let saveLogits { try NumpyFile.write(output.logits, path: saveLogits) }
@@ -73,6 +77,14 @@ struct InferCommand: ParsableCommand {
         } catch let error as ExitCode {
             throw error
         } catch { throw SENetGPUCommand.fail(error) }
+    }
+
+    /// `-v`: the plan, and the OpenCL compiler's messages of the programs built in this run.
+    func printPlan(_ plan: ExecutionPlan, engine: InferenceEngine) {
+        printErr(plan.textDescription)
+        for entry in engine.runtime?.programs.warnings ?? [] {
+            printErr("build log of \(entry.file) (\(entry.options)):\n\(entry.log)")
+        }
     }
 
     private func printText(_ report: Report) {

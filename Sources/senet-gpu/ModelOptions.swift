@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 
 /// Where the network and its input come from; shared by infer, compare and bench.
 struct ModelOptions: ParsableArguments {
@@ -57,7 +60,7 @@ struct ModelOptions: ParsableArguments {
     func preprocessing() throws -> Preprocessing {
         func triple(_ text: String, _ name: String) throws -> [Float] {
             let values = text.split(separator: ",").compactMap { Float($0.trimmingCharacters(in: .whitespaces)) }
-            guard values.count == 3 else { throw InputError.invalidOption("--\(name) '\(text)' must be three numbers, as R,G,B") }
+            guard values.count == 3 else { throw CLIError.invalidOption("--\(name) '\(text)' must be three numbers, as R,G,B") }
             return values
         }
         return Preprocessing(resize: resize, crop: crop, mean: try triple(mean, "mean"), std: try triple(std, "std"))
@@ -68,7 +71,7 @@ struct ModelOptions: ParsableArguments {
         if inputIsImages {
             let files = try ImageInputs.collect(input)
             guard !files.isEmpty else {
-                throw InputError.invalidOption("no JPEG or PNG files found in \(input.joined(separator: ", "))")
+                throw CLIError.invalidOption("no JPEG or PNG files found in \(input.joined(separator: ", "))")
             }
             let settings = try preprocessing()
             let tensors = try files.map { try Reference.preprocess(ImageDecoder.decode(path: $0), settings) }
@@ -80,14 +83,28 @@ struct ModelOptions: ParsableArguments {
             else {
                 throw InputError.invalidArray(path: input, reason: "shape \(tensor.shape) is not [N, 3, H, W] with H, W >= 32")
             }
+            warnAboutNonFiniteValues(tensor, source: input)
             return tensor
         }
         let parts = size.split(separator: "x").compactMap { Int($0) }
         guard batch >= 1, parts.count == 1 || parts.count == 2, parts.allSatisfy({ $0 >= 32 && $0 <= 4096 }) else {
-            throw InputError.invalidOption(
+            throw CLIError.invalidOption(
                 "invalid --size '\(size)' or --batch \(batch); use e.g. --size 224 or 240x320 (32 to 4096), --batch >= 1")
         }
         let (height, width) = (parts[0], parts.count == 2 ? parts[1] : parts[0])
         return SyntheticWeights.input(shape: [batch, 3, height, width], seed: Self.syntheticSeed)
+    }
+
+    /// NaN or infinity in an input would flow through ReLU's max into confident-looking
+    /// predictions, so each such image is named on stderr.
+    private func warnAboutNonFiniteValues(_ tensor: Tensor, source: String) {
+        let perImage = tensor.count / tensor.shape[0]
+        for image in 0..<tensor.shape[0] {
+            let bad = tensor.data[(image * perImage)..<((image + 1) * perImage)].reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
+            if bad > 0 {
+                printErr(
+                    "senet-gpu: warning: \(source) image \(image) has \(bad) NaN or infinite values; its results are meaningless")
+            }
+        }
     }
 }

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 
 struct PlanCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

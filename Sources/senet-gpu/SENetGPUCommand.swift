@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
-import SENetGPU
+import Logging
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 
 @main
 struct SENetGPUCommand: ParsableCommand {
@@ -14,6 +18,12 @@ struct SENetGPUCommand: ParsableCommand {
         ]
     )
 
+    /// Library logs (`SENET_GPU_LOG=launches`) go to stderr, so stdout stays the results'.
+    static func main() {
+        LoggingSystem.bootstrap { StreamLogHandler.standardError(label: $0) }
+        main(nil)
+    }
+
     /// Prints a library error as one line on stderr and exits non-zero, instead of a trace.
     static func fail(_ error: Error) -> ExitCode {
         if let code = error as? ExitCode { return code }
@@ -21,14 +31,8 @@ struct SENetGPUCommand: ParsableCommand {
         return ExitCode.failure
     }
 
-    /// The one-line text of an error.
-    static func message(_ error: Error) -> String {
-        switch error {
-        case let error as SENetError: return error.description
-        case let error as CLError: return "OpenCL error: \(error.description)"
-        default: return "\(error)"
-        }
-    }
+    /// The one-line text of an error, with a hint naming our flags.
+    static func message(_ error: Error) -> String { ErrorMessages.line(error) }
 }
 
 /// Options shared by every command that runs kernels.

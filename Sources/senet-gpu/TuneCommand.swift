@@ -1,6 +1,9 @@
 import ArgumentParser
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 
 struct TuneCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,17 +22,17 @@ struct TuneCommand: ParsableCommand {
             let (model, _) = try modelOptions.loadModel()
             let input = try modelOptions.loadInput()
             guard let runtime = try engineOptions.openRuntime() else {
-                throw InputError.invalidOption("tune needs an OpenCL device, not `--device cpu`")
+                throw CLIError.invalidOption("tune needs an OpenCL device, not `--device cpu`")
             }
             guard let path = TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory) else {
-                throw InputError.invalidOption("tune stores its results in the kernel cache; it cannot run with the cache off")
+                throw CLIError.invalidOption("tune stores its results in the kernel cache; it cannot run with the cache off")
             }
             var table =
                 TuningTable.load(from: path)
                 ?? TuningTable(
                     device: runtime.device.name, driver: runtime.device.driverVersion, engineVersion: SENetGPUVersion.string,
                     entries: [:])
-            let shapes = model.convolutionGeometries(batch: input.shape[0], height: input.shape[2], width: input.shape[3])
+            let shapes = try NetworkGraph(model: model, inputShape: input.shape).convolutions
             var seen: Set<String> = []
             print("tuning \(model.architecture.modelName) convolutions for input \(input.shape) on \(runtime.device)")
             for (name, geometry) in shapes where seen.insert(ConvTuner.key(geometry)).inserted {

@@ -1,5 +1,8 @@
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 import TestSupport
 import XCTest
 
@@ -41,7 +44,7 @@ final class CLITests: XCTestCase {
         try skipWithoutOpenCL()
         let result = try runCLI(["selfcheck", "--device", "0"])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
-        XCTAssertTrue(result.stdout.contains("18/18 passed"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("22/22 passed"), result.stdout)
     }
 
     func testBadDeviceIndexListsDevices() throws {
@@ -57,11 +60,11 @@ final class CLITests: XCTestCase {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("senet-gpu-kernels-\(UUID())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
-        try "__kernel void conv2d_direct() { undefined_symbol; }"
-            .write(to: directory.appendingPathComponent("conv_direct.cl"), atomically: true, encoding: .utf8)
+        try "__kernel void channel_scale_add_relu() { undefined_symbol; }"
+            .write(to: directory.appendingPathComponent("scale.cl"), atomically: true, encoding: .utf8)
         let result = try runCLI(["selfcheck", "--kernels", directory.path])
         XCTAssertEqual(result.status, 1)
-        XCTAssertTrue(result.stderr.contains("conv_direct.cl failed to build"), result.stderr)
+        XCTAssertTrue(result.stderr.contains("scale.cl failed to build"), result.stderr)
         XCTAssertTrue(result.stderr.contains("undefined_symbol"), result.stderr)
     }
 }
@@ -164,14 +167,29 @@ final class DeviceCLITests: XCTestCase {
         XCTAssertTrue(all.stdout.contains("#0 "), all.stdout)
     }
 
+    func testLaunchLogGoesToStderrOnePerLaunch() throws {
+        try skipWithoutOpenCL()
+        let arguments = ["infer", "--device", "0", "--model", "seresnet18", "--size", "32", "--json"]
+        let quiet = try runCLI(arguments)
+        let logged = try runCLI(arguments, environment: ["SENET_GPU_LOG": "launches"])
+        XCTAssertEqual(logged.status, 0, logged.stderr)
+        XCTAssertFalse(quiet.stderr.contains("launch "), quiet.stderr)
+        let launches = logged.stderr.split(separator: "\n").filter { $0.contains("launch ") }
+        // SE-ResNet-18: 20 convolutions, 8 blocks × 4 SE and residual ops, stem pool, head: at least 57 launches.
+        XCTAssertGreaterThanOrEqual(launches.count, 57, logged.stderr)
+        XCTAssertTrue(launches.contains { $0.contains("launch softmax_rows global [64] local [64]") }, logged.stderr)
+        XCTAssertFalse(logged.stdout.contains("launch "), "stdout stays the results'")
+    }
+
     func testPlanAndVerboseShowPlacementAndMemory() throws {
         try skipWithoutOpenCL()
-        let plan = try runCLI(["plan", "--device", "0", "--model", "legacy_seresnet18", "--size", "64", "--cpu-ops", "excite"])
+        let plan = try runCLI(["plan", "--device", "0", "--model", "legacy_seresnet18", "--size", "64", "--cpu-ops", "*.se*"])
         XCTAssertEqual(plan.status, 0, plan.stderr)
-        XCTAssertTrue(plan.stdout.contains("layer1.0.se"), plan.stdout)
-        XCTAssertTrue(plan.stdout.contains("forced by --cpu-ops"), plan.stdout)
+        XCTAssertTrue(plan.stdout.contains("layer1.0.se.fc1"), plan.stdout)
+        XCTAssertTrue(plan.stdout.contains("forced onto the CPU"), plan.stdout)
         XCTAssertTrue(plan.stdout.contains("download layer1.0.conv2"), plan.stdout)
-        XCTAssertTrue(plan.stdout.contains("peak activation memory"), plan.stdout)
+        XCTAssertTrue(plan.stdout.contains("upload layer1.0.se [1, 64] float32 nc"), plan.stdout)
+        XCTAssertTrue(plan.stdout.contains("weights"), plan.stdout)
         let verbose = try runCLI(["infer", "--device", "0", "--model", "seresnet18", "--size", "40", "--verbose"])
         XCTAssertEqual(verbose.status, 0, verbose.stderr)
         XCTAssertTrue(verbose.stderr.contains("ops on the device"), verbose.stderr)
@@ -208,7 +226,8 @@ final class PerformanceCLITests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let report = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         let model = try SyntheticWeights.model(Architecture(modelName: "seresnet18")!, seed: 1)
-        XCTAssertEqual(report["gmacsPerImage"] as? Double ?? 0, Double(model.macs(height: 64, width: 64)) / 1e9, accuracy: 1e-9)
+        XCTAssertEqual(
+            report["gmacsPerImage"] as? Double ?? 0, Double(try model.macs(height: 64, width: 64)) / 1e9, accuracy: 1e-9)
         XCTAssertEqual(report["batch"] as? Int, 2)
         XCTAssertEqual(report["iterations"] as? Int, 2)
         XCTAssertEqual((report["layers"] as? [Any])?.count, 10)

@@ -1,5 +1,8 @@
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 import TestSupport
 import XCTest
 
@@ -110,7 +113,6 @@ final class ErrorCLITests: XCTestCase {
         }
         let cases: [(String, Int, String)] = [
             ("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3, 32, 32), }", 8 * 3072, "dtype <f8 is not float32"),
-            ("{'descr': '>f4', 'fortran_order': False, 'shape': (1, 3, 32, 32), }", 4 * 3072, "dtype >f4"),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 32, 32), }", 4 * 3072, "is not [N, 3, H, W]"),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4, 32, 32), }", 4 * 4096, "is not [N, 3, H, W]"),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 16, 16), }", 4 * 768, "H, W >= 32"),
@@ -120,6 +122,23 @@ final class ErrorCLITests: XCTestCase {
             try assertOneLineError(
                 ["infer", "--device", "cpu", "--model", "seresnet18", "--input", try npy(header, bytes)], fragment)
         }
+    }
+
+    func testNonFiniteInputWarnsNamingTheImage() throws {
+        var input = SyntheticWeights.input(shape: [2, 3, 32, 32], seed: 3)
+        input.data[3072 + 5] = .nan
+        input.data[3072 + 9] = -.infinity
+        let path = try temporaryDirectory(self).appendingPathComponent("x.npy").path
+        try NumpyFile.write(input, path: path)
+        let result = try runCLI(["infer", "--device", "cpu", "--model", "seresnet18", "--input", path])
+        XCTAssertEqual(result.status, 0, result.stderr)
+        XCTAssertTrue(result.stderr.contains("warning: \(path) image 1 has 2 NaN or infinite values"), result.stderr)
+        XCTAssertFalse(result.stderr.contains("image 0 has"), result.stderr)
+    }
+
+    func testTopZeroIsRefused() throws {
+        try assertOneLineError(
+            ["infer", "--device", "cpu", "--model", "seresnet18", "--size", "32", "--top", "0"], "--top 0 shows no class")
     }
 
     func testEmptyAndUnsupportedImagesAlone() throws {

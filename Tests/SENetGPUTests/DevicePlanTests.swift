@@ -2,7 +2,10 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import SENetGPU
+@testable import OpenCLKit
+@testable import SENetCore
+@testable import SENetEngine
+@testable import SENetImages
 
 /// The whole network through the plan on the OpenCL device present (PoCL in CI).
 final class DevicePlanTests: XCTestCase {
@@ -28,11 +31,13 @@ final class DevicePlanTests: XCTestCase {
         let fixture = try ModelFixture.load("legacy50_b2_96x128")
         let model = try SyntheticWeights.model(fixture.architecture, seed: fixture.weightSeed)
         let allDevice = try InferenceEngine(model: model, runtime: runtime).run(fixture.input).logits
-        for cpuOps in [["excite"], ["layer2*", "classifier"], ["stem.conv", "layer3.1.conv2", "layer4.2", "softmax"]] {
+        for cpuOps in [
+            ["linear"], ["*.se*"], ["layer2*", "classifier"], ["stem.conv", "layer3.1.conv2", "layer4.2", "softmax"],
+        ] {
             let engine = InferenceEngine(model: model, runtime: runtime, options: PlanOptions(cpuOps: cpuOps))
             let plan = try engine.plan(for: fixture.input.shape)
             XCTAssertFalse(plan.fallbacks.isEmpty, "\(cpuOps)")
-            XCTAssertTrue(plan.fallbacks.allSatisfy { $0.reason == "forced by --cpu-ops" })
+            XCTAssertTrue(plan.fallbacks.allSatisfy { $0.reason == "forced onto the CPU" })
             XCTAssertTrue(
                 plan.steps.contains { if case .upload = $0 { return true } else { return false } }, "transfers are explicit")
             let logits = try plan.run(fixture.input).logits
@@ -51,7 +56,7 @@ final class DevicePlanTests: XCTestCase {
         let model = try SyntheticWeights.model(Architecture(modelName: "senet34")!, seed: 3)
         let input = SyntheticWeights.input(shape: [2, 3, 48, 56], seed: 4)
         let output = try InferenceEngine(model: model, runtime: nil).run(input)
-        XCTAssertEqual(output.logits, Reference.forward(model, input: input))
+        XCTAssertEqual(output.logits, try Reference.forward(model, input: input))
         assertClose(output.probabilities, Reference.softmax(output.logits), tolerance: 1e-6)
     }
 
@@ -69,7 +74,8 @@ final class DevicePlanTests: XCTestCase {
         // The im2col scratch is sized for the largest unfolded layer: the stem, 3·7·7 × 112·112.
         XCTAssertEqual(plan.scratchBytes, 3 * 7 * 7 * 112 * 112 * 4)
         XCTAssertEqual(plan.activationBytes, plan.bufferBytes.reduce(0, +) + plan.scratchBytes)
-        XCTAssertTrue(plan.textDescription.contains("peak activation memory"))
+        XCTAssertTrue(
+            plan.textDescription.contains("activations 16.8 MiB for this plan, weights 107.0 MiB"), plan.textDescription)
         // Convolutions never write over their input; scale + add + ReLU may (it is elementwise),
         // so the block output takes the branch's buffer.
         let buffers = Dictionary(plan.placements.map { ($0.name, $0.buffer) }, uniquingKeysWith: { a, _ in a })
@@ -88,16 +94,76 @@ final class DevicePlanTests: XCTestCase {
         let model = try SyntheticWeights.model(Architecture(modelName: "legacy_seresnet34")!, seed: 1)
         let input = SyntheticWeights.input(shape: [1, 3, 64, 64], seed: 2)
         let clean = try LayerComparison(
-            plan: ExecutionPlan(model: model, runtime: runtime, inputShape: input.shape), model: model, input: input,
-            tolerance: 1e-4)
+            plan: ExecutionPlan(model: model, runtime: runtime, inputShape: input.shape), input: input, tolerance: 1e-4)
         XCTAssertTrue(clean.passed)
         XCTAssertNil(clean.firstDiverging)
-        for layer in ["layer2.1.conv2", "layer3.0.se", "layer4.2", "stem.pool"] {
+        // One row per graph node, the softmax included: device probabilities are checked too.
+        XCTAssertEqual(clean.rows.map(\.name), try NetworkGraph(model: model, inputShape: input.shape).nodes.map(\.name))
+        XCTAssertEqual(clean.rows.last?.kind, Softmax.kind)
+        XCTAssertTrue(clean.probabilities.passes(tolerance: 1e-4))
+        // The perturbation is a plan step after the layer, wherever the layer runs.
+        let cases: [(String, [String])] = [
+            ("layer2.1.conv2", []), ("layer3.0.se", []), ("layer4.2", []), ("stem.pool", []), ("softmax", []),
+            ("layer3.1.conv1", ["layer3.1.conv1"]),
+        ]
+        for (layer, cpuOps) in cases {
             let plan = try ExecutionPlan(
-                model: model, runtime: runtime, inputShape: input.shape, options: PlanOptions(perturbLayer: layer))
-            let result = try LayerComparison(plan: plan, model: model, input: input, tolerance: 1e-4)
+                model: model, runtime: runtime, inputShape: input.shape, options: PlanOptions(cpuOps: cpuOps, perturbLayer: layer)
+            )
+            let result = try LayerComparison(plan: plan, input: input, tolerance: 1e-4)
             XCTAssertEqual(result.firstDiverging?.name, layer)
             XCTAssertFalse(result.passed, layer)
+        }
+    }
+
+    // MARK: - The model on the device
+
+    func testPlansOfDifferentBatchSizesShareOneUploadOfTheWeights() throws {
+        let runtime = try openTestDevice()
+        let model = try SyntheticWeights.model(Architecture(modelName: "seresnet18")!, seed: 5)
+        let engine = InferenceEngine(model: model, runtime: runtime)
+        let deviceModel = try XCTUnwrap(engine.deviceModel)
+        XCTAssertEqual(deviceModel.uploadCount, 0, "nothing is uploaded before a plan needs it")
+        let first = try engine.plan(for: [4, 3, 32, 32])
+        let uploads = deviceModel.uploadCount
+        let bytes = deviceModel.weightBytes
+        XCTAssertGreaterThan(uploads, 0)
+        XCTAssertEqual(first.weightBytes, bytes)
+        // The smaller last batch of a folder run, and another image size: no upload.
+        let second = try engine.plan(for: [1, 3, 32, 32])
+        let third = try engine.plan(for: [2, 3, 48, 40])
+        XCTAssertEqual(deviceModel.uploadCount, uploads)
+        XCTAssertEqual(deviceModel.weightBytes, bytes)
+        XCTAssertEqual(second.weightBytes, bytes)
+        XCTAssertLessThan(second.activationBytes, first.activationBytes, "activations scale with the batch; weights do not")
+        // And every plan still computes the network.
+        for (plan, seed) in [(first, UInt64(1)), (second, 2), (third, 3)] {
+            let input = SyntheticWeights.input(shape: plan.inputShape, seed: seed)
+            assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
+        }
+        XCTAssertEqual(deviceModel.uploadCount, uploads)
+    }
+
+    // MARK: - Launches
+
+    func testLaunchSizesAreCheckedAgainstTheKernelAndTheDevice() throws {
+        let runtime = try openTestDevice()
+        let kernel = try runtime.kernel("softmax_rows", file: "head.cl", defines: ["SOFTMAX_WG": 64])
+        let buffer = try runtime.buffer(floats: 64)
+        let arguments: [KernelArgument] = [.buffer(buffer), .buffer(buffer), .int(64)]
+        XCTAssertNoThrow(try KernelLaunch(kernel, arguments, global: [64], local: [64]))
+        let tooLarge = max(runtime.device.maxWorkGroupSize, kernel.maxWorkGroupSize) * 2
+        for (global, local, fragment) in [
+            ([tooLarge], [tooLarge], "exceed"), ([96], [64], "does not divide"), ([64], [8, 8], "rank"),
+        ] {
+            XCTAssertThrowsError(try KernelLaunch(kernel, arguments, global: global, local: local)) { error in
+                guard case EngineError.invalidLaunch(let name, _, _, let reason) = error else { return XCTFail("\(error)") }
+                XCTAssertEqual(name, "softmax_rows")
+                XCTAssertTrue(reason.contains(fragment), reason)
+            }
+        }
+        XCTAssertThrowsError(try KernelLaunch(kernel, [.buffer(buffer), .buffer(buffer), .int(1 << 40)], global: [64])) {
+            XCTAssertTrue("\($0)".contains("does not fit an OpenCL int"), "\($0)")
         }
     }
 }

@@ -2,7 +2,10 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import SENetGPU
+@testable import OpenCLKit
+@testable import SENetCore
+@testable import SENetEngine
+@testable import SENetImages
 
 /// Replays the fuzzers' regression corpus (Tests/Fixtures/fuzz, made by fuzz/README.md):
 /// every input must parse (and every float tensor read) or throw a one-line `InputError` that

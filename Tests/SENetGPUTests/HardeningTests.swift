@@ -2,7 +2,10 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import SENetGPU
+@testable import OpenCLKit
+@testable import SENetCore
+@testable import SENetEngine
+@testable import SENetImages
 
 /// Resource hygiene, concurrency and driver trouble.
 final class HardeningTests: XCTestCase {
@@ -60,14 +63,14 @@ final class HardeningTests: XCTestCase {
         let input = SyntheticWeights.input(shape: [1, 3, 32, 32], seed: 4)
         let broken = InferenceEngine(model: model, runtime: runtime, options: PlanOptions(failLayer: "layer3.0.se"))
         XCTAssertThrowsError(try broken.run(input)) { error in
-            guard case SENetError.layerFailed(let layer, _) = error else { return XCTFail("\(error)") }
+            guard case EngineError.layerFailed(let layer, _) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(layer, "layer3.0.se")
         }
         // The same runtime still serves a healthy plan, and compare still works on it.
         let healthy = InferenceEngine(model: model, runtime: runtime)
-        assertClose(try healthy.run(input).logits, Reference.forward(model, input: input), tolerance: 1e-4)
+        assertClose(try healthy.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
         let comparison = try LayerComparison(
-            plan: healthy.plan(for: input.shape), model: model, input: input, tolerance: 1e-4)
+            plan: healthy.plan(for: input.shape), input: input, tolerance: 1e-4)
         XCTAssertTrue(comparison.passed)
     }
 
@@ -79,7 +82,7 @@ final class HardeningTests: XCTestCase {
         let engine = InferenceEngine(model: model, runtime: runtime, options: options)
         var suggested = 0
         XCTAssertThrowsError(try engine.plan(for: [8, 3, 64, 64])) { error in
-            guard case SENetError.deviceOutOfMemory(_, _, let batch, let suggestion) = error else { return XCTFail("\(error)") }
+            guard case EngineError.deviceOutOfMemory(_, _, let batch, let suggestion) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(batch, 8)
             suggested = suggestion
         }

@@ -2,7 +2,10 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import SENetGPU
+@testable import OpenCLKit
+@testable import SENetCore
+@testable import SENetEngine
+@testable import SENetImages
 
 final class ImageDecoderTests: XCTestCase {
     private let folder = ModelFixture.directory.appendingPathComponent("images")
@@ -87,7 +90,7 @@ final class ImageDecoderTests: XCTestCase {
 
     func testErrorsNameTheFileAndWhatIsSupported() {
         assertRejects(try ImageDecoder.decode(path: fixture("cmyk.jpg")), "image \(fixture("cmyk.jpg")): ")
-        assertRejects(try ImageDecoder.decode(path: fixture("cmyk.jpg")), "supported: JPEG")
+        assertRejects(try ImageDecoder.decode(path: fixture("cmyk.jpg")), "CMYK JPEG is not supported")
     }
 
     func testMissingFileIsUnreadable() {

@@ -1,11 +1,14 @@
+import OpenCLKit
+import SENetCore
 import TestSupport
 import XCTest
 
-@testable import SENetGPU
+@testable import SENetEngine
 
-/// Each kernel against the CPU reference on the OpenCL device present (PoCL in CI), on shapes
-/// chosen to break index arithmetic: odd sizes, channels not a multiple of 4 or 16, stride 2,
-/// groups, batch > 1. Tolerance: KernelSelfCheck.tolerance (1e-5 relative, fp32).
+/// Each kernel against the CPU reference on the OpenCL device present (PoCL in CI), through
+/// the same device ops the plans build, on shapes chosen to break index arithmetic: odd sizes,
+/// channels not a multiple of 4 or 16, stride 2, batch > 1. Outputs are poisoned with NaN first.
+/// Tolerance: KernelSelfCheck.tolerance (1e-5 relative, fp32).
 final class KernelTests: XCTestCase {
     private func assertPassed(_ result: KernelSelfCheck.Result, file: StaticString = #filePath, line: UInt = #line) {
         XCTAssertTrue(result.passed, "\(result.kernel) \(result.shape): \(result.comparison)", file: file, line: line)
@@ -13,7 +16,7 @@ final class KernelTests: XCTestCase {
 
     // MARK: - Convolution
 
-    func testDirectConvolutionShapes() throws {
+    func testConvolutionShapesWithEveryVariant() throws {
         let runtime = try openTestDevice()
         let cases: [(ConvGeometry, Bool)] = [
             (
@@ -27,15 +30,23 @@ final class KernelTests: XCTestCase {
             ),
             (ConvGeometry(batch: 2, inChannels: 35, height: 7, width: 7, outChannels: 19, kernel: 1), false),
             (ConvGeometry(batch: 1, inChannels: 9, height: 14, width: 14, outChannels: 18, kernel: 1, stride: 2), true),
-            (
-                ConvGeometry(batch: 2, inChannels: 8, height: 6, width: 10, outChannels: 12, kernel: 3, padding: 1, groups: 4),
-                false
-            ),
             (ConvGeometry(batch: 1, inChannels: 4, height: 1, width: 1, outChannels: 3, kernel: 1), false),
         ]
+        // im2col + GEMM, the direct tiled kernels, and a fixed work-group size.
+        let tilings = [
+            ConvTiling(channels: 8, pixels: 8, im2col: true), ConvTiling(channels: 4, pixels: 16),
+            ConvTiling(channels: 16, pixels: 4, localSize: 8),
+        ]
+        var kernels: Set<String> = []
         for (index, (geometry, relu)) in cases.enumerated() {
-            assertPassed(try KernelSelfCheck.conv(on: runtime, geometry, relu: relu, seed: UInt64(1000 + index)))
+            for tiling in tilings {
+                let result = try KernelSelfCheck.convolution(
+                    on: runtime, geometry, tiling: tiling, relu: relu, seed: UInt64(1000 + index))
+                assertPassed(result)
+                kernels.formUnion(result.kernel.split(separator: "+").map(String.init))
+            }
         }
+        XCTAssertEqual(kernels, ["im2col", "conv1x1_gemm", "conv1x1_strided", "conv_tiled"])
     }
 
     // MARK: - Pooling
@@ -59,21 +70,51 @@ final class KernelTests: XCTestCase {
         }
     }
 
-    // MARK: - Squeeze-excite scaling
+    // MARK: - Squeeze-excite and head
 
-    func testChannelScaleAndFusedResidual() throws {
+    func testScaleAddReLUAlsoInPlace() throws {
         let runtime = try openTestDevice()
         for (index, shape) in [[1, 64, 56, 56], [3, 7, 5, 3], [2, 130, 1, 1]].enumerated() {
-            assertPassed(try KernelSelfCheck.channelScale(on: runtime, shape: shape, fused: false, seed: UInt64(4000 + index)))
-            assertPassed(try KernelSelfCheck.channelScale(on: runtime, shape: shape, fused: true, seed: UInt64(4100 + index)))
+            assertPassed(try KernelSelfCheck.scaleAddReLU(on: runtime, shape: shape, inPlace: false, seed: UInt64(4000 + index)))
+            assertPassed(try KernelSelfCheck.scaleAddReLU(on: runtime, shape: shape, inPlace: true, seed: UInt64(4100 + index)))
+        }
+    }
+
+    func testLinearWithEachActivationAtSEWidths() throws {
+        let runtime = try openTestDevice()
+        // The SE FCs of SE-ResNet-50's last stage (2048 → 128 → 2048) and the classifier.
+        let cases: [(Int, Int, Int, Activation)] = [
+            (1, 2048, 128, .relu), (2, 128, 2048, .sigmoid), (3, 2048, 1000, .none), (1, 5, 3, .sigmoid),
+        ]
+        for (index, (batch, inputs, outputs, activation)) in cases.enumerated() {
+            assertPassed(
+                try KernelSelfCheck.linear(
+                    on: runtime, batch: batch, in: inputs, out: outputs, activation: activation, seed: UInt64(5000 + index)))
+        }
+    }
+
+    func testSoftmaxRowsAgainstTheReference() throws {
+        let runtime = try openTestDevice()
+        for (index, shape) in [[1, 1000], [4, 10], [2, 1], [3, 65]].enumerated() {
+            assertPassed(try KernelSelfCheck.softmax(on: runtime, shape: shape, seed: UInt64(6000 + index)))
         }
     }
 
     // MARK: - Standard self-check
 
-    func testStandardSelfCheckPasses() throws {
+    func testStandardSelfCheckCoversEveryKernelFile() throws {
         let results = try KernelSelfCheck.run(on: try openTestDevice())
-        XCTAssertEqual(Set(results.map(\.kernel)).count, 6, "every kernel is covered")
         for result in results { assertPassed(result) }
+        let kernels = Set(results.flatMap { $0.kernel.split(separator: "+").map(String.init) })
+        // Every kernel of every embedded .cl file is exercised.
+        var declared: Set<String> = []
+        for name in KernelSources.embeddedNames {
+            let source = try KernelSources().source(named: name)
+            let pattern = try NSRegularExpression(pattern: #"(?<!inline )void\s+(\w+)\s*\("#)
+            for match in pattern.matches(in: source, range: NSRange(source.startIndex..., in: source)) {
+                declared.insert(String(source[Range(match.range(at: 1), in: source)!]))
+            }
+        }
+        XCTAssertEqual(kernels, declared, "selfcheck runs every kernel the sources declare")
     }
 }

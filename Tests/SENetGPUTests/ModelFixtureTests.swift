@@ -2,7 +2,10 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import SENetGPU
+@testable import OpenCLKit
+@testable import SENetCore
+@testable import SENetEngine
+@testable import SENetImages
 
 /// The CPU reference against PyTorch: every depth, all three families, non-224 and non-square
 /// inputs, batch 2. Weights are the shared synthetic ones, rebuilt here from the seed and
@@ -36,7 +39,7 @@ final class ModelFixtureTests: XCTestCase {
             try fixture.writeWeights(to: path)
             let model = try ModelLoader.load(path: path)
             XCTAssertEqual(model.architecture, fixture.architecture, "\(fixture.name): detected architecture")
-            let logits = Reference.forward(model, input: fixture.input)
+            let logits = try Reference.forward(model, input: fixture.input)
             assertClose(logits, fixture.expectedLogits, tolerance: Self.tolerance, fixture.name)
             let error = Comparison(actual: logits, expected: fixture.expectedLogits).relativeError
             if error > worst.0 { worst = (error, fixture.name) }
@@ -51,7 +54,7 @@ final class ModelFixtureTests: XCTestCase {
         try fixture.writeWeights(to: path)
         XCTAssertNoThrow(try ModelLoader.load(path: path, modelName: "senet34"))
         XCTAssertThrowsError(try ModelLoader.load(path: path, modelName: "seresnet34")) { error in
-            XCTAssertTrue("\(error)".contains("--model seresnet34 was asked for but the file holds senet34"), "\(error)")
+            XCTAssertTrue("\(error)".contains("model seresnet34 was asked for but \(path) holds senet34"), "\(error)")
         }
         XCTAssertThrowsError(try ModelLoader.load(path: path, modelName: "resnet34")) { error in
             XCTAssertTrue("\(error)".contains("unknown model 'resnet34'"), "\(error)")
@@ -80,7 +83,7 @@ final class ModelFixtureTests: XCTestCase {
         // GUIDE §3: 1.81 G (18), 4.09 G (50 v1.5), 3.86 G (50 v1) per 224×224 image.
         for (name, expected) in [("seresnet18", 1.81), ("seresnet50", 4.09), ("legacy_seresnet50", 3.86)] {
             let model = try SyntheticWeights.model(Architecture(modelName: name)!, seed: 0)
-            XCTAssertEqual(Double(model.macs(height: 224, width: 224)) / 1e9, expected, accuracy: 0.01, name)
+            XCTAssertEqual(Double(try model.macs(height: 224, width: 224)) / 1e9, expected, accuracy: 0.01, name)
         }
     }
 }

@@ -2,7 +2,10 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import SENetGPU
+@testable import OpenCLKit
+@testable import SENetCore
+@testable import SENetEngine
+@testable import SENetImages
 
 /// Preprocessing against torchvision (Resize with PIL bilinear, CenterCrop, ToTensor,
 /// Normalize), on the CPU and on the device.
@@ -58,7 +61,7 @@ final class PreprocessingTests: XCTestCase {
             let image = try ImageDecoder.decode(path: Self.directory.appendingPathComponent(item.image).path)
             let settings = Preprocessing(resize: item.resize, crop: item.crop)
             let count = 3 * item.crop * item.crop
-            let output = try runtime.buffer(count: 2 * count)
+            let output = try runtime.buffer(floats: 2 * count)
             try DevicePreprocessing.enqueue(image, settings, runtime: runtime, output: output, offset: count)
             let device = try runtime.download(output, shape: [2 * count])
             XCTAssertEqual(Array(device.data[count...]), try Reference.preprocess(image, settings).data, item.image)

@@ -2,7 +2,10 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import SENetGPU
+@testable import OpenCLKit
+@testable import SENetCore
+@testable import SENetEngine
+@testable import SENetImages
 
 final class ProgramCacheTests: XCTestCase {
     // MARK: - Disk cache
@@ -10,12 +13,12 @@ final class ProgramCacheTests: XCTestCase {
     func testSecondRuntimeLoadsProgramsFromDisk() throws {
         let directory = try temporaryDirectory(self)
         let first = try openTestDevice(cacheDirectory: directory)
-        _ = try first.programs.program(file: "scale.cl")
+        _ = try first.kernel("channel_scale_add_relu", file: "scale.cl")
         XCTAssertEqual(first.programs.statistics.compiledFromSource, 1)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).count, 1)
 
         let second = try openTestDevice(cacheDirectory: directory)
-        XCTAssertTrue(try KernelSelfCheck.channelScale(on: second, shape: [2, 5, 3, 3], fused: true, seed: 1).passed)
+        XCTAssertTrue(try KernelSelfCheck.scaleAddReLU(on: second, shape: [2, 5, 3, 3], inPlace: false, seed: 1).passed)
         XCTAssertEqual(second.programs.statistics.loadedFromDisk, 1)
         XCTAssertEqual(second.programs.statistics.compiledFromSource, 0)
     }
@@ -23,16 +26,16 @@ final class ProgramCacheTests: XCTestCase {
     func testDifferentDefinesAreDifferentEntries() throws {
         let directory = try temporaryDirectory(self)
         let runtime = try openTestDevice(cacheDirectory: directory)
-        _ = try runtime.programs.program(file: "conv_direct.cl", defines: ["OC_BLOCK": 2])
-        _ = try runtime.programs.program(file: "conv_direct.cl", defines: ["OC_BLOCK": 4])
-        _ = try runtime.programs.program(file: "conv_direct.cl", defines: ["OC_BLOCK": 4])
+        _ = try runtime.programs.program(file: "conv_tiled.cl", defines: ["TM": "4", "TN": "4"])
+        _ = try runtime.programs.program(file: "conv_tiled.cl", defines: ["TM": "4", "TN": "8"])
+        _ = try runtime.programs.program(file: "conv_tiled.cl", defines: ["TM": "4", "TN": "8"])
         XCTAssertEqual(runtime.programs.statistics.compiledFromSource, 2, "the repeat is a memory hit")
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).count, 2)
     }
 
     func testCorruptOrTruncatedBinaryIsAMissAndIsRebuilt() throws {
         let directory = try temporaryDirectory(self)
-        _ = try openTestDevice(cacheDirectory: directory).programs.program(file: "scale.cl")
+        _ = try openTestDevice(cacheDirectory: directory).kernel("channel_scale_add_relu", file: "scale.cl")
         let file = directory.appendingPathComponent(try FileManager.default.contentsOfDirectory(atPath: directory.path)[0])
         let original = try Data(contentsOf: file)
         XCTAssertNotNil(ProgramCache.readVerified(file))
@@ -40,7 +43,7 @@ final class ProgramCacheTests: XCTestCase {
         for damaged in [original.prefix(original.count / 2), Data("garbage".utf8), Data()] {
             try damaged.write(to: file)
             let runtime = try openTestDevice(cacheDirectory: directory)
-            XCTAssertTrue(try KernelSelfCheck.channelScale(on: runtime, shape: [1, 3, 4, 4], fused: false, seed: 2).passed)
+            XCTAssertTrue(try KernelSelfCheck.scaleAddReLU(on: runtime, shape: [1, 3, 4, 4], inPlace: true, seed: 2).passed)
             XCTAssertEqual(runtime.programs.statistics.compiledFromSource, 1)
             XCTAssertEqual(runtime.programs.statistics.loadedFromDisk, 0)
             XCTAssertNotNil(ProgramCache.readVerified(file), "the rebuilt binary replaced the damaged file")
@@ -57,11 +60,11 @@ final class ProgramCacheTests: XCTestCase {
 
     func testBrokenKernelSourceReportsBuildLog() throws {
         let directory = try temporaryDirectory(self)
-        try "__kernel void channel_scale(__global float* x) { this is not C; }"
+        try "__kernel void channel_scale_add_relu(__global float* x) { this is not C; }"
             .write(to: directory.appendingPathComponent("scale.cl"), atomically: true, encoding: .utf8)
         let runtime = try openTestDevice(sources: KernelSources(overrideDirectory: directory.path))
         XCTAssertThrowsError(try runtime.programs.program(file: "scale.cl")) { error in
-            guard case SENetError.kernelBuildFailed(let source, _, let log) = error else {
+            guard case EngineError.kernelBuildFailed(let source, _, let log) = error else {
                 return XCTFail("expected kernelBuildFailed, got \(error)")
             }
             XCTAssertEqual(source, "scale.cl")
@@ -74,7 +77,7 @@ final class ProgramCacheTests: XCTestCase {
         let directory = try temporaryDirectory(self)
         let sources = KernelSources(overrideDirectory: directory.path)
         XCTAssertThrowsError(try sources.source(named: "winograd.cl")) { error in
-            guard case SENetError.kernelSourceNotFound(let name, let searched) = error else {
+            guard case EngineError.kernelSourceNotFound(let name, let searched) = error else {
                 return XCTFail("expected kernelSourceNotFound, got \(error)")
             }
             XCTAssertEqual(name, "winograd.cl")

@@ -1,7 +1,10 @@
 import TestSupport
 import XCTest
 
-@testable import SENetGPU
+@testable import OpenCLKit
+@testable import SENetCore
+@testable import SENetEngine
+@testable import SENetImages
 
 /// The reference is the oracle, so it is checked against values worked out by hand.
 final class ReferenceOpsTests: XCTestCase {

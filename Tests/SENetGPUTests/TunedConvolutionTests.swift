@@ -2,7 +2,10 @@ import Foundation
 import TestSupport
 import XCTest
 
-@testable import SENetGPU
+@testable import OpenCLKit
+@testable import SENetCore
+@testable import SENetEngine
+@testable import SENetImages
 
 /// The fast convolution kernels on every path and tiling, and the tuner that picks among them.
 final class TunedConvolutionTests: XCTestCase {
@@ -26,7 +29,8 @@ final class TunedConvolutionTests: XCTestCase {
         ]
         for (index, (g, relu)) in shapes.enumerated() {
             for tiling in ConvTuner.candidates where tiling.pixels != 4 || tiling.channels == 4 {
-                let result = try KernelSelfCheck.tiledConv(on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(500 + index))
+                let result = try KernelSelfCheck.convolution(
+                    on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(500 + index))
                 XCTAssertTrue(result.passed, "\(result.shape): \(result.comparison)")
             }
         }
@@ -39,7 +43,7 @@ final class TunedConvolutionTests: XCTestCase {
         let runtime = try openTestDevice(cacheDirectory: directory.appendingPathComponent("programs"))
         let model = try SyntheticWeights.model(Architecture(modelName: "seresnet18")!, seed: 1)
         let shape = [1, 3, 40, 40]
-        let geometries = model.convolutionGeometries(batch: 1, height: 40, width: 40)
+        let geometries = try NetworkGraph(model: model, inputShape: shape).convolutions
         let result = try ConvTuner.tune(geometries[0].geometry, runtime: runtime, repeats: 1)
         let tried = ConvTuner.candidates(for: runtime.device) + [ConvTiling.defaultFor(device: runtime.device)]
         XCTAssertTrue(tried.contains(result.best), "\(result.best)")
@@ -60,7 +64,7 @@ final class TunedConvolutionTests: XCTestCase {
         let plan = try engine.plan(for: shape)
         XCTAssertEqual(plan.tunedConvolutions, plan.convolutions)
         let input = SyntheticWeights.input(shape: shape, seed: 2)
-        assertClose(try plan.run(input).logits, Reference.forward(model, input: input), tolerance: 1e-4)
+        assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
     }
 
     func testDamagedTuningFileFallsBackToDefaults() throws {

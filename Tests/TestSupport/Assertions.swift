@@ -1,5 +1,8 @@
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 import XCTest
 
 /// Fails with the max error, where it is, and the first values of both tensors when `actual`

@@ -1,5 +1,8 @@
 import Foundation
-import SENetGPU
+import OpenCLKit
+import SENetCore
+import SENetEngine
+import SENetImages
 
 /// A PyTorch-made test case from `tools/make_fixtures.py`: seeds, shapes and PyTorch's logits.
 public struct ModelFixture: Decodable {

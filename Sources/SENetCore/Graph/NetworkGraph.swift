@@ -1,0 +1,82 @@
+/// The one description of a network for one input shape: values (shape, element type,
+/// layout) and the ops between them, in execution order. The CPU reference runs it op by op;
+/// the engine's plan places the same nodes on a device; `compare`'s rows, MAC counts, `plan`'s
+/// table and the tuner's shapes are all read from it.
+public struct NetworkGraph: Sendable {
+    public private(set) var values: [ValueInfo] = []
+    public private(set) var nodes: [GraphNode] = []
+    /// Value ids of the network input, the logits and the probabilities.
+    public private(set) var input = 0, logits = 0, probabilities = 0
+
+    /// The graph of `model` on inputs of `inputShape` [N, 3, H, W].
+    public init(model: SEResNet, inputShape: [Int]) throws {
+        guard inputShape.count == 4, inputShape[1] == 3, inputShape[0] >= 1, inputShape[2] >= 32, inputShape[3] >= 32 else {
+            throw InputError.invalidInputShape(shape: inputShape)
+        }
+        input = addValue("input", inputShape)
+        var x = convolution(model.stem, input)
+        let pool = model.stemPool
+        let s = values[x].shape
+        x = add(
+            MaxPool2d(
+                name: "stem.pool", kernel: pool.kernel, stride: pool.stride, padding: pool.padding, ceilMode: pool.ceilMode,
+                inputShape: s), [x],
+            shape: [s[0], s[1], pool.outputSize(s[2]), pool.outputSize(s[3])])
+        for block in model.blocks { x = residualBlock(block, x) }
+        let features = globalAveragePool("pool", x)
+        logits = linear("classifier", model.classifierWeight, model.classifierBias, .none, features)
+        probabilities = add(Softmax(name: "softmax", shape: values[logits].shape), [logits], shape: values[logits].shape)
+    }
+
+    /// Multiply-accumulates of one forward pass over the whole batch.
+    public var macs: Int { nodes.reduce(0) { $0 + $1.op.macs } }
+
+    /// The convolutions' geometries in execution order (the tuner's shapes).
+    public var convolutions: [(name: String, geometry: ConvGeometry)] {
+        nodes.compactMap { node in (node.op as? Conv2d).map { (name: $0.name, geometry: $0.geometry) } }
+    }
+
+    /// The node named `name`, if any.
+    public func node(named name: String) -> GraphNode? { nodes.first { $0.name == name } }
+
+    private mutating func addValue(_ name: String, _ shape: [Int]) -> Int {
+        values.append(ValueInfo(name: name, shape: shape))
+        return values.count - 1
+    }
+
+    private mutating func add(_ op: any GraphOp, _ inputs: [Int], shape: [Int]) -> Int {
+        let output = addValue(op.name, shape)
+        nodes.append(GraphNode(op: op, inputs: inputs, output: output))
+        return output
+    }
+
+    private mutating func convolution(_ layer: ConvLayer, _ x: Int) -> Int {
+        let s = values[x].shape
+        let g = layer.geometry(batch: s[0], height: s[2], width: s[3])
+        return add(Conv2d(layer: layer, geometry: g), [x], shape: g.outputShape)
+    }
+
+    private mutating func globalAveragePool(_ name: String, _ x: Int) -> Int {
+        let s = values[x].shape
+        return add(GlobalAveragePool(name: name, inputShape: s), [x], shape: [s[0], s[1]])
+    }
+
+    private mutating func linear(_ name: String, _ weight: Tensor, _ bias: Tensor, _ activation: Activation, _ x: Int) -> Int {
+        let batch = values[x].shape[0]
+        let op = Linear(name: name, weight: weight, bias: bias, activation: activation, batch: batch)
+        return add(op, [x], shape: [batch, op.outFeatures])
+    }
+
+    /// relu(branch · se(branch) + shortcut); the SE is pool → FC + ReLU → FC + sigmoid.
+    private mutating func residualBlock(_ block: ResidualBlock, _ x: Int) -> Int {
+        var branch = x
+        for layer in block.convs { branch = convolution(layer, branch) }
+        let se = block.squeezeExcite
+        let pooled = globalAveragePool("\(se.name).pool", branch)
+        let hidden = linear("\(se.name).fc1", se.reduceWeight, se.reduceBias, .relu, pooled)
+        let scale = linear(se.name, se.expandWeight, se.expandBias, .sigmoid, hidden)
+        let shortcut = block.downsample.map { convolution($0, x) } ?? x
+        let shape = values[branch].shape
+        return add(ScaleAddReLU(name: block.name, shape: shape), [branch, scale, shortcut], shape: shape)
+    }
+}

@@ -1,0 +1,82 @@
+/// A convolution with BatchNorm folded into its weight and bias, and its optional ReLU.
+public struct ConvLayer: Sendable {
+    /// Name used in plans and `compare`, e.g. `layer2.0.conv1`.
+    public let name: String
+    /// [OC, IC, K, K]
+    public let weight: Tensor
+    /// [OC]
+    public let bias: Tensor
+    public let stride: Int
+    public let padding: Int
+    public let relu: Bool
+
+    public init(name: String, weight: Tensor, bias: Tensor, stride: Int, padding: Int, relu: Bool) {
+        (self.name, self.weight, self.bias, self.stride, self.padding, self.relu) = (name, weight, bias, stride, padding, relu)
+    }
+
+    public var outChannels: Int { weight.shape[0] }
+    public var inChannels: Int { weight.shape[1] }
+    public var kernel: Int { weight.shape[2] }
+
+    /// Geometry of this layer on an input of [batch, C, height, width].
+    public func geometry(batch: Int, height: Int, width: Int) -> ConvGeometry {
+        ConvGeometry(
+            batch: batch, inChannels: inChannels, height: height, width: width, outChannels: outChannels,
+            kernel: kernel, stride: stride, padding: padding)
+    }
+}
+
+/// Squeeze-excite: global pool → FC(C→R) → ReLU → FC(R→C) → sigmoid, as matrices.
+public struct SqueezeExciteLayer: Sendable {
+    public let name: String
+    /// [R, C] and [R]
+    public let reduceWeight: Tensor, reduceBias: Tensor
+    /// [C, R] and [C]
+    public let expandWeight: Tensor, expandBias: Tensor
+
+    public var channels: Int { reduceWeight.shape[1] }
+    public var reducedWidth: Int { reduceWeight.shape[0] }
+}
+
+/// One residual block: branch convs, SE on the branch, shortcut (identity or 1×1 conv), add, ReLU.
+public struct ResidualBlock: Sendable {
+    public let name: String
+    public let convs: [ConvLayer]
+    public let squeezeExcite: SqueezeExciteLayer
+    public let downsample: ConvLayer?
+}
+
+/// A max-pooling window: size, stride, padding and PyTorch's ceil mode.
+public struct PoolWindow: Equatable, Sendable {
+    public let kernel: Int, stride: Int, padding: Int
+    public let ceilMode: Bool
+
+    public init(kernel: Int, stride: Int, padding: Int, ceilMode: Bool) {
+        (self.kernel, self.stride, self.padding, self.ceilMode) = (kernel, stride, padding, ceilMode)
+    }
+
+    /// Output extent along an axis of `input`.
+    public func outputSize(_ input: Int) -> Int {
+        windowOutputSize(input: input, kernel: kernel, stride: stride, padding: padding, ceilMode: ceilMode)
+    }
+}
+
+/// A whole SE-ResNet, ready to run: BatchNorm folded, shapes checked, family semantics resolved.
+/// `NetworkGraph(model:inputShape:)` turns it into ops.
+public struct SEResNet: Sendable {
+    public let architecture: Architecture
+    /// 7×7 stride-2 conv with ReLU.
+    public let stem: ConvLayer
+    /// The max-pool after the stem (padding and ceil mode by family).
+    public let stemPool: PoolWindow
+    public let blocks: [ResidualBlock]
+    /// [classes, features] and [classes]
+    public let classifierWeight: Tensor, classifierBias: Tensor
+    /// Problems found while loading that do not stop it (NaN or infinite weights, by tensor).
+    public var warnings: [String] = []
+
+    /// Multiply-accumulates of one forward pass on one image of `height`×`width`.
+    public func macs(height: Int, width: Int) throws -> Int {
+        try NetworkGraph(model: self, inputShape: [1, 3, height, width]).macs
+    }
+}

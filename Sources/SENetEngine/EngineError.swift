@@ -1,0 +1,60 @@
+import OpenCLKit
+
+/// Errors of the engine. Each case carries what a front end needs to say what went wrong and
+/// what to do; `description` is one line without front-end words (no flags).
+public enum EngineError: Error, CustomStringConvertible, Equatable {
+    /// The ICD loader found no OpenCL platform at all.
+    case noOpenCLPlatform
+    /// A device index that does not exist; carries the devices that do.
+    case deviceIndexOutOfRange(index: Int, available: [String])
+    /// The driver's compiler rejected a kernel source; carries its build log.
+    case kernelBuildFailed(source: String, options: String, log: String)
+    /// A kernel source file was found nowhere; carries every place searched.
+    case kernelSourceNotFound(name: String, searched: [String])
+    /// The plan does not fit the device; carries what it needs and a batch size that fits.
+    case deviceOutOfMemory(neededBytes: Int, availableBytes: Int, batch: Int, suggestedBatch: Int)
+    /// A device op failed while running; names the layer.
+    case layerFailed(layer: String, reason: String)
+    /// The tuner found no working candidate for a shape.
+    case tuningFailed(shape: String, reason: String)
+    /// A launch whose sizes the device or the kernel cannot run.
+    case invalidLaunch(kernel: String, global: [Int], local: [Int]?, reason: String)
+    /// A pattern selecting ops for the CPU matched none; carries the kinds that exist.
+    case unmatchedOpPattern(pattern: String, kinds: [String])
+    /// A layer name that is not in the network (debug hooks name layers).
+    case unknownLayer(name: String)
+    /// A run's input differs from the shape its plan was built for.
+    case inputShapeMismatch(got: [Int], planned: [Int])
+
+    public var description: String {
+        switch self {
+        case .noOpenCLPlatform:
+            return "no OpenCL platform found; install a driver (on Debian/Ubuntu: "
+                + "`apt-get install pocl-opencl-icd` for the CPU, or your GPU vendor's OpenCL ICD) and check /etc/OpenCL/vendors"
+        case .deviceIndexOutOfRange(let index, let available):
+            let list = available.isEmpty ? "none" : available.joined(separator: "; ")
+            return "device \(index) does not exist; available: \(list)"
+        case .kernelBuildFailed(let source, let options, let log):
+            let shownLog = log.isEmpty ? "(the driver gave no build log)" : log
+            return "OpenCL kernel \(source) failed to build with options '\(options)'; "
+                + "fix the source or report the driver bug. Build log:\n\(shownLog)"
+        case .kernelSourceNotFound(let name, let searched):
+            return "kernel source \(name) not found; searched: \(searched.joined(separator: ", "))"
+        case .deviceOutOfMemory(let needed, let available, let batch, _):
+            return "batch \(batch) does not fit in device memory (needs \(needed / 1_048_576) MiB, "
+                + "the device allows \(available / 1_048_576) MiB)"
+        case .layerFailed(let layer, let reason):
+            return "the device failed in layer \(layer): \(reason); no results were written"
+        case .tuningFailed(let shape, let reason):
+            return "tuning failed for convolution \(shape): \(reason); the driver may be miscompiling"
+        case .invalidLaunch(let kernel, let global, let local, let reason):
+            return "kernel \(kernel) cannot launch with global \(global), local \(local.map { "\($0)" } ?? "driver's"): \(reason)"
+        case .unmatchedOpPattern(let pattern, let kinds):
+            return "'\(pattern)' matches no op; use a layer name, a kind (\(kinds.joined(separator: ", "))) or a pattern with *"
+        case .unknownLayer(let name):
+            return "'\(name)' is not a layer of this network"
+        case .inputShapeMismatch(let got, let planned):
+            return "input shape \(got) differs from the plan's \(planned)"
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import OpenCLKit
+import SENetCore
+
+/// Fully connected layer with its activation (`head.cl`): one work-item per (output, image).
+extension Linear: DeviceLowerable {
+    public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
+        let kernel = try b.runtime.kernel("linear", file: "head.cl", defines: ["SOFTMAX_WG": Softmax.workGroupSize])
+        let code: Int
+        switch activation {
+        case .none: code = 0
+        case .relu: code = 1
+        case .sigmoid: code = 2
+        }
+        return try DeviceOp([
+            KernelLaunch(
+                kernel,
+                [.buffer(b.inputs[0]), .buffer(b.weights[0]), .buffer(b.weights[1]), .buffer(b.output)]
+                    + [inFeatures, outFeatures, code].map { .int($0) },
+                global: [outFeatures, batch])
+        ])
+    }
+}
+
+/// Softmax over each row of [N, K] (`head.cl`): one work-group per row.
+extension Softmax: DeviceLowerable {
+    public static let workGroupSize = 64
+
+    public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
+        let kernel = try b.runtime.kernel("softmax_rows", file: "head.cl", defines: ["SOFTMAX_WG": Self.workGroupSize])
+        return try DeviceOp([
+            KernelLaunch(
+                kernel, [.buffer(b.inputs[0]), .buffer(b.output), .int(shape[1])], global: [shape[0] * Self.workGroupSize],
+                local: [Self.workGroupSize])
+        ])
+    }
+}
+
+/// relu(x · scale + shortcut) (`scale.cl`), one work-item per value; may run in place.
+extension ScaleAddReLU: DeviceLowerable {
+    public var writesInPlace: Bool { true }
+
+    public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
+        let kernel = try b.runtime.kernel("channel_scale_add_relu", file: "scale.cl")
+        let plane = shape[2] * shape[3]
+        return try DeviceOp([
+            KernelLaunch(
+                kernel, [.buffer(b.inputs[0]), .buffer(b.inputs[1]), .buffer(b.inputs[2]), .buffer(b.output), .int(plane)],
+                global: [plane, shape[0] * shape[1]])
+        ])
+    }
+}

@@ -1,0 +1,65 @@
+import OpenCLKit
+import SENetCore
+
+/// A device operation: its kernel launches, arguments bound when the plan was made, so running
+/// it is one enqueue per launch on the runtime's in-order queue.
+public final class DeviceOp: @unchecked Sendable {
+    public let launches: [KernelLaunch]
+
+    public init(_ launches: [KernelLaunch]) { self.launches = launches }
+
+    /// Enqueues every launch; returns their events only when `profile` (else none).
+    @discardableResult
+    public func enqueue(on queue: CLQueue, profile: Bool) throws -> [CLEvent] {
+        try launches.compactMap { try $0.enqueue(on: queue, profile: profile) }
+    }
+}
+
+/// What a device op is bound to when the plan is made.
+public struct DeviceBinding {
+    public let runtime: DeviceRuntime
+    /// The node's input and output values (shape, element type, layout).
+    public let inputValues: [ValueInfo]
+    public let outputValue: ValueInfo
+    public let inputs: [CLBuffer]
+    public let output: CLBuffer
+    /// The op's weights on the device, as `deviceParameters()` packed them.
+    public let weights: [CLBuffer]
+    /// Shared scratch of at least `scratchBytes` bytes; nil when the op needs none.
+    public let scratch: CLBuffer?
+    /// Tuned tile sizes for this device, if any.
+    public let tuning: TuningTable?
+}
+
+/// A graph op that can run on an OpenCL device. Each op kind adds it by extension beside its
+/// device code; a kind without it runs on the CPU reference.
+public protocol DeviceLowerable: GraphOp {
+    /// The weights as the kernels read them; packed once when uploaded, then released.
+    func deviceParameters() -> [Tensor]
+    /// Bytes of plan-wide scratch the device op needs (shared by all ops, one at a time).
+    func scratchBytes(output: ValueInfo) -> Int
+    /// True when the op may write its output over its first input (elementwise ops).
+    var writesInPlace: Bool { get }
+    /// Why this op cannot run on the device for these values, or nil when it can.
+    func unsupportedReason(inputs: [ValueInfo], output: ValueInfo, device: CLDevice) -> String?
+    /// The device op, with its arguments bound.
+    func makeDeviceOp(_ binding: DeviceBinding) throws -> DeviceOp
+}
+
+extension DeviceLowerable {
+    public func deviceParameters() -> [Tensor] { parameters }
+    public func scratchBytes(output: ValueInfo) -> Int { 0 }
+    public var writesInPlace: Bool { false }
+
+    /// The common case: every value fp32 in its natural layout.
+    public func unsupportedReason(inputs: [ValueInfo], output: ValueInfo, device: CLDevice) -> String? {
+        let values = inputs + [output]
+        if let other = values.first(where: { $0.elementType != .float32 }) {
+            return "no \(other.elementType.rawValue) kernel for \(Self.kind)"
+        }
+        if let other = values.first(where: { $0.layout != ($0.shape.count == 4 ? .nchw : .nc) }) {
+            return "no \(other.layout.rawValue) kernel for \(Self.kind)"
+        }
+        return nil
+    }
+}

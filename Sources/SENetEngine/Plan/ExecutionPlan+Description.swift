@@ -1,0 +1,51 @@
+import Foundation
+import SENetCore
+
+extension ExecutionPlan {
+    /// A table of the plan for people: each op, where it runs and why, its output and buffer,
+    /// the transfers, and the memory it needs.
+    public var textDescription: String {
+        var lines = ["plan for input \(inputShape) on \(deviceName ?? "the CPU reference")"]
+        lines.append(pad("#", 4) + pad("op", 26) + pad("kind", 16) + pad("where", 8) + pad("output", 20) + "buffer")
+        var number = 0
+        for step in steps {
+            switch step {
+            case .device(let op), .host(let op):
+                let p = placements[op]
+                number += 1
+                let buffer = p.buffer.map { "b\($0)" } ?? "-"
+                let why = p.reason.map { "  (\($0))" } ?? ""
+                lines.append(
+                    pad("\(number)", 4) + pad(p.name, 26) + pad(p.kind.rawValue, 16) + pad(p.onDevice ? "device" : "cpu", 8)
+                        + pad("\(p.outputShape)", 20) + buffer + why)
+            case .upload(let value):
+                lines.append(pad("", 4) + "upload \(graph.values[value].name) \(graph.values[value]) to the device")
+            case .download(let value):
+                lines.append(pad("", 4) + "download \(graph.values[value].name) \(graph.values[value]) to the host")
+            case .perturb(let value):
+                lines.append(pad("", 4) + "perturb \(graph.values[value].name) on purpose (debug)")
+            }
+        }
+        let onDevice = placements.filter(\.onDevice).count
+        lines.append(
+            "\(onDevice) ops on the device, \(placements.count - onDevice) on the CPU; \(bufferBytes.count) activation buffers "
+                + "and \(Self.megabytes(scratchBytes)) scratch: activations \(Self.megabytes(activationBytes)) for this plan, "
+                + "weights \(Self.megabytes(weightBytes)) (uploaded once, shared by every plan of the engine); "
+                + String(format: "%.2f GMAC", Double(graph.macs) / 1e9))
+        if deviceName != nil {
+            lines.append(
+                "convolution tiles: \(tunedConvolutions) of \(convolutions) layers tuned for this device"
+                    + (tunedConvolutions == 0 ? " (defaults)" : ""))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Ops that run on the CPU although a device was chosen, with the reason: the log of fallbacks.
+    public var fallbacks: [Placement] { deviceName == nil ? [] : placements.filter { !$0.onDevice } }
+
+    static func megabytes(_ bytes: Int) -> String { String(format: "%.1f MiB", Double(bytes) / 1_048_576) }
+
+    private func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? text + " " : text + String(repeating: " ", count: width - text.count)
+    }
+}

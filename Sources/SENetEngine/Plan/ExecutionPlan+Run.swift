@@ -1,0 +1,102 @@
+import Foundation
+import OpenCLKit
+import SENetCore
+
+extension ExecutionPlan {
+    /// Runs the plan on `input` [N, 3, H, W] (the shape it was built for).
+    /// `observe` sees every node's output as it is produced (a blocking read per op on the
+    /// device, so only `compare` uses it).
+    public func run(_ input: Tensor, observe: ((GraphNode, Tensor) -> Void)? = nil) throws -> Output {
+        guard input.shape == inputShape else { throw EngineError.inputShapeMismatch(got: input.shape, planned: inputShape) }
+        return try lock.withLock { try execute(input, observe: observe) }
+    }
+
+    /// The device buffer the input goes to when every consumer of the input runs on the device;
+    /// nil otherwise (then the input must come from the host).
+    public var deviceInputBuffer: CLBuffer? {
+        let hostReadsInput = graph.nodes.indices.contains { index in
+            graph.nodes[index].inputs.contains(graph.input) && !placements[index].onDevice
+        }
+        return hostReadsInput ? nil : valueBuffers[graph.input]
+    }
+
+    /// Runs the plan with the input written straight into `deviceInputBuffer` by `fill`
+    /// (device preprocessing), skipping the upload.
+    public func run(fillingInputOnDevice fill: (CLBuffer) throws -> Void) throws -> Output {
+        guard let buffer = deviceInputBuffer else { preconditionFailure("the plan takes its input from the host") }
+        return try lock.withLock {
+            try fill(buffer)
+            return try execute(nil, observe: nil)
+        }
+    }
+
+    private func execute(_ input: Tensor?, observe: ((GraphNode, Tensor) -> Void)?) throws -> Output {
+        do {
+            return try walkSteps(input, observe: observe)
+        } catch {
+            // Let the commands already queued finish before anyone frees their buffers or exits.
+            try? runtime?.queue.finish()
+            throw error
+        }
+    }
+
+    private func walkSteps(_ input: Tensor?, observe: ((GraphNode, Tensor) -> Void)?) throws -> Output {
+        var host: [Int: Tensor] = [:]
+        if let input { host[graph.input] = input }
+        var events: [(Int, [CLEvent])] = []
+        var hostSeconds: [Int: Double] = [:]
+        let producer = Dictionary(graph.nodes.enumerated().map { ($1.output, $0) }, uniquingKeysWith: { first, _ in first })
+        let perturbed = Set(steps.compactMap { if case .perturb(let value) = $0 { return value } else { return nil } })
+        for step in steps {
+            switch step {
+            case .upload(let value):
+                // A missing host input was filled on the device already.
+                if let tensor = host[value] { try runtime!.write(tensor, to: buffer(value), as: graph.values[value].elementType) }
+            case .download(let value):
+                host[value] = try read(value)
+            case .device(let index):
+                let node = graph.nodes[index]
+                do {
+                    if node.name == options.failLayer { throw CLError(code: -5, call: "injected failure") }
+                    events.append((index, try deviceOps[index]!.enqueue(on: queue, profile: options.profile && queue.profiling)))
+                    if let observe, !perturbed.contains(node.output) { observe(node, try read(node.output)) }
+                } catch let error as CLError {
+                    throw EngineError.layerFailed(layer: node.name, reason: error.description)
+                }
+            case .host(let index):
+                let node = graph.nodes[index]
+                let start = Date()
+                let output = node.op.reference(node.inputs.map { host[$0]! })
+                hostSeconds[index] = Date().timeIntervalSince(start)
+                host[node.output] = output
+                if let observe, !perturbed.contains(node.output) { observe(node, output) }
+            case .perturb(let value):
+                let onDevice = placements[producer[value]!].onDevice
+                var tensor = onDevice ? try read(value) : host[value]!
+                for i in tensor.data.indices { tensor.data[i] += 0.01 * abs(tensor.data[i]) + 0.01 }
+                if onDevice { try runtime!.write(tensor, to: buffer(value), as: graph.values[value].elementType) }
+                host[value] = onDevice ? host[value] : tensor
+                observe?(graph.nodes[producer[value]!], tensor)
+            }
+        }
+        var seconds = hostSeconds
+        for (index, opEvents) in events where !opEvents.isEmpty {
+            seconds[index] = try opEvents.reduce(0) { $0 + Double(try $1.durationNanoseconds()) / 1e9 }
+        }
+        let timings = options.profile ? graph.nodes.indices.map { (name: graph.nodes[$0].name, seconds: seconds[$0] ?? 0) } : []
+        return Output(logits: host[graph.logits]!, probabilities: host[graph.probabilities]!, opSeconds: timings)
+    }
+
+    private var queue: CLQueue { runtime!.queue }
+
+    private func buffer(_ value: Int) throws -> CLBuffer {
+        guard let buffer = valueBuffers[value] else { preconditionFailure("value \(value) has no device buffer") }
+        return buffer
+    }
+
+    /// A device value read back as fp32, whatever its element type.
+    private func read(_ value: Int) throws -> Tensor {
+        let info = graph.values[value]
+        return try runtime!.download(try buffer(value), shape: info.shape, as: info.elementType)
+    }
+}

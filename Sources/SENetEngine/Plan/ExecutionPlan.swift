@@ -1,0 +1,164 @@
+import Foundation
+import OpenCLKit
+import SENetCore
+
+/// A static schedule of one network graph for one input shape: each node placed on the device
+/// or the CPU reference, the transfers between them explicit, device buffers assigned with
+/// reuse, and every kernel's arguments bound. Running it is a walk over `steps` on one in-order
+/// queue, with no wait between device ops; results are read once at the end.
+///
+/// Thread safety: `run` may be called from any thread; calls are serialised by a lock because
+/// the plan owns its activation buffers.
+public final class ExecutionPlan: @unchecked Sendable {
+    /// What one node ended up as.
+    public struct Placement: Sendable {
+        public let name: String
+        public let kind: OpKind
+        public let onDevice: Bool
+        /// Why it runs on the CPU; nil on the device.
+        public let reason: String?
+        /// The node's output value: shape, element type, layout.
+        public let output: ValueInfo
+        /// Index of the device buffer holding the output; nil on the CPU.
+        public let buffer: Int?
+
+        public var outputShape: [Int] { output.shape }
+    }
+
+    /// One thing the plan does, in order.
+    public enum Step: Sendable {
+        case device(op: Int)
+        case host(op: Int)
+        case upload(value: Int)
+        case download(value: Int)
+        /// Debug: make this value wrong on purpose, wherever it lives (tests of `compare`).
+        case perturb(value: Int)
+    }
+
+    /// Outputs of one run.
+    public struct Output: Sendable {
+        /// [N, classes]
+        public let logits: Tensor
+        /// softmax(logits), [N, classes]
+        public let probabilities: Tensor
+        /// (op name, seconds) for every op, when the plan profiles.
+        public let opSeconds: [(name: String, seconds: Double)]
+    }
+
+    /// The network this plan runs.
+    public let graph: NetworkGraph
+    public var inputShape: [Int] { graph.values[graph.input].shape }
+    public let placements: [Placement]
+    public let steps: [Step]
+    /// Sizes in bytes of the activation buffers the plan allocated on the device.
+    public let bufferBytes: [Int]
+    /// Bytes of the device weights the plan's device ops read (shared with the engine's other plans).
+    public let weightBytes: Int
+    /// Device name, or nil for a CPU-only plan.
+    public let deviceName: String?
+    /// Bytes of the scratch buffer shared by the ops that need one (im2col).
+    public let scratchBytes: Int
+    /// Peak device memory for activations: the value buffers plus the shared scratch.
+    public var activationBytes: Int { bufferBytes.reduce(0, +) + scratchBytes }
+    /// Convolution shapes that used tuned tile sizes, out of all convolutions.
+    public let tunedConvolutions: Int, convolutions: Int
+
+    let runtime: DeviceRuntime?
+    let options: PlanOptions
+    let deviceOps: [Int: DeviceOp]
+    let valueBuffers: [Int: CLBuffer]
+    let lock = NSLock()
+
+    /// A plan of `model` on inputs of `inputShape`, with weights of its own on the device.
+    public convenience init(
+        model: SEResNet, runtime: DeviceRuntime?, inputShape: [Int], options: PlanOptions = PlanOptions(),
+        tuning: TuningTable? = nil
+    ) throws {
+        try self.init(
+            graph: NetworkGraph(model: model, inputShape: inputShape), runtime: runtime,
+            weights: runtime.map(DeviceModel.init(runtime:)), options: options, tuning: tuning)
+    }
+
+    /// A plan of `graph`; device weights come from `weights`, uploaded there once per engine.
+    public init(
+        graph: NetworkGraph, runtime: DeviceRuntime?, weights: DeviceModel?, options: PlanOptions = PlanOptions(),
+        tuning: TuningTable? = nil
+    ) throws {
+        try options.validate(graph)
+        self.graph = graph
+        self.runtime = runtime
+        self.options = options
+        deviceName = runtime?.device.description
+        let entries = tuning?.entries ?? [:]
+        convolutions = graph.convolutions.count
+        tunedConvolutions = graph.convolutions.filter { entries[ConvTuner.key($0.geometry)] != nil }.count
+
+        let reasons = graph.nodes.map { Self.reasonForCPU($0, graph: graph, runtime: runtime, options: options) }
+        let onDevice = reasons.map { $0 == nil }
+        steps = Self.schedule(graph, onDevice: onDevice, perturb: options.perturbLayer)
+        let (assignment, sizes) = Self.assignBuffers(graph, steps: steps)
+        bufferBytes = sizes
+
+        var buffers: [Int: CLBuffer] = [:]
+        var ops: [Int: DeviceOp] = [:]
+        var (weightBytes, scratchBytes) = (0, 0)
+        if let runtime, let weights {
+            let lowered = graph.nodes.indices.filter { onDevice[$0] }.map { ($0, graph.nodes[$0].op as! any DeviceLowerable) }
+            scratchBytes = lowered.map { $1.scratchBytes(output: graph.values[graph.nodes[$0].output]) }.max() ?? 0
+            weightBytes = DeviceModel.bytes(of: lowered.map(\.1))
+            try Self.checkFits(
+                device: runtime.device, buffers: sizes + [scratchBytes], weights: weightBytes,
+                batch: graph.values[graph.input].shape[0],
+                limit: options.memoryLimitBytes)
+            let pool = try sizes.map { try runtime.buffer(bytes: $0) }
+            let scratch = scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil
+            for (value, index) in assignment { buffers[value] = pool[index] }
+            for (index, op) in lowered {
+                let node = graph.nodes[index]
+                ops[index] = try op.makeDeviceOp(
+                    DeviceBinding(
+                        runtime: runtime, inputValues: node.inputs.map { graph.values[$0] },
+                        outputValue: graph.values[node.output],
+                        inputs: node.inputs.map { buffers[$0]! }, output: buffers[node.output]!,
+                        weights: try weights.weights(for: op),
+                        scratch: scratch, tuning: tuning))
+            }
+        }
+        valueBuffers = buffers
+        deviceOps = ops
+        self.weightBytes = weightBytes
+        self.scratchBytes = scratchBytes
+        placements = graph.nodes.enumerated().map { index, node in
+            Placement(
+                name: node.name, kind: node.kind, onDevice: onDevice[index], reason: reasons[index],
+                output: graph.values[node.output], buffer: assignment[node.output])
+        }
+    }
+
+    /// Why `node` cannot or must not run on the device; nil when it runs there.
+    static func reasonForCPU(_ node: GraphNode, graph: NetworkGraph, runtime: DeviceRuntime?, options: PlanOptions) -> String? {
+        guard let runtime else { return "the CPU reference was chosen" }
+        if options.forcesCPU(name: node.name, kind: node.kind) { return "forced onto the CPU" }
+        guard let op = node.op as? any DeviceLowerable else { return "no device kernel for \(node.kind)" }
+        return op.unsupportedReason(
+            inputs: node.inputs.map { graph.values[$0] }, output: graph.values[node.output], device: runtime.device)
+    }
+
+    /// Throws `deviceOutOfMemory` with a batch size that fits when the buffers and weights
+    /// (bytes) exceed the device's memory or its largest allowed single allocation.
+    static func checkFits(device: CLDevice, buffers: [Int], weights: Int, batch: Int, limit: Int?) throws {
+        let needed = buffers.reduce(0, +) + weights
+        let largest = buffers.max() ?? 0
+        // Leave a tenth of the memory to the driver and the kernels' own allocations.
+        let available = min(Int(Double(device.globalMemoryBytes) * 0.9), limit ?? .max)
+        let maxAllocation = Int(device.maxAllocationBytes)
+        guard needed > available || largest > maxAllocation else { return }
+        // Activations grow with the batch; weights do not.
+        let perImage = max(1, (needed - weights) / batch)
+        let byTotal = (available - weights) / perImage
+        let byAllocation = maxAllocation / max(1, largest / batch)
+        throw EngineError.deviceOutOfMemory(
+            neededBytes: needed, availableBytes: min(available, largest > maxAllocation ? maxAllocation : available),
+            batch: batch, suggestedBatch: max(0, min(byTotal, byAllocation, batch - 1)))
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import SENetCore
+
+/// The public entry point: one network on one device (or the CPU reference), with its weights
+/// uploaded to the device once and a plan per input shape built on first use and kept.
+///
+/// Thread safety: an engine may be shared by threads and tasks; plans are created under a lock
+/// and each plan serialises its own runs, so concurrent calls give the same results as
+/// sequential ones.
+public final class InferenceEngine: @unchecked Sendable {
+    public let model: SEResNet
+    /// nil runs every op on the CPU reference.
+    public let runtime: DeviceRuntime?
+    public let options: PlanOptions
+    /// The model's weights on the device, shared by every plan; nil on the CPU.
+    public let deviceModel: DeviceModel?
+    /// Tile sizes found by the tuner for this device, if any.
+    public let tuning: TuningTable?
+    /// Where `tuning` came from (or would be written).
+    public let tuningPath: URL?
+    private var plans: [[Int]: ExecutionPlan] = [:]
+    private let lock = NSLock()
+
+    public init(model: SEResNet, runtime: DeviceRuntime?, options: PlanOptions = PlanOptions()) {
+        self.model = model
+        self.runtime = runtime
+        self.options = options
+        deviceModel = runtime.map(DeviceModel.init(runtime:))
+        if let runtime {
+            tuningPath = TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory)
+            tuning = TuningTable.load(from: tuningPath)
+        } else {
+            (tuningPath, tuning) = (nil, nil)
+        }
+    }
+
+    /// The plan for inputs of `shape` [N, 3, H, W], built (kernels compiled or loaded) on first use.
+    public func plan(for shape: [Int]) throws -> ExecutionPlan {
+        try lock.withLock {
+            if let plan = plans[shape] { return plan }
+            let graph = try NetworkGraph(model: model, inputShape: shape)
+            let plan = try ExecutionPlan(graph: graph, runtime: runtime, weights: deviceModel, options: options, tuning: tuning)
+            plans[shape] = plan
+            return plan
+        }
+    }
+
+    /// Logits and probabilities for `input` [N, 3, H, W].
+    public func run(_ input: Tensor, observe: ((GraphNode, Tensor) -> Void)? = nil) throws -> ExecutionPlan.Output {
+        try plan(for: input.shape).run(input, observe: observe)
+    }
+}

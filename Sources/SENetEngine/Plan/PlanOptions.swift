@@ -1,0 +1,49 @@
+import Foundation
+import SENetCore
+
+/// Choices that shape a plan.
+public struct PlanOptions: Sendable, Equatable {
+    /// Ops forced onto the CPU reference: layer names (`layer3.1.conv2`), kinds (`linear`), or
+    /// patterns with `*` (`layer4*`, `*.se*`). Used to corner a driver bug.
+    public var cpuOps: [String] = []
+    /// Debug: perturb this layer's output through an extra plan step (tests of `compare`).
+    public var perturbLayer: String?
+    /// Most device memory (bytes) the plan may use, below what the device has; nil: the device's.
+    public var memoryLimitBytes: Int?
+    /// Debug: make this layer's device op fail when it runs (tests of driver trouble).
+    public var failLayer: String?
+    /// Time each op with OpenCL events (needs a profiling queue) and the host clock.
+    public var profile = false
+
+    public init(cpuOps: [String] = [], perturbLayer: String? = nil, failLayer: String? = nil, profile: Bool = false) {
+        self.cpuOps = cpuOps
+        self.perturbLayer = perturbLayer
+        self.failLayer = failLayer
+        self.profile = profile
+    }
+
+    /// True when `cpuOps` selects this op.
+    func forcesCPU(name: String, kind: OpKind) -> Bool {
+        cpuOps.contains { Self.matches($0, name: name, kind: kind) }
+    }
+
+    /// Throws for `cpuOps` entries that match nothing, so a typo is not silently ignored, and for
+    /// debug hooks naming a layer that does not exist.
+    func validate(_ graph: NetworkGraph) throws {
+        for pattern in cpuOps where !graph.nodes.contains(where: { Self.matches(pattern, name: $0.name, kind: $0.kind) }) {
+            var kinds: [String] = []
+            for node in graph.nodes where !kinds.contains(node.kind.rawValue) { kinds.append(node.kind.rawValue) }
+            throw EngineError.unmatchedOpPattern(pattern: pattern, kinds: kinds)
+        }
+        for layer in [failLayer, perturbLayer].compactMap({ $0 }) where graph.node(named: layer) == nil {
+            throw EngineError.unknownLayer(name: layer)
+        }
+    }
+
+    /// A name, a kind, or a pattern where `*` stands for any run of characters.
+    static func matches(_ pattern: String, name: String, kind: OpKind) -> Bool {
+        if pattern == name || pattern == kind.rawValue { return true }
+        guard pattern.contains("*") else { return false }
+        return fnmatch(pattern, name, 0) == 0
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import OpenCLKit
+import SENetCore
+
+/// One OpenCL device opened for work: its context, one in-order queue and its program cache.
+public final class DeviceRuntime: @unchecked Sendable {
+    public let device: CLDevice
+    public let context: CLContext
+    public let queue: CLQueue
+    public let programs: ProgramCache
+
+    public init(
+        device: CLDevice, sources: KernelSources = .fromEnvironment(),
+        cacheDirectory: URL? = ProgramCache.defaultDirectory(), profiling: Bool = false
+    ) throws {
+        self.device = device
+        context = try CLContext(device: device)
+        queue = try CLQueue(context: context, profiling: profiling)
+        programs = ProgramCache(context: context, sources: sources, directory: cacheDirectory)
+    }
+
+    /// Opens device `index` of the flat list; a clear error when there is no platform or no
+    /// such device.
+    public convenience init(
+        index: Int, sources: KernelSources = .fromEnvironment(),
+        cacheDirectory: URL? = ProgramCache.defaultDirectory(), profiling: Bool = false
+    ) throws {
+        let devices = try CLDevice.all()
+        if devices.isEmpty { throw EngineError.noOpenCLPlatform }
+        guard devices.indices.contains(index) else {
+            throw EngineError.deviceIndexOutOfRange(index: index, available: devices.map(\.description))
+        }
+        try self.init(device: devices[index], sources: sources, cacheDirectory: cacheDirectory, profiling: profiling)
+    }
+
+    /// A fresh kernel object (each launch binds its own arguments once) from a cached program
+    /// built with `defines`, and `ACT_T` set to the activations' element type.
+    public func kernel(_ name: String, file: String, defines: [String: Int] = [:], element: ElementType = .float32) throws
+        -> CLKernel
+    {
+        var all = defines.mapValues(String.init)
+        all["ACT_T"] = element.openCLType
+        return try CLKernel(program: programs.program(file: file, defines: all), name: name)
+    }
+
+    /// A device buffer holding `tensor`'s values stored as `element`.
+    public func upload(_ tensor: Tensor, as element: ElementType = .float32) throws -> CLBuffer {
+        switch element {
+        case .float32: return try CLBuffer(queue: queue, values: tensor.data)
+        }
+    }
+
+    /// Writes `tensor` into `buffer`, stored as `element`.
+    public func write(_ tensor: Tensor, to buffer: CLBuffer, as element: ElementType = .float32) throws {
+        switch element {
+        case .float32: try buffer.write(tensor.data, queue: queue)
+        }
+    }
+
+    /// A device buffer of `bytes` bytes, contents undefined.
+    public func buffer(bytes: Int) throws -> CLBuffer {
+        try CLBuffer(context: context, byteCount: bytes)
+    }
+
+    /// A buffer for `count` fp32 values (tests, tuner and self-check scratch).
+    public func buffer(floats count: Int) throws -> CLBuffer { try buffer(bytes: count * MemoryLayout<Float>.stride) }
+
+    /// Reads `buffer` back as a tensor of `shape`, converting from `element`; waits for queued work.
+    public func download(_ buffer: CLBuffer, shape: [Int], as element: ElementType = .float32) throws -> Tensor {
+        let count = shape.reduce(1, *)
+        switch element {
+        case .float32: return Tensor(shape: shape, data: try buffer.read(Float.self, count: count, queue: queue))
+        }
+    }
+}

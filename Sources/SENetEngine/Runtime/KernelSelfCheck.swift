@@ -1,0 +1,166 @@
+import Foundation
+import OpenCLKit
+import SENetCore
+import SENetImages
+
+/// Runs every kernel the plans can use on the device against the CPU reference, on random
+/// inputs with awkward shapes, through the same device ops the plans build. `senet-gpu
+/// selfcheck` prints the standard set; the tests call the same checks on more shapes.
+public enum KernelSelfCheck {
+    /// One op on one shape.
+    public struct Result: Sendable {
+        /// The kernels the op launched, `+`-joined (`im2col+conv1x1_gemm`).
+        public let kernel: String
+        public let shape: String
+        public let comparison: Comparison
+        public let tolerance: Float
+        public var passed: Bool { comparison.passes(tolerance: tolerance) }
+    }
+
+    /// fp32 tolerance on the relative error of a single kernel.
+    public static let tolerance: Float = 1e-5
+
+    /// The standard set: every kernel, shapes chosen to hit edge cases (odd sizes, channel counts
+    /// that are not multiples of 4 or 16, stride 2, batch > 1, ceil mode, in-place runs).
+    public static func run(on runtime: DeviceRuntime) throws -> [Result] {
+        let convs: [(ConvGeometry, Bool)] = [
+            (
+                ConvGeometry(batch: 2, inChannels: 3, height: 23, width: 17, outChannels: 10, kernel: 7, stride: 2, padding: 3),
+                true
+            ),
+            (ConvGeometry(batch: 1, inChannels: 13, height: 9, width: 11, outChannels: 18, kernel: 3, padding: 1), false),
+            (ConvGeometry(batch: 3, inChannels: 20, height: 8, width: 8, outChannels: 7, kernel: 1, stride: 2), true),
+            (ConvGeometry(batch: 2, inChannels: 19, height: 5, width: 7, outChannels: 21, kernel: 1), true),
+        ]
+        var results: [Result] = []
+        let tilings = [ConvTiling(channels: 16, pixels: 16, im2col: true), ConvTiling(channels: 4, pixels: 8, localSize: 8)]
+        for (index, (g, relu)) in convs.enumerated() {
+            for tiling in tilings {
+                results.append(try convolution(on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(150 + index)))
+            }
+        }
+        for (index, shape) in [[2, 37, 56, 56], [1, 5, 7, 3], [3, 17, 1, 1]].enumerated() {
+            results.append(try globalAveragePool(on: runtime, shape: shape, seed: UInt64(200 + index)))
+        }
+        results.append(try scaleAddReLU(on: runtime, shape: [3, 6, 13, 11], inPlace: false, seed: 301))
+        results.append(try scaleAddReLU(on: runtime, shape: [2, 19, 7, 5], inPlace: true, seed: 302))
+        results.append(try maxPool(on: runtime, shape: [2, 3, 15, 15], padding: 1, ceilMode: false, seed: 400))
+        results.append(try maxPool(on: runtime, shape: [1, 5, 112, 111], padding: 0, ceilMode: true, seed: 401))
+        results.append(try maxPool(on: runtime, shape: [1, 2, 8, 9], padding: 0, ceilMode: true, seed: 402))
+        for (index, activation) in [Activation.none, .relu, .sigmoid].enumerated() {
+            results.append(
+                try linear(on: runtime, batch: 3, in: 37, out: 11 + index, activation: activation, seed: 500 + UInt64(index)))
+        }
+        results.append(try softmax(on: runtime, shape: [3, 1000], seed: 600))
+        results.append(try softmax(on: runtime, shape: [2, 7], seed: 601))
+        results.append(
+            try preprocess(on: runtime, width: 61, height: 47, settings: Preprocessing(resize: 40, crop: 32), seed: 700))
+        return results
+    }
+
+    /// A convolution with one tiling against `Reference.conv2d` (+ ReLU).
+    public static func convolution(on runtime: DeviceRuntime, _ g: ConvGeometry, tiling: ConvTiling, relu: Bool, seed: UInt64)
+        throws -> Result
+    {
+        let layer = ConvLayer(
+            name: "check", weight: Tensor.random(shape: g.weightShape, seed: seed &+ 1),
+            bias: Tensor.random(shape: [g.outChannels], seed: seed &+ 2), stride: g.stride, padding: g.padding, relu: relu)
+        let tuning = TuningTable(device: "", driver: "", engineVersion: "", entries: [ConvTuner.key(g): tiling])
+        let shape = "\(g.inputShape) k\(g.kernelHeight) s\(g.stride) p\(g.padding)\(relu ? " relu" : "") \(tiling)"
+        return try check(
+            Conv2d(layer: layer, geometry: g), [Tensor.random(shape: g.inputShape, seed: seed)], output: g.outputShape,
+            on: runtime, shape: shape, tuning: tuning)
+    }
+
+    /// `global_avg_pool` against `Reference.globalAveragePool`.
+    public static func globalAveragePool(on runtime: DeviceRuntime, shape: [Int], seed: UInt64) throws -> Result {
+        try check(
+            GlobalAveragePool(name: "check", inputShape: shape), [Tensor.random(shape: shape, seed: seed)],
+            output: [shape[0], shape[1]], on: runtime, shape: "\(shape)")
+    }
+
+    /// `channel_scale_add_relu`, into a separate buffer or over its first input.
+    public static func scaleAddReLU(on runtime: DeviceRuntime, shape: [Int], inPlace: Bool, seed: UInt64) throws -> Result {
+        let inputs = [
+            Tensor.random(shape: shape, seed: seed), Tensor.random(shape: [shape[0], shape[1]], seed: seed &+ 1, in: 0...1),
+            Tensor.random(shape: shape, seed: seed &+ 2),
+        ]
+        return try check(
+            ScaleAddReLU(name: "check", shape: shape), inputs, output: shape, on: runtime,
+            shape: "\(shape)\(inPlace ? " in place" : "")", inPlace: inPlace)
+    }
+
+    /// `max_pool2d` (3×3, stride 2) against `Reference.maxPool2d`.
+    public static func maxPool(on runtime: DeviceRuntime, shape: [Int], padding: Int, ceilMode: Bool, seed: UInt64) throws
+        -> Result
+    {
+        let window = PoolWindow(kernel: 3, stride: 2, padding: padding, ceilMode: ceilMode)
+        let op = MaxPool2d(name: "check", kernel: 3, stride: 2, padding: padding, ceilMode: ceilMode, inputShape: shape)
+        return try check(
+            op, [Tensor.random(shape: shape, seed: seed)],
+            output: [shape[0], shape[1], window.outputSize(shape[2]), window.outputSize(shape[3])], on: runtime,
+            shape: "\(shape) k3 s2 p\(padding)\(ceilMode ? " ceil" : "")")
+    }
+
+    /// `linear` with each activation against `Reference.linear`.
+    public static func linear(
+        on runtime: DeviceRuntime, batch: Int, in features: Int, out classes: Int, activation: Activation, seed: UInt64
+    )
+        throws -> Result
+    {
+        let op = Linear(
+            name: "check", weight: Tensor.random(shape: [classes, features], seed: seed &+ 1),
+            bias: Tensor.random(shape: [classes], seed: seed &+ 2), activation: activation, batch: batch)
+        return try check(
+            op, [Tensor.random(shape: [batch, features], seed: seed)], output: [batch, classes], on: runtime,
+            shape: "[\(batch), \(features)] → \(classes) \(activation.rawValue)")
+    }
+
+    /// `softmax_rows` against `Reference.softmax`.
+    public static func softmax(on runtime: DeviceRuntime, shape: [Int], seed: UInt64) throws -> Result {
+        try check(
+            Softmax(name: "check", shape: shape), [Tensor.random(shape: shape, seed: seed, in: -8...8)], output: shape,
+            on: runtime, shape: "\(shape)")
+    }
+
+    /// `preprocess_image` against `Reference.preprocess` on a random image.
+    public static func preprocess(on runtime: DeviceRuntime, width: Int, height: Int, settings: Preprocessing, seed: UInt64)
+        throws -> Result
+    {
+        var generator = SplitMix64(seed: seed)
+        let image = RGBImage(
+            width: width, height: height,
+            pixels: (0..<(width * height * 3)).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
+        let expected = try Reference.preprocess(image, settings)
+        let output = try runtime.upload(Tensor(shape: expected.shape, repeating: .nan))
+        let launch = try DevicePreprocessing.enqueue(image, settings, runtime: runtime, output: output, offset: 0)
+        let actual = try runtime.download(output, shape: expected.shape)
+        return Result(
+            kernel: launch.kernel.name, shape: "\(width)×\(height) resize \(settings.resize) crop \(settings.crop)",
+            comparison: Comparison(actual: actual, expected: expected), tolerance: tolerance)
+    }
+
+    /// Runs `op`'s device op on `inputs` into a NaN-poisoned output (so a kernel that skips
+    /// values fails) and compares it with `op.reference(inputs)`.
+    static func check(
+        _ op: any DeviceLowerable, _ inputs: [Tensor], output shape: [Int], on runtime: DeviceRuntime, shape label: String,
+        tuning: TuningTable? = nil, inPlace: Bool = false
+    ) throws -> Result {
+        let expected = op.reference(inputs)
+        precondition(expected.shape == shape, "\(type(of: op)) made \(expected.shape), expected \(shape)")
+        let outputValue = ValueInfo(name: "output", shape: shape)
+        let inputBuffers = try inputs.map { try runtime.upload($0) }
+        let output = inPlace ? inputBuffers[0] : try runtime.upload(Tensor(shape: shape, repeating: .nan))
+        let scratchBytes = op.scratchBytes(output: outputValue)
+        let binding = DeviceBinding(
+            runtime: runtime, inputValues: inputs.map { ValueInfo(name: "input", shape: $0.shape) }, outputValue: outputValue,
+            inputs: inputBuffers, output: output, weights: try DeviceModel(runtime: runtime).weights(for: op),
+            scratch: scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil, tuning: tuning)
+        let deviceOp = try op.makeDeviceOp(binding)
+        try deviceOp.enqueue(on: runtime.queue, profile: false)
+        let actual = try runtime.download(output, shape: shape)
+        return Result(
+            kernel: deviceOp.launches.map(\.kernel.name).joined(separator: "+"), shape: label,
+            comparison: Comparison(actual: actual, expected: expected), tolerance: tolerance)
+    }
+}

@@ -1,0 +1,126 @@
+import Crypto
+import Foundation
+import OpenCLKit
+import SENetCore
+
+/// Builds OpenCL programs once: cached in memory per (file, options) and on disk as device
+/// binaries keyed by a hash of source, options, device, driver and engine version.
+///
+/// Thread-safe: programs are built under a lock, so concurrent users share one build.
+public final class ProgramCache: @unchecked Sendable {
+    /// What the cache did so far; the CLI reports it in its timing line.
+    public struct Statistics: Equatable, Sendable {
+        public var compiledFromSource = 0
+        public var loadedFromDisk = 0
+        public var rejectedBinaries = 0
+        public var diskWriteFailures = 0
+    }
+
+    public let context: CLContext
+    public let sources: KernelSources
+    /// Where binaries live; nil disables the disk cache.
+    public let directory: URL?
+    private var programs: [String: CLProgram] = [:]
+    private var stats = Statistics()
+    private var buildLogs: [(file: String, options: String, log: String)] = []
+
+    /// The compiler's messages (warnings) of the programs built from source so far, for `-v`:
+    /// a clean build logs nothing.
+    public var warnings: [(file: String, options: String, log: String)] { lock.withLock { buildLogs } }
+    private let lock = NSLock()
+
+    public init(context: CLContext, sources: KernelSources, directory: URL?) {
+        self.context = context
+        self.sources = sources
+        self.directory = directory
+    }
+
+    public var statistics: Statistics { lock.withLock { stats } }
+
+    /// `$XDG_CACHE_HOME/senet-gpu/programs` (default `~/.cache/...`); nil when `SENET_GPU_CACHE=off`.
+    public static func defaultDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) -> URL? {
+        if environment["SENET_GPU_CACHE"] == "off" { return nil }
+        let base: URL
+        if let xdg = environment["XDG_CACHE_HOME"], !xdg.isEmpty {
+            base = URL(fileURLWithPath: xdg)
+        } else {
+            base = FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache")
+        }
+        return base.appendingPathComponent("senet-gpu").appendingPathComponent("programs")
+    }
+
+    /// The built program for kernel file `file` with `defines` as `-D` options.
+    public func program(file: String, defines: [String: String] = [:]) throws -> CLProgram {
+        let source = try sources.source(named: file)
+        let options = (["-cl-std=CL1.2"] + defines.keys.sorted().map { "-D \($0)=\(defines[$0]!)" })
+            .joined(separator: " ")
+        let key = cacheKey(source: source, options: options)
+        return try lock.withLock {
+            if let program = programs[key] { return program }
+            let program = try loadOrBuild(file: file, source: source, options: options, key: key)
+            programs[key] = program
+            return program
+        }
+    }
+
+    private func cacheKey(source: String, options: String) -> String {
+        let device = context.device
+        let parts = [
+            SENetGPUVersion.string, device.platformName, device.name, device.vendor,
+            device.driverVersion, device.deviceVersion, options, source,
+        ]
+        let digest = SHA256.hash(data: Data(parts.joined(separator: "\u{1F}").utf8))
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    private func loadOrBuild(file: String, source: String, options: String, key: String) throws -> CLProgram {
+        let path = directory?.appendingPathComponent("\(key).bin")
+        if let path, let binary = Self.readVerified(path) {
+            if let program = try? CLProgram(context: context, binary: binary, options: options, name: file) {
+                stats.loadedFromDisk += 1
+                return program
+            }
+            stats.rejectedBinaries += 1
+        }
+        let program: CLProgram
+        do {
+            program = try CLProgram(context: context, source: source, options: options, name: file)
+        } catch let error as CLError where error.isBuildFailure {
+            throw EngineError.kernelBuildFailed(source: file, options: options, log: error.log)
+        }
+        stats.compiledFromSource += 1
+        let log = program.buildLog()
+        if !log.isEmpty { buildLogs.append((file: file, options: options, log: log)) }
+        if let path {
+            do {
+                try Self.writeVerified(try program.binary(), to: path)
+            } catch {
+                stats.diskWriteFailures += 1  // A cache that cannot be written only costs speed.
+            }
+        }
+        return program
+    }
+
+    // File format: magic, SHA-256 of the payload, payload. A truncated or altered file fails the
+    // digest check and is a miss, so the driver never sees a damaged binary.
+    private static let magic = Data("SENETBIN1".utf8)
+
+    static func readVerified(_ url: URL) -> [UInt8]? {
+        guard let data = try? Data(contentsOf: url), data.count > magic.count + 32,
+            data.prefix(magic.count) == magic
+        else { return nil }
+        let digest = data.dropFirst(magic.count).prefix(32)
+        let payload = data.dropFirst(magic.count + 32)
+        guard Data(SHA256.hash(data: payload)) == digest else { return nil }
+        return [UInt8](payload)
+    }
+
+    static func writeVerified(_ payload: [UInt8], to url: URL) throws {
+        try FileManager.default.createDirectory(
+            at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var data = magic
+        data.append(Data(SHA256.hash(data: payload)))
+        data.append(contentsOf: payload)
+        try data.write(to: url, options: .atomic)  // Temp file + rename: readers never see half.
+    }
+}
