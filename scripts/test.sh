@@ -7,4 +7,7 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift format lint --strict --recursive Sources Tests Plugins Package.swift
 # The tests are XCTest; leaving swift-testing off keeps its "0 tests" line out of the summary.
-swift test -c release -Xswiftc -enable-testing --disable-swift-testing "$@"
+# The import check makes an import of an undeclared target (say OpenCL from SENetCore) an error:
+# SwiftPM alone lets a module that happens to be built already be imported.
+swift test -c release -Xswiftc -enable-testing --disable-swift-testing \
+    --explicit-target-dependency-import-check error "$@"

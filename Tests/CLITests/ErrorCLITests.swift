@@ -113,6 +113,7 @@ final class ErrorCLITests: XCTestCase {
         }
         let cases: [(String, Int, String)] = [
             ("{'descr': '<f8', 'fortran_order': False, 'shape': (1, 3, 32, 32), }", 8 * 3072, "dtype <f8 is not float32"),
+            ("{'descr': '>f8', 'fortran_order': True, 'shape': (1, 3, 32, 32), }", 8 * 3072, "dtype >f8 is not float32"),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 32, 32), }", 4 * 3072, "is not [N, 3, H, W]"),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4, 32, 32), }", 4 * 4096, "is not [N, 3, H, W]"),
             ("{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 16, 16), }", 4 * 768, "H, W >= 32"),

@@ -1,10 +1,11 @@
 import Foundation
 
-/// Reads and writes `.npy` files of float32 (version 1.0–3.0 headers, C order, little-endian).
+/// Reads and writes `.npy` files of float32 (version 1.0–3.0 headers). Reads either byte order
+/// and either memory order; writes little-endian C order.
 public enum NumpyFile {
     private static let magic: [UInt8] = [0x93] + Array("NUMPY".utf8)
 
-    /// The array in `path`; anything but little-endian float32 in C order is an error.
+    /// The array in `path`, in host byte order and C order; anything but float32 is an error.
     public static func read(path: String) throws -> Tensor {
         guard FileManager.default.fileExists(atPath: path) else {
             throw InputError.unreadable(path: path, reason: "no such file")
@@ -30,23 +31,32 @@ public enum NumpyFile {
         guard dataStart <= data.count else { throw fail("header length \(headerLength) exceeds the file size") }
         let header = String(decoding: data[(8 + lengthSize)..<dataStart], as: UTF8.self)
         let (descr, fortran, shape) = try parseHeader(header, fail: fail)
-        guard descr == "<f4" || descr == "|f4" || descr == "=f4" else {
-            throw fail("dtype \(descr) is not float32 little-endian ('<f4')")
+        let bigEndian: Bool
+        switch descr {
+        case "<f4", "|f4", "=f4": bigEndian = false
+        case ">f4": bigEndian = true
+        default: throw fail("dtype \(descr) is not float32 ('<f4' or '>f4')")
         }
-        guard !fortran else { throw fail("Fortran-order arrays are not supported; save with np.ascontiguousarray") }
-        let (count, overflow) = shape.reduce((1, false)) {
-            let product = $0.0.multipliedReportingOverflow(by: $1)
-            return (product.partialValue, $0.1 || product.overflow)
+        // Running products of the shape: the count last, and before it the column-major strides.
+        var products = [1]
+        var overflow = false
+        for size in shape {
+            let product = products[products.count - 1].multipliedReportingOverflow(by: size)
+            products.append(product.partialValue)
+            overflow = overflow || product.overflow
         }
+        let count = products[products.count - 1]
         guard !overflow, count <= Int.max / 4, data.count - dataStart == count * 4 else {
             let needed = !overflow && count <= Int.max / 4 ? "\(count * 4) bytes" : "more than \(Int.max) bytes"
             throw fail("shape \(shape) needs \(needed) of data but the file has \(data.count - dataStart)")
         }
-        let values = data.withUnsafeBytes { raw in
+        let stored = data.withUnsafeBytes { raw in
             (0..<count).map {
-                Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: dataStart + 4 * $0, as: UInt32.self)))
+                let word = raw.loadUnaligned(fromByteOffset: dataStart + 4 * $0, as: UInt32.self)
+                return Float(bitPattern: bigEndian ? UInt32(bigEndian: word) : UInt32(littleEndian: word))
             }
         }
+        let values = fortran ? rowMajor(columnMajor: stored, shape: shape, strides: products) : stored
         return Tensor(shape: shape, data: values)
     }
 
@@ -67,6 +77,37 @@ public enum NumpyFile {
         }
     }
 
+    /// `values` of `shape` stored column-major (Fortran order) rearranged row-major (C order).
+    /// `strides[k]` is the product of `shape[..<k]`, checked for overflow; `strides[rank]` is the count.
+    private static func rowMajor(columnMajor values: [Float], shape: [Int], strides: [Int]) -> [Float] {
+        // Axes of size 1 do not change the order; dropping them keeps the carries below linear in
+        // the count however many such axes a header lists.
+        let axes = shape.indices.filter { shape[$0] != 1 }
+        guard axes.count > 1, !values.isEmpty else { return values }  // One axis left, or none: same order.
+        let sizes = axes.map { shape[$0] }
+        let steps = axes.map { strides[$0] }
+        let spans = axes.map { strides[$0 + 1] }  // steps × sizes
+        var result = [Float]()
+        result.reserveCapacity(values.count)
+        var index = [Int](repeating: 0, count: axes.count)
+        var source = 0
+        for _ in 0..<values.count {
+            result.append(values[source])
+            // Step the last axis; carry into earlier axes like an odometer.
+            var axis = axes.count - 1
+            index[axis] += 1
+            source += steps[axis]
+            while axis > 0 && index[axis] == sizes[axis] {
+                index[axis] = 0
+                source -= spans[axis]
+                axis -= 1
+                index[axis] += 1
+                source += steps[axis]
+            }
+        }
+        return result
+    }
+
     /// Pulls descr, fortran_order and shape out of the Python-dict header.
     private static func parseHeader(_ header: String, fail: (String) -> InputError) throws -> (String, Bool, [Int]) {
         func value(after key: String) -> Substring? {
@@ -78,6 +119,10 @@ public enum NumpyFile {
         else { throw fail("header has no dtype") }
         let descr = String(descrStart[descrStart.index(after: descrStart.startIndex)..<descrEnd])
         guard let fortranText = value(after: "fortran_order") else { throw fail("header has no fortran_order") }
+        // np.load wants a bool here; anything else is refused rather than guessed.
+        guard fortranText.hasPrefix("True") || fortranText.hasPrefix("False") else {
+            throw fail("header fortran_order is neither True nor False")
+        }
         let fortran = fortranText.hasPrefix("True")
         guard let shapeStart = value(after: "shape"), shapeStart.first == "(", let close = shapeStart.firstIndex(of: ")") else {
             throw fail("header has no shape")
