@@ -2,7 +2,10 @@
 //
 // global_avg_pool: input [N*C, HW] → output [N*C]. One work-group of GAP_WG work-items per
 // (image, channel) row: each work-item sums a strided slice of the row, then the group reduces
-// in local memory. Summing up to 56×56 values in fp32 this way keeps the error near 1e-7.
+// in local memory (GPUs). Summing up to 56×56 values in fp32 this way keeps the error near 1e-7.
+// global_avg_pool_rows: the same result, one work-item per row summing it with 4-wide vector
+// loads, no barrier and no local memory: on CPUs (PoCL) a work-group then covers many rows
+// back to back, which is the cache block, where the barrier version spills at every step.
 //
 // max_pool2d: input [N*C, H, W] → output [N*C, OH, OW]; one work-item per output value.
 // Padded positions never win (PyTorch semantics); OH/OW come from the host so ceil mode needs
@@ -56,4 +59,18 @@ __kernel void max_pool2d(__global const ACT_T* restrict input,
         }
     }
     output[(size_t)row * OH * OW + pixel] = best;
+}
+
+__kernel void global_avg_pool_rows(__global const ACT_T* restrict input,
+                                   __global ACT_T* restrict output,
+                                   const int HW, const int rows) {
+    const int row = get_global_id(0);
+    if (row >= rows) return;
+    __global const ACT_T* values = input + (size_t)row * HW;
+    float4 partial = (float4)(0.0f);
+    int i = 0;
+    for (; i + 4 <= HW; i += 4) partial += vload4(0, values + i);
+    float sum = (partial.x + partial.y) + (partial.z + partial.w);
+    for (; i < HW; ++i) sum += values[i];
+    output[row] = sum / (float)HW;
 }

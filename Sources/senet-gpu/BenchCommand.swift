@@ -26,6 +26,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Skip measuring the device's SGEMM ceiling.")
     var noCeiling = false
 
+    @Option(help: "How many of the costliest layers to list (all: a large number).")
+    var layers = 10
+
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
@@ -77,7 +80,7 @@ struct BenchCommand: ParsableCommand {
                 gflops: bench.gflops, ceilingGflops: ceiling?.gflops, ceilingTiling: ceiling?.tiling.description,
                 fractionOfCeiling: ceiling.map { bench.gflops / $0.gflops }, coldStartSeconds: cold, warmStartSeconds: warm,
                 peakActivationBytes: plan.activationBytes, weightBytes: plan.weightBytes,
-                layers: bench.opSeconds.sorted { $0.seconds > $1.seconds }.prefix(10).map {
+                layers: bench.opSeconds.sorted { $0.seconds > $1.seconds }.prefix(max(0, layers)).map {
                     .init(name: $0.name, ms: $0.seconds * 1e3)
                 })
         } catch { throw SENetGPUCommand.fail(error) }

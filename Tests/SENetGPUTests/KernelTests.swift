@@ -53,8 +53,11 @@ final class KernelTests: XCTestCase {
 
     func testGlobalAveragePoolAccumulatesLargePlanes() throws {
         let runtime = try openTestDevice()
-        for (index, shape) in [[1, 3, 56, 56], [2, 21, 13, 17], [4, 1, 1, 1], [1, 2, 112, 112]].enumerated() {
-            assertPassed(try KernelSelfCheck.globalAveragePool(on: runtime, shape: shape, seed: UInt64(2000 + index)))
+        for (index, shape) in [[1, 3, 56, 56], [2, 21, 13, 17], [4, 1, 1, 1], [1, 2, 112, 112], [1, 7, 3, 5]].enumerated() {
+            for variant in GlobalAveragePool.Variant.allCases {
+                assertPassed(
+                    try KernelSelfCheck.globalAveragePool(on: runtime, shape: shape, variant: variant, seed: UInt64(2000 + index)))
+            }
         }
     }
 

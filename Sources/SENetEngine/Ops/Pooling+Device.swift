@@ -1,23 +1,43 @@
 import OpenCLKit
 import SENetCore
 
-/// Global average pool (`pooling.cl`): [rows, plane] → [rows], fp32 accumulation, one
-/// work-group per row.
+/// Global average pool (`pooling.cl`): [rows, plane] → [rows], fp32 accumulation. GPUs reduce
+/// each row in a work-group; CPUs sum a row per work-item (no barrier, no local memory).
 extension GlobalAveragePool: DeviceLowerable {
     public static let workGroupSize = 64
+
+    /// How a row is reduced.
+    public enum Variant: String, CaseIterable, Sendable {
+        /// One work-group per row, local-memory tree (`global_avg_pool`).
+        case workGroup = "global_avg_pool"
+        /// One work-item per row, vector loads (`global_avg_pool_rows`).
+        case rows = "global_avg_pool_rows"
+
+        /// The variant for a device type.
+        public static func forDevice(_ device: CLDevice) -> Variant { device.type == "cpu" ? .rows : .workGroup }
+    }
 
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
         let s = inputShape
         return try DeviceOp([
-            Self.launch(runtime: b.runtime, rows: s[0] * s[1], plane: s[2] * s[3], input: b.inputs[0], output: b.output)
+            Self.launch(
+                runtime: b.runtime, rows: s[0] * s[1], plane: s[2] * s[3], input: b.inputs[0], output: b.output,
+                variant: .forDevice(b.runtime.device))
         ])
     }
 
     /// The pooling launch over `rows` planes of `plane` values.
-    static func launch(runtime: DeviceRuntime, rows: Int, plane: Int, input: CLBuffer, output: CLBuffer) throws -> KernelLaunch {
-        let kernel = try runtime.kernel("global_avg_pool", file: "pooling.cl", defines: ["GAP_WG": workGroupSize])
-        return try KernelLaunch(
-            kernel, [.buffer(input), .buffer(output), .int(plane)], global: [rows * workGroupSize], local: [workGroupSize])
+    static func launch(
+        runtime: DeviceRuntime, rows: Int, plane: Int, input: CLBuffer, output: CLBuffer, variant: Variant
+    ) throws -> KernelLaunch {
+        let kernel = try runtime.kernel(variant.rawValue, file: "pooling.cl", defines: ["GAP_WG": workGroupSize])
+        switch variant {
+        case .workGroup:
+            return try KernelLaunch(
+                kernel, [.buffer(input), .buffer(output), .int(plane)], global: [rows * workGroupSize], local: [workGroupSize])
+        case .rows:
+            return try KernelLaunch(kernel, [.buffer(input), .buffer(output), .int(plane), .int(rows)], global: [rows])
+        }
     }
 }
 

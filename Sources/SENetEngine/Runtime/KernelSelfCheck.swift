@@ -40,7 +40,9 @@ public enum KernelSelfCheck {
             }
         }
         for (index, shape) in [[2, 37, 56, 56], [1, 5, 7, 3], [3, 17, 1, 1]].enumerated() {
-            results.append(try globalAveragePool(on: runtime, shape: shape, seed: UInt64(200 + index)))
+            for variant in GlobalAveragePool.Variant.allCases {
+                results.append(try globalAveragePool(on: runtime, shape: shape, variant: variant, seed: UInt64(200 + index)))
+            }
         }
         results.append(try scaleAddReLU(on: runtime, shape: [3, 6, 13, 11], inPlace: false, seed: 301))
         results.append(try scaleAddReLU(on: runtime, shape: [2, 19, 7, 5], inPlace: true, seed: 302))
@@ -72,11 +74,21 @@ public enum KernelSelfCheck {
             on: runtime, shape: shape, tuning: tuning)
     }
 
-    /// `global_avg_pool` against `Reference.globalAveragePool`.
-    public static func globalAveragePool(on runtime: DeviceRuntime, shape: [Int], seed: UInt64) throws -> Result {
-        try check(
-            GlobalAveragePool(name: "check", inputShape: shape), [Tensor.random(shape: shape, seed: seed)],
-            output: [shape[0], shape[1]], on: runtime, shape: "\(shape)")
+    /// `global_avg_pool` or `global_avg_pool_rows` against `Reference.globalAveragePool`.
+    public static func globalAveragePool(
+        on runtime: DeviceRuntime, shape: [Int], variant: GlobalAveragePool.Variant, seed: UInt64
+    ) throws -> Result {
+        let input = Tensor.random(shape: shape, seed: seed)
+        let expected = Reference.globalAveragePool(input)
+        let output = try runtime.upload(Tensor(shape: expected.shape, repeating: .nan))
+        let launch = try GlobalAveragePool.launch(
+            runtime: runtime, rows: shape[0] * shape[1], plane: shape[2] * shape[3], input: try runtime.upload(input),
+            output: output, variant: variant)
+        _ = try launch.enqueue(on: runtime.queue, profile: false)
+        let actual = try runtime.download(output, shape: expected.shape)
+        return Result(
+            kernel: launch.kernel.name, shape: "\(shape)", comparison: Comparison(actual: actual, expected: expected),
+            tolerance: tolerance)
     }
 
     /// `channel_scale_add_relu`, into a separate buffer or over its first input.
