@@ -4,7 +4,7 @@ import Foundation
 /// One OpenCL device, with the facts `senet-gpu devices` shows and the planner needs.
 ///
 /// Devices are listed as one flat index across all platforms, in platform order and then
-/// device order, so `--device N` means the same device on every run on the same host.
+/// device order, so index N means the same device on every run on the same host.
 public struct CLDevice: @unchecked Sendable, CustomStringConvertible {
     /// Position in the flat list returned by `CLDevice.all()`.
     public let index: Int

@@ -11,7 +11,7 @@ public enum ModelFamily: String, CaseIterable, Sendable, Codable {
     /// `nn.Linear` SE of width round(C/16), softmax head (we output logits).
     case classic
 
-    /// The `--model` prefix: `seresnet50`, `legacy_seresnet50`, `senet50`.
+    /// The model-name prefix: `seresnet50`, `legacy_seresnet50`, `senet50`.
     public var modelPrefix: String {
         switch self {
         case .timm: return "seresnet"

@@ -4,7 +4,8 @@ import SENetCore
 /// Fully connected layer with its activation (`head.cl`): one work-item per (output, image).
 extension Linear: DeviceLowerable {
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
-        let kernel = try b.runtime.kernel("linear", file: "head.cl", defines: ["SOFTMAX_WG": Softmax.workGroupSize])
+        let kernel = try b.runtime.kernel(
+            "linear", file: "head.cl", defines: ["SOFTMAX_WG": Softmax.workGroupSize], element: b.outputValue.elementType)
         let code: Int
         switch activation {
         case .none: code = 0
@@ -16,7 +17,7 @@ extension Linear: DeviceLowerable {
                 kernel,
                 [.buffer(b.inputs[0]), .buffer(b.weights[0]), .buffer(b.weights[1]), .buffer(b.output)]
                     + [inFeatures, outFeatures, code].map { .int($0) },
-                global: [outFeatures, batch])
+                global: [b.runtime.roundedUp(outFeatures), batch], local: [b.runtime.independentWorkGroupSize, 1])
         ])
     }
 }
@@ -26,7 +27,8 @@ extension Softmax: DeviceLowerable {
     public static let workGroupSize = 64
 
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
-        let kernel = try b.runtime.kernel("softmax_rows", file: "head.cl", defines: ["SOFTMAX_WG": Self.workGroupSize])
+        let kernel = try b.runtime.kernel(
+            "softmax_rows", file: "head.cl", defines: ["SOFTMAX_WG": Self.workGroupSize], element: b.outputValue.elementType)
         return try DeviceOp([
             KernelLaunch(
                 kernel, [.buffer(b.inputs[0]), .buffer(b.output), .int(shape[1])], global: [shape[0] * Self.workGroupSize],
@@ -40,7 +42,7 @@ extension ScaleAddReLU: DeviceLowerable {
     public var writesInPlace: Bool { true }
 
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
-        let kernel = try b.runtime.kernel("channel_scale_add_relu", file: "scale.cl")
+        let kernel = try b.runtime.kernel("channel_scale_add_relu", file: "scale.cl", element: b.outputValue.elementType)
         let plane = shape[2] * shape[3]
         return try DeviceOp([
             KernelLaunch(

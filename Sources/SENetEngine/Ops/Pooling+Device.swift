@@ -22,21 +22,24 @@ extension GlobalAveragePool: DeviceLowerable {
         return try DeviceOp([
             Self.launch(
                 runtime: b.runtime, rows: s[0] * s[1], plane: s[2] * s[3], input: b.inputs[0], output: b.output,
-                variant: .forDevice(b.runtime.device))
+                variant: .forDevice(b.runtime.device), element: b.outputValue.elementType)
         ])
     }
 
     /// The pooling launch over `rows` planes of `plane` values.
     static func launch(
-        runtime: DeviceRuntime, rows: Int, plane: Int, input: CLBuffer, output: CLBuffer, variant: Variant
+        runtime: DeviceRuntime, rows: Int, plane: Int, input: CLBuffer, output: CLBuffer, variant: Variant,
+        element: ElementType = .float32
     ) throws -> KernelLaunch {
-        let kernel = try runtime.kernel(variant.rawValue, file: "pooling.cl", defines: ["GAP_WG": workGroupSize])
+        let kernel = try runtime.kernel(variant.rawValue, file: "pooling.cl", defines: ["GAP_WG": workGroupSize], element: element)
         switch variant {
         case .workGroup:
             return try KernelLaunch(
                 kernel, [.buffer(input), .buffer(output), .int(plane)], global: [rows * workGroupSize], local: [workGroupSize])
         case .rows:
-            return try KernelLaunch(kernel, [.buffer(input), .buffer(output), .int(plane), .int(rows)], global: [rows])
+            return try KernelLaunch(
+                kernel, [.buffer(input), .buffer(output), .int(plane), .int(rows)], global: [runtime.roundedUp(rows)],
+                local: [runtime.independentWorkGroupSize])
         }
     }
 }
@@ -47,7 +50,8 @@ extension MaxPool2d: DeviceLowerable {
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
         let s = inputShape
         let (oh, ow) = (b.outputValue.shape[2], b.outputValue.shape[3])
-        let kernel = try b.runtime.kernel("max_pool2d", file: "pooling.cl", defines: ["GAP_WG": GlobalAveragePool.workGroupSize])
+        let kernel = try b.runtime.kernel(
+            "max_pool2d", file: "pooling.cl", defines: ["GAP_WG": GlobalAveragePool.workGroupSize], element: b.outputValue.elementType)
         return try DeviceOp([
             KernelLaunch(
                 kernel,

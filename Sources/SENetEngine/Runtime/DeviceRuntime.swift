@@ -33,6 +33,16 @@ public final class DeviceRuntime: @unchecked Sendable {
         try self.init(device: devices[index], sources: sources, cacheDirectory: cacheDirectory, profiling: profiling)
     }
 
+    /// Work-group size for kernels whose work-items are independent: fixed, because PoCL compiles
+    /// a kernel once per work-group size and a driver's choice varies with every global size.
+    public var independentWorkGroupSize: Int { device.type == "cpu" ? 8 : 64 }
+
+    /// `global` rounded up to a multiple of `independentWorkGroupSize` (kernels skip the extra items).
+    public func roundedUp(_ global: Int) -> Int {
+        let size = independentWorkGroupSize
+        return (global + size - 1) / size * size
+    }
+
     /// A fresh kernel object (each launch binds its own arguments once) from a cached program
     /// built with `defines`, and `ACT_T` set to the activations' element type.
     public func kernel(_ name: String, file: String, defines: [String: Int] = [:], element: ElementType = .float32) throws

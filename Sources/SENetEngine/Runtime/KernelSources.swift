@@ -3,7 +3,7 @@ import Foundation
 /// Finds the OpenCL C source of a kernel file such as `conv_direct.cl`.
 ///
 /// Sources are embedded in the binary at build time, so an installed or copied `senet-gpu`
-/// needs no files beside it. A directory given by `--kernels` or `SENET_GPU_KERNELS` is searched
+/// needs no files beside it. A directory given by the caller or `SENET_GPU_KERNELS` is searched
 /// first, so kernel work needs no rebuild.
 public struct KernelSources: Sendable {
     /// Searched before the embedded sources when set.

@@ -29,7 +29,7 @@ public struct ClassLabels: Sendable {
     public func name(_ index: Int) -> String { names?[index] ?? "class \(index)" }
 }
 
-/// Turns `--input` paths into the image files to classify.
+/// Turns input paths (files and folders) into the image files to classify.
 public enum ImageInputs {
     /// Files as given, folders searched recursively for JPEG/PNG files; sorted within each folder
     /// argument; a path that does not exist is an error.
