@@ -56,7 +56,8 @@ final class KernelTests: XCTestCase {
         for (index, shape) in [[1, 3, 56, 56], [2, 21, 13, 17], [4, 1, 1, 1], [1, 2, 112, 112], [1, 7, 3, 5]].enumerated() {
             for variant in GlobalAveragePool.Variant.allCases {
                 assertPassed(
-                    try KernelSelfCheck.globalAveragePool(on: runtime, shape: shape, variant: variant, seed: UInt64(2000 + index)))
+                    try KernelSelfCheck.globalAveragePool(on: runtime, shape: shape, variant: variant, seed: UInt64(2000 + index))
+                )
             }
         }
     }

@@ -31,7 +31,8 @@ extension GlobalAveragePool: DeviceLowerable {
         runtime: DeviceRuntime, rows: Int, plane: Int, input: CLBuffer, output: CLBuffer, variant: Variant,
         element: ElementType = .float32
     ) throws -> KernelLaunch {
-        let kernel = try runtime.kernel(variant.rawValue, file: "pooling.cl", defines: ["GAP_WG": workGroupSize], element: element)
+        let kernel = try runtime.kernel(
+            variant.rawValue, file: "pooling.cl", defines: ["GAP_WG": workGroupSize], element: element)
         switch variant {
         case .workGroup:
             return try KernelLaunch(
@@ -51,7 +52,8 @@ extension MaxPool2d: DeviceLowerable {
         let s = inputShape
         let (oh, ow) = (b.outputValue.shape[2], b.outputValue.shape[3])
         let kernel = try b.runtime.kernel(
-            "max_pool2d", file: "pooling.cl", defines: ["GAP_WG": GlobalAveragePool.workGroupSize], element: b.outputValue.elementType)
+            "max_pool2d", file: "pooling.cl", defines: ["GAP_WG": GlobalAveragePool.workGroupSize],
+            element: b.outputValue.elementType)
         return try DeviceOp([
             KernelLaunch(
                 kernel,
