@@ -1,9 +1,12 @@
-// Classifier head: fully connected layer and row softmax.
+// Fully connected layers (classifier, squeeze-excite FCs) and the row softmax.
 //
 // linear:  input [N, F], weight [K, F], bias [K] → output [N, K], then the activation
 //          (0 none, 1 ReLU, 2 sigmoid): the classifier and both squeeze-excite FCs. One
 //          work-item per (k, n) (dim 0 = output feature, dim 1 = image), a dot product of
 //          length F, so an SE layer spreads over its channels, not one work-group per image.
+// linear_wg: the same, with one work-group of SOFTMAX_WG work-items per (k, n) splitting the dot
+//          product and reducing it in local memory (GPUs: one work-item per output would
+//          leave most of the device idle at batch 1).
 // softmax: input [N, K] → output [N, K]; one work-group of SOFTMAX_WG work-items per row:
 //          max and sum are reduced in local memory; exp(x - max) keeps it stable.
 
@@ -30,6 +33,34 @@ __kernel void linear(__global const ACT_T* restrict input,
     if (activation == 1) sum = fmax(sum, 0.0f);
     if (activation == 2) sum = 1.0f / (1.0f + exp(-sum));
     output[(size_t)n * K + k] = sum;
+}
+
+__kernel __attribute__((reqd_work_group_size(SOFTMAX_WG, 1, 1)))
+void linear_wg(__global const ACT_T* restrict input,
+               __global const float* restrict weight,
+               __global const float* restrict bias,
+               __global ACT_T* restrict output,
+               const int F, const int K, const int activation) {
+    __local float partial[SOFTMAX_WG];
+    const int k = get_group_id(0);
+    const int n = get_group_id(1);
+    const int lid = get_local_id(0);
+    __global const ACT_T* x = input + (size_t)n * F;
+    __global const float* w = weight + (size_t)k * F;
+    float sum = 0.0f;
+    for (int f = lid; f < F; f += SOFTMAX_WG) sum += w[f] * x[f];
+    partial[lid] = sum;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int step = SOFTMAX_WG / 2; step > 0; step >>= 1) {
+        if (lid < step) partial[lid] += partial[lid + step];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0) {
+        float v = partial[0] + bias[k];
+        if (activation == 1) v = fmax(v, 0.0f);
+        if (activation == 2) v = 1.0f / (1.0f + exp(-v));
+        output[(size_t)n * K + k] = v;
+    }
 }
 
 __kernel __attribute__((reqd_work_group_size(SOFTMAX_WG, 1, 1)))

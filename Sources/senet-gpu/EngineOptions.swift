@@ -25,13 +25,29 @@ struct EngineOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Make one layer's device op fail when it runs (tests).", visibility: .hidden))
     var debugFail: String?
 
+    @Option(
+        help:
+            "Kernels: auto (by device type), cpu (no local memory or barriers) or gpu (local-memory tiles, work-group reductions); either runs on any device."
+    )
+    var kernelFamily = "auto"
+
     @OptionGroup var kernelOptions: KernelOptions
+
+    /// `--kernel-family` as the library's choice; nil for auto.
+    func family() throws -> KernelFamily? {
+        if kernelFamily == "auto" { return nil }
+        guard let family = KernelFamily(rawValue: kernelFamily) else {
+            throw CLIError.invalidOption("--kernel-family '\(kernelFamily)' is not auto, cpu or gpu")
+        }
+        return family
+    }
 
     var planOptions: PlanOptions {
         var options = PlanOptions(
             cpuOps: (cpuOps ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
             perturbLayer: debugPerturb, failLayer: debugFail)
         options.memoryLimitBytes = memoryLimit.map { $0 * 1_048_576 }
+        options.kernelFamily = try? family()
         return options
     }
 
@@ -58,6 +74,7 @@ struct EngineOptions: ParsableArguments {
     }
 
     func engine(for model: SEResNet, profiling: Bool = false) throws -> InferenceEngine {
+        _ = try family()  // A bad --kernel-family is an error, not auto.
         if let fallback, fallback != "cpu" {
             throw CLIError.invalidOption("--fallback '\(fallback)' is not supported; the only fallback is `cpu`")
         }

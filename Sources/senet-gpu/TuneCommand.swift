@@ -33,20 +33,36 @@ struct TuneCommand: ParsableCommand {
                     device: runtime.device.name, driver: runtime.device.driverVersion, engineVersion: SENetGPUVersion.string,
                     entries: [:])
             let shapes = try NetworkGraph(model: model, inputShape: input.shape).convolutions
+            let family = try engineOptions.family() ?? .forDevice(runtime.device)
             var seen: Set<String> = []
-            print("tuning \(model.architecture.modelName) convolutions for input \(input.shape) on \(runtime.device)")
+            print(
+                "tuning \(model.architecture.modelName) convolutions (\(family) kernels) for input \(input.shape) on \(runtime.device)"
+            )
             for (name, geometry) in shapes where seen.insert(ConvTuner.key(geometry)).inserted {
-                let result = try ConvTuner.tune(geometry, runtime: runtime)
-                table.entries[result.key] = result.best
-                let speedup = result.defaultSeconds / result.bestSeconds
-                print(
-                    "  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(result.key.padding(toLength: 40, withPad: " ", startingAt: 0)) "
-                        + String(
-                            format: "%@  %.3f ms (%.2fx default)", result.best.description, result.bestSeconds * 1e3, speedup)
-                        + (result.rejected.isEmpty ? "" : "  rejected as wrong: \(result.rejected)"))
+                let line: String
+                switch family {
+                case .cpu:
+                    let result = try ConvTuner.tune(geometry, runtime: runtime)
+                    table.entries[result.key] = result.best
+                    line = Self.describe(result)
+                case .gpu:
+                    let result = try ConvTuner.tuneGPU(geometry, runtime: runtime)
+                    table.gpuEntries[result.key] = result.best
+                    line = Self.describe(result)
+                }
+                print("  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(line)")
             }
             try table.save(to: path)
-            print("saved \(table.entries.count) shapes to \(path.path)")
+            print("saved \(table.entries.count) CPU-family and \(table.gpuEntries.count) GPU-family shapes to \(path.path)")
         } catch { throw SENetGPUCommand.fail(error) }
+    }
+
+    /// One shape's line: key, winner, its time and its speed-up over the default tiling.
+    static func describe<Tiling>(_ result: ConvTuner.Result<Tiling>) -> String {
+        result.key.padding(toLength: 40, withPad: " ", startingAt: 0) + " "
+            + String(
+                format: "%@  %.3f ms (%.2fx default)", result.best.description, result.bestSeconds * 1e3,
+                result.defaultSeconds / result.bestSeconds)
+            + (result.rejected.isEmpty ? "" : "  rejected as wrong: \(result.rejected)")
     }
 }

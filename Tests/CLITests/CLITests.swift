@@ -165,6 +165,19 @@ final class DeviceCLITests: XCTestCase {
         let all = try runCLI(["compare", "--all-devices", "--model", "senet18", "--size", "40"])
         XCTAssertEqual(all.status, 0, all.stderr)
         XCTAssertTrue(all.stdout.contains("#0 "), all.stdout)
+        let devices = try runCLI(["devices", "--json"])
+        let count = (try JSONSerialization.jsonObject(with: Data(devices.stdout.utf8)) as? [Any])?.count ?? 0
+        XCTAssertEqual(all.stdout.split(separator: "\n").count, 1 + count, "one row per device: \(all.stdout)")
+
+        for family in ["cpu", "gpu"] {
+            let forced = try runCLI([
+                "compare", "--all-devices", "--model", "legacy_seresnet50", "--size", "36", "--kernel-family", family,
+            ])
+            XCTAssertEqual(forced.status, 0, "\(family): \(forced.stdout) \(forced.stderr)")
+        }
+        let bad = try runCLI(base + ["--kernel-family", "tpu"])
+        XCTAssertEqual(bad.status, 1)
+        XCTAssertTrue(bad.stderr.contains("--kernel-family 'tpu' is not auto, cpu or gpu"), bad.stderr)
     }
 
     func testLaunchLogGoesToStderrOnePerLaunch() throws {

@@ -11,17 +11,22 @@ import XCTest
 final class DevicePlanTests: XCTestCase {
     // MARK: - Against PyTorch
 
-    func testDeviceMatchesPyTorchOnEveryFixture() throws {
-        let runtime = try openTestDevice()
-        var worst: (Float, String) = (0, "")
-        for fixture in try ModelFixture.all() {
-            let model = try SyntheticWeights.model(fixture.architecture, seed: fixture.weightSeed)
-            let output = try InferenceEngine(model: model, runtime: runtime).run(fixture.input)
-            assertClose(output.logits, fixture.expectedLogits, tolerance: ModelFixtureTests.tolerance, fixture.name)
-            let error = Comparison(actual: output.logits, expected: fixture.expectedLogits).relativeError
-            if error > worst.0 { worst = (error, fixture.name) }
+    func testDeviceMatchesPyTorchOnEveryFixtureWithBothKernelFamilies() throws {
+        let fixtures = try ModelFixture.all()
+        try forEachDeviceAndFamily { runtime, family in
+            var worst: (Float, String) = (0, "")
+            var options = PlanOptions()
+            options.kernelFamily = family
+            for fixture in fixtures {
+                let model = try SyntheticWeights.model(fixture.architecture, seed: fixture.weightSeed)
+                let output = try InferenceEngine(model: model, runtime: runtime, options: options).run(fixture.input)
+                let label = "\(fixture.name) on \(runtime.device), \(family) kernels"
+                assertClose(output.logits, fixture.expectedLogits, tolerance: ModelFixtureTests.tolerance, label)
+                let error = Comparison(actual: output.logits, expected: fixture.expectedLogits).relativeError
+                if error > worst.0 { worst = (error, fixture.name) }
+            }
+            print("\(runtime.device), \(family) kernels: worst relative error vs PyTorch: \(worst.0) (\(worst.1))")
         }
-        print("device: worst relative error vs PyTorch: \(worst.0) (\(worst.1))")
     }
 
     // MARK: - Placement

@@ -24,13 +24,36 @@ public func assertClose(
 }
 
 /// The first OpenCL device, opened with the disk cache off (tests must not depend on it).
-/// Skips, saying why, only when the host has no OpenCL platform at all.
+/// Skips, saying why, only when the host has no OpenCL platform at all, and never on CI.
 public func openTestDevice(cacheDirectory: URL? = nil, sources: KernelSources = KernelSources()) throws -> DeviceRuntime {
+    try DeviceRuntime(device: try testDevices()[0], sources: sources, cacheDirectory: cacheDirectory)
+}
+
+/// Every OpenCL device on the host (PoCL and Intel's runtime on CI), each opened fresh.
+public func openTestDevices() throws -> [DeviceRuntime] {
+    try testDevices().map { try DeviceRuntime(device: $0, sources: KernelSources(), cacheDirectory: nil) }
+}
+
+/// Runs `body` on every device with every kernel family; failures name the device and family.
+public func forEachDeviceAndFamily(_ body: (DeviceRuntime, KernelFamily) throws -> Void) throws {
+    for runtime in try openTestDevices() {
+        for family in KernelFamily.allCases {
+            try body(runtime, family)
+        }
+    }
+}
+
+/// The devices, or a skip when there are none; on CI (`CI` set) no devices is a failure, so a
+/// missing driver cannot turn the device tests green by skipping them.
+public func testDevices() throws -> [CLDevice] {
     let devices = try CLDevice.all()
-    guard let first = devices.first else {
+    if devices.isEmpty {
+        if ProcessInfo.processInfo.environment["CI"] != nil {
+            XCTFail("no OpenCL platform on CI: the device tests cannot run (install pocl-opencl-icd)")
+        }
         throw XCTSkip("no OpenCL platform on this host (install pocl-opencl-icd); device tests skipped")
     }
-    return try DeviceRuntime(device: first, sources: sources, cacheDirectory: cacheDirectory)
+    return devices
 }
 
 /// A fresh empty directory under the system temp dir, removed at the end of the test.

@@ -134,8 +134,18 @@ extension Conv2d: DeviceLowerable {
     /// [C·K·K, OC] transposed weights and the bias.
     public func deviceParameters() -> [Tensor] { [ConvTiling.transposeWeights(layer.weight), layer.bias] }
 
-    public func scratchBytes(output: ValueInfo) -> Int {
-        TiledConvolution.scratchCount(geometry) * output.elementType.byteSize
+    public func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int {
+        switch context.family {
+        case .cpu: return TiledConvolution.scratchCount(geometry) * output.elementType.byteSize
+        case .gpu:
+            return GPUConvolution.scratchBytes(geometry, tiling: gpuTiling(context), computeUnits: context.device.computeUnits)
+        }
+    }
+
+    /// The tuned GPU tiling for this shape when the device can run it, else the device's default.
+    func gpuTiling(_ context: LoweringContext) -> GPUConvTiling {
+        if let tuned = context.tuning?.gpuEntries[ConvTuner.key(geometry)], tuned.fits(context.device) { return tuned }
+        return GPUConvTiling.defaultFor(device: context.device, geometry: geometry)
     }
 
     public func unsupportedReason(inputs: [ValueInfo], output: ValueInfo, device: CLDevice) -> String? {
@@ -148,6 +158,11 @@ extension Conv2d: DeviceLowerable {
     }
 
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
+        if b.family == .gpu {
+            return try GPUConvolution.make(
+                runtime: b.runtime, geometry: geometry, tiling: gpuTiling(b.context), input: b.inputs[0], weightT: b.weights[0],
+                bias: b.weights[1], output: b.output, relu: layer.relu, scratch: b.scratch, element: b.outputValue.elementType)
+        }
         let tiling = b.tuning?.entries[ConvTuner.key(geometry)] ?? ConvTiling.defaultFor(device: b.runtime.device)
         return try TiledConvolution.make(
             runtime: b.runtime, geometry: geometry, tiling: tiling, input: b.inputs[0], weightT: b.weights[0],

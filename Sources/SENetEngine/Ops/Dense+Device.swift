@@ -2,22 +2,30 @@ import OpenCLKit
 import SENetCore
 
 /// Fully connected layer with its activation (`head.cl`): one work-item per (output, image).
+/// The CPU family runs one work-item per output; the GPU family one work-group per output
+/// (`linear_wg`), reducing the dot product in local memory.
 extension Linear: DeviceLowerable {
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
+        let name = b.family == .cpu ? "linear" : "linear_wg"
         let kernel = try b.runtime.kernel(
-            "linear", file: "head.cl", defines: ["SOFTMAX_WG": Softmax.workGroupSize], element: b.outputValue.elementType)
+            name, file: "head.cl", defines: ["SOFTMAX_WG": Softmax.workGroupSize], element: b.outputValue.elementType)
         let code: Int
         switch activation {
         case .none: code = 0
         case .relu: code = 1
         case .sigmoid: code = 2
         }
+        let arguments: [KernelArgument] =
+            [.buffer(b.inputs[0]), .buffer(b.weights[0]), .buffer(b.weights[1]), .buffer(b.output)]
+            + [inFeatures, outFeatures, code].map { .int($0) }
+        if b.family == .gpu {
+            let group = Softmax.workGroupSize
+            return try DeviceOp([KernelLaunch(kernel, arguments, global: [outFeatures * group, batch], local: [group, 1])])
+        }
         return try DeviceOp([
             KernelLaunch(
-                kernel,
-                [.buffer(b.inputs[0]), .buffer(b.weights[0]), .buffer(b.weights[1]), .buffer(b.output)]
-                    + [inFeatures, outFeatures, code].map { .int($0) },
-                global: [b.runtime.roundedUp(outFeatures), batch], local: [b.runtime.independentWorkGroupSize, 1])
+                kernel, arguments, global: [b.runtime.roundedUp(outFeatures), batch],
+                local: [b.runtime.independentWorkGroupSize, 1])
         ])
     }
 }

@@ -17,7 +17,7 @@ public final class DeviceOp: @unchecked Sendable {
 
 /// What a device op is bound to when the plan is made.
 public struct DeviceBinding {
-    public let runtime: DeviceRuntime
+    public let context: LoweringContext
     /// The node's input and output values (shape, element type, layout).
     public let inputValues: [ValueInfo]
     public let outputValue: ValueInfo
@@ -27,8 +27,10 @@ public struct DeviceBinding {
     public let weights: [CLBuffer]
     /// Shared scratch of at least `scratchBytes` bytes; nil when the op needs none.
     public let scratch: CLBuffer?
-    /// Tuned tile sizes for this device, if any.
-    public let tuning: TuningTable?
+
+    public var runtime: DeviceRuntime { context.runtime }
+    public var tuning: TuningTable? { context.tuning }
+    public var family: KernelFamily { context.family }
 }
 
 /// A graph op that can run on an OpenCL device. Each op kind adds it by extension beside its
@@ -37,7 +39,7 @@ public protocol DeviceLowerable: GraphOp {
     /// The weights as the kernels read them; packed once when uploaded, then released.
     func deviceParameters() -> [Tensor]
     /// Bytes of plan-wide scratch the device op needs (shared by all ops, one at a time).
-    func scratchBytes(output: ValueInfo) -> Int
+    func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int
     /// True when the op may write its output over its first input (elementwise ops).
     var writesInPlace: Bool { get }
     /// Why this op cannot run on the device for these values, or nil when it can.
@@ -48,7 +50,7 @@ public protocol DeviceLowerable: GraphOp {
 
 extension DeviceLowerable {
     public func deviceParameters() -> [Tensor] { parameters }
-    public func scratchBytes(output: ValueInfo) -> Int { 0 }
+    public func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int { 0 }
     public var writesInPlace: Bool { false }
 
     /// The common case: every value fp32 in its natural layout.

@@ -13,8 +13,8 @@ extension GlobalAveragePool: DeviceLowerable {
         /// One work-item per row, vector loads (`global_avg_pool_rows`).
         case rows = "global_avg_pool_rows"
 
-        /// The variant for a device type.
-        public static func forDevice(_ device: CLDevice) -> Variant { device.type == "cpu" ? .rows : .workGroup }
+        /// The variant of a kernel family.
+        public static func of(_ family: KernelFamily) -> Variant { family == .cpu ? .rows : .workGroup }
     }
 
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
@@ -22,7 +22,7 @@ extension GlobalAveragePool: DeviceLowerable {
         return try DeviceOp([
             Self.launch(
                 runtime: b.runtime, rows: s[0] * s[1], plane: s[2] * s[3], input: b.inputs[0], output: b.output,
-                variant: .forDevice(b.runtime.device), element: b.outputValue.elementType)
+                variant: .of(b.family), element: b.outputValue.elementType)
         ])
     }
 

@@ -62,6 +62,8 @@ public final class ExecutionPlan: @unchecked Sendable {
     public var activationBytes: Int { bufferBytes.reduce(0, +) + scratchBytes }
     /// Convolution shapes that used tuned tile sizes, out of all convolutions.
     public let tunedConvolutions: Int, convolutions: Int
+    /// The kernels the device ops use; nil on the CPU reference.
+    public let kernelFamily: KernelFamily?
 
     let runtime: DeviceRuntime?
     let options: PlanOptions
@@ -89,9 +91,13 @@ public final class ExecutionPlan: @unchecked Sendable {
         self.runtime = runtime
         self.options = options
         deviceName = runtime?.device.description
-        let entries = tuning?.entries ?? [:]
+        let family = options.kernelFamily ?? runtime.map { KernelFamily.forDevice($0.device) }
         convolutions = graph.convolutions.count
-        tunedConvolutions = graph.convolutions.filter { entries[ConvTuner.key($0.geometry)] != nil }.count
+        tunedConvolutions =
+            graph.convolutions.filter { conv in
+                let key = ConvTuner.key(conv.geometry)
+                return family == .gpu ? tuning?.gpuEntries[key] != nil : tuning?.entries[key] != nil
+            }.count
 
         let reasons = graph.nodes.map { Self.reasonForCPU($0, graph: graph, runtime: runtime, options: options) }
         let onDevice = reasons.map { $0 == nil }
@@ -102,9 +108,12 @@ public final class ExecutionPlan: @unchecked Sendable {
         var buffers: [Int: CLBuffer] = [:]
         var ops: [Int: DeviceOp] = [:]
         var (weightBytes, scratchBytes) = (0, 0)
-        if let runtime, let weights {
+        let context = runtime.map { LoweringContext(runtime: $0, family: options.kernelFamily, tuning: tuning) }
+        kernelFamily = context?.family
+        if let runtime, let weights, let context {
             let lowered = graph.nodes.indices.filter { onDevice[$0] }.map { ($0, graph.nodes[$0].op as! any DeviceLowerable) }
-            scratchBytes = lowered.map { $1.scratchBytes(output: graph.values[graph.nodes[$0].output]) }.max() ?? 0
+            scratchBytes =
+                lowered.map { $1.scratchBytes(output: graph.values[graph.nodes[$0].output], context: context) }.max() ?? 0
             weightBytes = DeviceModel.bytes(of: lowered.map(\.1))
             try Self.checkFits(
                 device: runtime.device, buffers: sizes + [scratchBytes], weights: weightBytes,
@@ -117,11 +126,11 @@ public final class ExecutionPlan: @unchecked Sendable {
                 let node = graph.nodes[index]
                 ops[index] = try op.makeDeviceOp(
                     DeviceBinding(
-                        runtime: runtime, inputValues: node.inputs.map { graph.values[$0] },
+                        context: context, inputValues: node.inputs.map { graph.values[$0] },
                         outputValue: graph.values[node.output],
                         inputs: node.inputs.map { buffers[$0]! }, output: buffers[node.output]!,
                         weights: try weights.weights(for: op),
-                        scratch: scratch, tuning: tuning))
+                        scratch: scratch))
             }
         }
         valueBuffers = buffers

@@ -14,6 +14,8 @@ public struct PlanOptions: Sendable, Equatable {
     public var failLayer: String?
     /// Time each op with OpenCL events (needs a profiling queue) and the host clock.
     public var profile = false
+    /// The kernels to use; nil: the device type's family.
+    public var kernelFamily: KernelFamily?
 
     public init(cpuOps: [String] = [], perturbLayer: String? = nil, failLayer: String? = nil, profile: Bool = false) {
         self.cpuOps = cpuOps

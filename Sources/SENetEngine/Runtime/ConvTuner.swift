@@ -10,11 +10,26 @@ public struct TuningTable: Codable, Sendable, Equatable {
     public var device: String
     public var driver: String
     public var engineVersion: String
-    /// Shape key (`ConvTuner.key`) → winning tiling.
+    /// Shape key (`ConvTuner.key`) → winning tiling of the CPU family.
     public var entries: [String: ConvTiling]
+    /// Shape key → winning tiling of the GPU family.
+    public var gpuEntries: [String: GPUConvTiling] = [:]
 
-    public init(device: String, driver: String, engineVersion: String, entries: [String: ConvTiling]) {
+    public init(
+        device: String, driver: String, engineVersion: String, entries: [String: ConvTiling],
+        gpuEntries: [String: GPUConvTiling] = [:]
+    ) {
         (self.device, self.driver, self.engineVersion, self.entries) = (device, driver, engineVersion, entries)
+        self.gpuEntries = gpuEntries
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        device = try c.decode(String.self, forKey: .device)
+        driver = try c.decode(String.self, forKey: .driver)
+        engineVersion = try c.decode(String.self, forKey: .engineVersion)
+        entries = try c.decode([String: ConvTiling].self, forKey: .entries)
+        gpuEntries = try c.decodeIfPresent([String: GPUConvTiling].self, forKey: .gpuEntries) ?? [:]
     }
 
     /// `…/senet-gpu/tuning/<hash of device, driver, engine>.json`, or nil when caching is off.
@@ -43,13 +58,13 @@ public struct TuningTable: Codable, Sendable, Equatable {
 /// Times tile-size candidates for convolution shapes on one device.
 public enum ConvTuner {
     /// One shape's outcome.
-    public struct Result: Sendable {
+    public struct Result<Tiling: Hashable & Sendable & CustomStringConvertible>: Sendable {
         public let key: String
-        public let best: ConvTiling
+        public let best: Tiling
         public let bestSeconds: Double
         public let defaultSeconds: Double
         /// Candidates rejected because their output disagreed with the reference.
-        public let rejected: [ConvTiling]
+        public let rejected: [Tiling]
     }
 
     /// The tilings tried on every shape (the im2col ones only where the layer is not a GEMM).
@@ -71,32 +86,64 @@ public enum ConvTuner {
             + "n\(g.batch)"
     }
 
-    /// Times each candidate on `g` with random data, after checking it against the reference
-    /// (relative error ≤ 1e-4), and returns the fastest.
-    public static func tune(_ g: ConvGeometry, runtime: DeviceRuntime, repeats: Int = 3) throws -> Result {
+    /// Times each CPU-family candidate on `g`, after checking it against the reference, and
+    /// returns the fastest.
+    public static func tune(_ g: ConvGeometry, runtime: DeviceRuntime, repeats: Int = 3) throws -> Result<ConvTiling> {
+        let scratchCount = TiledConvolution.scratchCount(g)
+        let scratch = scratchCount > 0 ? try runtime.buffer(floats: scratchCount) : nil
+        let tried = candidates(for: runtime.device).filter { !$0.im2col || scratch != nil }
+        return try search(g, runtime: runtime, candidates: tried, fallback: .defaultFor(device: runtime.device), repeats: repeats)
+        {
+            try TiledConvolution.make(
+                runtime: runtime, geometry: g, tiling: $0, input: $1.input, weightT: $1.weightT, bias: $1.bias, output: $1.output,
+                relu: false, scratch: scratch)
+        }
+    }
+
+    /// Times each GPU-family candidate the device can run on `g` (split-K on and off), after
+    /// checking it against the reference, and returns the fastest.
+    public static func tuneGPU(_ g: ConvGeometry, runtime: DeviceRuntime, repeats: Int = 3) throws -> Result<GPUConvTiling> {
+        let units = runtime.device.computeUnits
+        let tried = GPUConvTiling.candidates.filter { $0.fits(runtime.device) }
+        let scratchBytes = tried.map { GPUConvolution.scratchBytes(g, tiling: $0, computeUnits: units) }.max() ?? 0
+        let scratch = scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil
+        return try search(
+            g, runtime: runtime, candidates: tried, fallback: .defaultFor(device: runtime.device, geometry: g), repeats: repeats
+        ) {
+            try GPUConvolution.make(
+                runtime: runtime, geometry: g, tiling: $0, input: $1.input, weightT: $1.weightT, bias: $1.bias, output: $1.output,
+                relu: false, scratch: scratch)
+        }
+    }
+
+    /// The device buffers every candidate of one shape shares.
+    struct Buffers {
+        let input, weightT, bias, output: CLBuffer
+    }
+
+    /// Checks each candidate against the reference (relative error ≤ 1e-4) on an output first
+    /// filled with NaN, so one that leaves values unwritten fails, then times those that pass.
+    static func search<Tiling>(
+        _ g: ConvGeometry, runtime: DeviceRuntime, candidates: [Tiling], fallback: Tiling, repeats: Int,
+        make: (Tiling, Buffers) throws -> DeviceOp
+    ) throws -> Result<Tiling> {
         let input = Tensor.random(shape: g.inputShape, seed: 11)
         let weight = Tensor.random(shape: g.weightShape, seed: 12, in: -0.1...0.1)
         let bias = Tensor.random(shape: [g.outChannels], seed: 13)
         let expected = Reference.conv2d(input, weight: weight, bias: bias, stride: g.stride, padding: g.padding, groups: g.groups)
-        let buffers = try (runtime.upload(input), runtime.upload(ConvTiling.transposeWeights(weight)), runtime.upload(bias))
-        let output = try runtime.buffer(floats: expected.count)
+        let buffers = Buffers(
+            input: try runtime.upload(input), weightT: try runtime.upload(ConvTiling.transposeWeights(weight)),
+            bias: try runtime.upload(bias), output: try runtime.buffer(floats: expected.count))
         let poison = Tensor(shape: expected.shape, repeating: .nan)
-        let scratchCount = TiledConvolution.scratchCount(g)
-        let scratch = scratchCount > 0 ? try runtime.buffer(floats: scratchCount) : nil
-        let fallback = ConvTiling.defaultFor(device: runtime.device)
-        var timings: [ConvTiling: Double] = [:]
-        var rejected: [ConvTiling] = []
-        let tried = Set(candidates(for: runtime.device).filter { !$0.im2col || scratch != nil } + [fallback])
-        for tiling in tried.sorted(by: {
-            ($0.im2col ? 1 : 0, $0.channels, $0.pixels) < ($1.im2col ? 1 : 0, $1.channels, $1.pixels)
-        }) {
-            let op = try TiledConvolution.make(
-                runtime: runtime, geometry: g, tiling: tiling, input: buffers.0, weightT: buffers.1, bias: buffers.2,
-                output: output, relu: false, scratch: scratch)
-            // NaN first: a candidate that leaves part of its output unwritten must fail the check.
-            try runtime.write(poison, to: output)
+        var timings: [Tiling: Double] = [:]
+        var rejected: [Tiling] = []
+        var tried: [Tiling] = []
+        for tiling in candidates + [fallback] where !tried.contains(tiling) { tried.append(tiling) }
+        for tiling in tried {
+            let op = try make(tiling, buffers)
+            try runtime.write(poison, to: buffers.output)
             try op.enqueue(on: runtime.queue, profile: false)
-            let actual = try runtime.download(output, shape: expected.shape)
+            let actual = try runtime.download(buffers.output, shape: expected.shape)
             guard Comparison(actual: actual, expected: expected).passes(tolerance: 1e-4) else {
                 rejected.append(tiling)
                 continue

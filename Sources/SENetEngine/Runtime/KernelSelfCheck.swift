@@ -34,9 +34,16 @@ public enum KernelSelfCheck {
         ]
         var results: [Result] = []
         let tilings = [ConvTiling(channels: 16, pixels: 16, im2col: true), ConvTiling(channels: 4, pixels: 8, localSize: 8)]
+        let gpuTilings = [
+            GPUConvTiling.defaultFor(device: runtime.device),
+            GPUConvTiling(tileM: 32, tileN: 32, tileK: 16, workM: 2, workN: 2, slices: 3),
+        ]
         for (index, (g, relu)) in convs.enumerated() {
             for tiling in tilings {
                 results.append(try convolution(on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(150 + index)))
+            }
+            for tiling in gpuTilings where tiling.fits(runtime.device) {
+                results.append(try gpuConvolution(on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(170 + index)))
             }
         }
         for (index, shape) in [[2, 37, 56, 56], [1, 5, 7, 3], [3, 17, 1, 1]].enumerated() {
@@ -50,8 +57,12 @@ public enum KernelSelfCheck {
         results.append(try maxPool(on: runtime, shape: [1, 5, 112, 111], padding: 0, ceilMode: true, seed: 401))
         results.append(try maxPool(on: runtime, shape: [1, 2, 8, 9], padding: 0, ceilMode: true, seed: 402))
         for (index, activation) in [Activation.none, .relu, .sigmoid].enumerated() {
-            results.append(
-                try linear(on: runtime, batch: 3, in: 37, out: 11 + index, activation: activation, seed: 500 + UInt64(index)))
+            for family in KernelFamily.allCases {
+                results.append(
+                    try linear(
+                        on: runtime, batch: 3, in: 37, out: 11 + index, activation: activation, family: family,
+                        seed: 500 + UInt64(index)))
+            }
         }
         results.append(try softmax(on: runtime, shape: [3, 1000], seed: 600))
         results.append(try softmax(on: runtime, shape: [2, 7], seed: 601))
@@ -72,6 +83,23 @@ public enum KernelSelfCheck {
         return try check(
             Conv2d(layer: layer, geometry: g), [Tensor.random(shape: g.inputShape, seed: seed)], output: g.outputShape,
             on: runtime, shape: shape, tuning: tuning)
+    }
+
+    /// `conv_gemm` (and `conv_gemm_reduce` when K is split) with one tiling against
+    /// `Reference.conv2d` (+ ReLU).
+    public static func gpuConvolution(
+        on runtime: DeviceRuntime, _ g: ConvGeometry, tiling: GPUConvTiling, relu: Bool, seed: UInt64
+    )
+        throws -> Result
+    {
+        let layer = ConvLayer(
+            name: "check", weight: Tensor.random(shape: g.weightShape, seed: seed &+ 1),
+            bias: Tensor.random(shape: [g.outChannels], seed: seed &+ 2), stride: g.stride, padding: g.padding, relu: relu)
+        let tuning = TuningTable(device: "", driver: "", engineVersion: "", entries: [:], gpuEntries: [ConvTuner.key(g): tiling])
+        let shape = "\(g.inputShape) k\(g.kernelHeight) s\(g.stride) p\(g.padding)\(relu ? " relu" : "") \(tiling)"
+        return try check(
+            Conv2d(layer: layer, geometry: g), [Tensor.random(shape: g.inputShape, seed: seed)], output: g.outputShape,
+            on: runtime, shape: shape, family: .gpu, tuning: tuning)
     }
 
     /// `global_avg_pool` or `global_avg_pool_rows` against `Reference.globalAveragePool`.
@@ -116,16 +144,15 @@ public enum KernelSelfCheck {
 
     /// `linear` with each activation against `Reference.linear`.
     public static func linear(
-        on runtime: DeviceRuntime, batch: Int, in features: Int, out classes: Int, activation: Activation, seed: UInt64
-    )
-        throws -> Result
-    {
+        on runtime: DeviceRuntime, batch: Int, in features: Int, out classes: Int, activation: Activation,
+        family: KernelFamily = .cpu, seed: UInt64
+    ) throws -> Result {
         let op = Linear(
             name: "check", weight: Tensor.random(shape: [classes, features], seed: seed &+ 1),
             bias: Tensor.random(shape: [classes], seed: seed &+ 2), activation: activation, batch: batch)
         return try check(
             op, [Tensor.random(shape: [batch, features], seed: seed)], output: [batch, classes], on: runtime,
-            shape: "[\(batch), \(features)] → \(classes) \(activation.rawValue)")
+            shape: "[\(batch), \(features)] → \(classes) \(activation.rawValue)", family: family)
     }
 
     /// `softmax_rows` against `Reference.softmax`.
@@ -156,18 +183,19 @@ public enum KernelSelfCheck {
     /// values fails) and compares it with `op.reference(inputs)`.
     static func check(
         _ op: any DeviceLowerable, _ inputs: [Tensor], output shape: [Int], on runtime: DeviceRuntime, shape label: String,
-        tuning: TuningTable? = nil, inPlace: Bool = false
+        family: KernelFamily = .cpu, tuning: TuningTable? = nil, inPlace: Bool = false
     ) throws -> Result {
+        let context = LoweringContext(runtime: runtime, family: family, tuning: tuning)
         let expected = op.reference(inputs)
         precondition(expected.shape == shape, "\(type(of: op)) made \(expected.shape), expected \(shape)")
         let outputValue = ValueInfo(name: "output", shape: shape)
         let inputBuffers = try inputs.map { try runtime.upload($0) }
         let output = inPlace ? inputBuffers[0] : try runtime.upload(Tensor(shape: shape, repeating: .nan))
-        let scratchBytes = op.scratchBytes(output: outputValue)
+        let scratchBytes = op.scratchBytes(output: outputValue, context: context)
         let binding = DeviceBinding(
-            runtime: runtime, inputValues: inputs.map { ValueInfo(name: "input", shape: $0.shape) }, outputValue: outputValue,
+            context: context, inputValues: inputs.map { ValueInfo(name: "input", shape: $0.shape) }, outputValue: outputValue,
             inputs: inputBuffers, output: output, weights: try DeviceModel(runtime: runtime).weights(for: op),
-            scratch: scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil, tuning: tuning)
+            scratch: scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil)
         let deviceOp = try op.makeDeviceOp(binding)
         try deviceOp.enqueue(on: runtime.queue, profile: false)
         let actual = try runtime.download(output, shape: shape)

@@ -1,0 +1,140 @@
+// Convolution as an implicit GEMM for GPUs, with two-level tiling (CLBlast's Xgemm design),
+// folded-BN bias and optional fused ReLU.
+//
+// GEMM view: out[OC, P] = weightT[K, OC]ᵀ · X[K, P] with K = C·KH·KW and P = N·OH·OW: the batch
+// is folded into the pixel dimension. X is never written: element (k, p) is read straight from
+// input [N, C, H, W] at (c, oy·stride − pad + ky, ox·stride − pad + kx), 0 outside the image, so
+// 3×3 and stem convolutions need no im2col buffer. weightT is [K, OC] (packed once at load).
+// output [N, OC, OH, OW].
+//
+// Work-group: GROUP_N × GROUP_M work-items (dim 0 pixels, dim 1 channels) computing a TM × TN
+// tile of out; each work-item holds a WM × WN register tile: channels ty + m·GROUP_M and pixels
+// tx + n·GROUP_N, so neighbouring work-items read neighbouring local-memory words. Per step of
+// TK along K the group stages TK × TM weights and TK × TN inputs in local memory, synchronises,
+// accumulates, synchronises.
+// Split-K (dim 2 = slice of K, `slices` > 1): when OC × P gives too few work-groups to fill the
+// device (the 7×7 stage at batch 1), each slice writes its partial sums to partial
+// [slices, OC, P] and conv_gemm_reduce adds them, the bias and the ReLU.
+
+// Activations are stored as ACT_T: the engine sets it from each value's element type.
+#ifndef ACT_T
+#define ACT_T float
+#endif
+#ifndef TM
+#define TM 64
+#endif
+#ifndef TN
+#define TN 64
+#endif
+#ifndef TK
+#define TK 16
+#endif
+#ifndef WM
+#define WM 4
+#endif
+#ifndef WN
+#define WN 4
+#endif
+
+#define GROUP_N (TN / WN)
+#define GROUP_M (TM / WM)
+#define GROUP (GROUP_N * GROUP_M)
+
+__kernel __attribute__((reqd_work_group_size(GROUP_N, GROUP_M, 1)))
+void conv_gemm(__global const ACT_T* restrict input,
+               __global const float* restrict weightT,
+               __global const float* restrict bias,
+               __global ACT_T* restrict output,
+               __global float* restrict partial,
+               const int C, const int H, const int W, const int OC, const int OH, const int OW,
+               const int KH, const int KW, const int stride, const int pad, const int N,
+               const int relu, const int slices, const int kPerSlice) {
+    __local float weights[TK][TM];
+    __local float pixels[TK][TN];
+    const int tx = get_local_id(0);
+    const int ty = get_local_id(1);
+    const int lid = ty * GROUP_N + tx;
+    const int p0 = get_group_id(0) * TN;
+    const int oc0 = get_group_id(1) * TM;
+    const int slice = get_group_id(2);
+    const int taps = KH * KW;
+    const int K = C * taps;
+    const int plane = OH * OW;
+    const int P = N * plane;
+    const int kBegin = slice * kPerSlice;
+    const int kEnd = min(K, kBegin + kPerSlice);
+
+    float acc[WM][WN];
+    for (int m = 0; m < WM; ++m)
+        for (int n = 0; n < WN; ++n) acc[m][n] = 0.0f;
+
+    for (int k0 = kBegin; k0 < kEnd; k0 += TK) {
+        // Consecutive work-items load consecutive channels / pixels: coalesced reads.
+        for (int i = lid; i < TK * TM; i += GROUP) {
+            const int kk = i / TM;
+            const int k = k0 + kk;
+            const int oc = oc0 + i - kk * TM;
+            weights[kk][i - kk * TM] = (k < kEnd && oc < OC) ? weightT[(size_t)k * OC + oc] : 0.0f;
+        }
+        for (int i = lid; i < TK * TN; i += GROUP) {
+            const int kk = i / TN;
+            const int k = k0 + kk;
+            const int p = p0 + i - kk * TN;
+            float v = 0.0f;
+            if (k < kEnd && p < P) {
+                const int c = k / taps;
+                const int ky = (k - c * taps) / KW;
+                const int kx = k - c * taps - ky * KW;
+                const int n = p / plane;
+                const int oy = (p - n * plane) / OW;
+                const int ox = p - n * plane - oy * OW;
+                const int iy = oy * stride - pad + ky;
+                const int ix = ox * stride - pad + kx;
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W) v = input[(((size_t)n * C + c) * H + iy) * W + ix];
+            }
+            pixels[kk][i - kk * TN] = v;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int kk = 0; kk < TK; ++kk) {
+            float w[WM];
+            float x[WN];
+            for (int m = 0; m < WM; ++m) w[m] = weights[kk][ty + m * GROUP_M];
+            for (int n = 0; n < WN; ++n) x[n] = pixels[kk][tx + n * GROUP_N];
+            for (int m = 0; m < WM; ++m)
+                for (int n = 0; n < WN; ++n) acc[m][n] = mad(w[m], x[n], acc[m][n]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+
+    for (int m = 0; m < WM; ++m) {
+        const int oc = oc0 + ty + m * GROUP_M;
+        if (oc >= OC) continue;
+        for (int n = 0; n < WN; ++n) {
+            const int p = p0 + tx + n * GROUP_N;
+            if (p >= P) continue;
+            if (slices > 1) {
+                partial[((size_t)slice * OC + oc) * P + p] = acc[m][n];
+            } else {
+                const int image = p / plane;
+                float v = acc[m][n] + bias[oc];
+                if (relu) v = fmax(v, 0.0f);
+                output[((size_t)image * OC + oc) * plane + p - image * plane] = v;
+            }
+        }
+    }
+}
+
+// Sums the split-K slices: one work-item per (pixel, channel): dim 0 = p, dim 1 = oc.
+__kernel void conv_gemm_reduce(__global const float* restrict partial,
+                               __global const float* restrict bias,
+                               __global ACT_T* restrict output,
+                               const int OC, const int P, const int plane, const int slices, const int relu) {
+    const int p = get_global_id(0);
+    const int oc = get_global_id(1);
+    if (p >= P || oc >= OC) return;
+    float v = bias[oc];
+    for (int s = 0; s < slices; ++s) v += partial[((size_t)s * OC + oc) * P + p];
+    if (relu) v = fmax(v, 0.0f);
+    const int image = p / plane;
+    output[((size_t)image * OC + oc) * plane + p - image * plane] = v;
+}

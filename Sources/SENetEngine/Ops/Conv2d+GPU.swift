@@ -1,0 +1,119 @@
+import OpenCLKit
+import SENetCore
+
+/// Tile sizes of the GPU convolution (`conv_gemm.cl`): a work-group computes a tileM × tileN
+/// block of output channels × pixels with (tileM / workM) × (tileN / workN) work-items, staging
+/// tileK steps of weights and inputs in local memory; `slices` splits K (nil: chosen from the
+/// device's compute units).
+public struct GPUConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var tileM, tileN, tileK, workM, workN: Int
+    public var slices: Int?
+
+    public init(tileM: Int, tileN: Int, tileK: Int, workM: Int, workN: Int, slices: Int? = nil) {
+        (self.tileM, self.tileN, self.tileK, self.workM, self.workN, self.slices) = (tileM, tileN, tileK, workM, workN, slices)
+    }
+
+    /// Work-items per work-group.
+    public var groupSize: Int { (tileM / workM) * (tileN / workN) }
+    /// Local memory one work-group stages.
+    public var localBytes: Int { tileK * (tileM + tileN) * MemoryLayout<Float>.stride }
+
+    public var description: String {
+        "M=\(tileM) N=\(tileN) K=\(tileK) WM=\(workM) WN=\(workN) group=\(groupSize)" + (slices.map { " split=\($0)" } ?? "")
+    }
+
+    /// What the tuner tries (work-groups of 64 to 256), each also with split-K off.
+    public static let candidates: [GPUConvTiling] = [
+        (64, 64, 16, 4, 4), (64, 64, 8, 8, 4), (32, 64, 16, 4, 4), (64, 32, 16, 4, 4), (32, 32, 16, 4, 4), (32, 32, 16, 2, 2),
+        (64, 16, 16, 4, 4), (32, 16, 16, 2, 4),
+    ].flatMap { m, n, k, wm, wn in
+        [nil, 1].map { GPUConvTiling(tileM: m, tileN: n, tileK: k, workM: wm, workN: wn, slices: $0) }
+    }
+
+    /// True when `device` can run it: local memory, work-group size, and a multiple of the
+    /// preferred work-group size when the device states one.
+    public func fits(_ device: CLDevice, preferredMultiple: Int = 1) -> Bool {
+        localBytes <= Int(device.localMemoryBytes) && groupSize <= device.maxWorkGroupSize
+            && groupSize <= device.maxWorkItemSizes.first ?? groupSize
+            && groupSize % max(1, min(preferredMultiple, groupSize)) == 0
+    }
+
+    /// The candidate the device can run that wastes the least work on `g`'s edge tiles (small
+    /// pixel counts, like the 7×7 stage, get narrow tiles), the larger work-group on a tie.
+    public static func defaultFor(device: CLDevice, geometry g: ConvGeometry? = nil) -> GPUConvTiling {
+        let fitting = candidates.filter { $0.fits(device) && $0.slices == nil }
+        guard let g else { return fitting.first ?? fallback }
+        let pixels = g.batch * g.outHeight * g.outWidth
+        func padded(_ t: GPUConvTiling) -> Int { ceilDiv(pixels, t.tileN) * t.tileN * ceilDiv(g.outChannels, t.tileM) * t.tileM }
+        return fitting.min { (padded($0), -$0.groupSize) < (padded($1), -$1.groupSize) } ?? fallback
+    }
+
+    /// Small enough for any device with local memory.
+    static let fallback = GPUConvTiling(tileM: 16, tileN: 16, tileK: 8, workM: 2, workN: 2)
+
+    /// K slices for `g`: split K when the output tiles alone give fewer than four work-groups per
+    /// compute unit, keeping at least two tileK steps per slice.
+    public func sliceCount(_ g: ConvGeometry, computeUnits: Int) -> Int {
+        if let slices { return max(1, slices) }
+        let k = g.inChannels * g.kernelHeight * g.kernelWidth
+        let groups = ceilDiv(g.batch * g.outHeight * g.outWidth, tileN) * ceilDiv(g.outChannels, tileM)
+        let target = 4 * max(1, computeUnits)
+        guard groups < target else { return 1 }
+        return max(1, min(8, ceilDiv(target, groups), k / (2 * tileK)))
+    }
+}
+
+func ceilDiv(_ a: Int, _ b: Int) -> Int { (a + b - 1) / b }
+
+/// A convolution through `conv_gemm` (and `conv_gemm_reduce` when K is split).
+public enum GPUConvolution {
+    /// Bytes of scratch for the split-K partial sums of `g` (0 when K is not split).
+    public static func scratchBytes(_ g: ConvGeometry, tiling: GPUConvTiling, computeUnits: Int) -> Int {
+        let slices = tiling.sliceCount(g, computeUnits: computeUnits)
+        return slices > 1 ? slices * g.outChannels * g.batch * g.outHeight * g.outWidth * MemoryLayout<Float>.stride : 0
+    }
+
+    /// The launches of one convolution, arguments bound. `scratch` holds the partial sums when
+    /// K is split (`scratchBytes`).
+    public static func make(
+        runtime: DeviceRuntime, geometry g: ConvGeometry, tiling t: GPUConvTiling, input: CLBuffer, weightT: CLBuffer,
+        bias: CLBuffer, output: CLBuffer, relu: Bool, scratch: CLBuffer?, element: ElementType = .float32
+    ) throws -> DeviceOp {
+        precondition(g.groups == 1, "conv_gemm has no groups")
+        let defines = ["TM": t.tileM, "TN": t.tileN, "TK": t.tileK, "WM": t.workM, "WN": t.workN]
+        let k = g.inChannels * g.kernelHeight * g.kernelWidth
+        let pixels = g.batch * g.outHeight * g.outWidth
+        var slices = t.sliceCount(g, computeUnits: runtime.device.computeUnits)
+        if slices > 1,
+            scratch == nil || scratch!.byteCount < scratchBytes(g, tiling: t, computeUnits: runtime.device.computeUnits)
+        {
+            slices = 1
+        }
+        let kPerSlice = ceilDiv(ceilDiv(k, slices), t.tileK) * t.tileK
+        slices = ceilDiv(k, kPerSlice)
+        let kernel = try runtime.kernel("conv_gemm", file: "conv_gemm.cl", defines: defines, element: element)
+        let (groupN, groupM) = (t.tileN / t.workN, t.tileM / t.workM)
+        let partial = slices > 1 ? scratch! : output  // Unused when K is not split.
+        let ints = [
+            g.inChannels, g.height, g.width, g.outChannels, g.outHeight, g.outWidth, g.kernelHeight, g.kernelWidth, g.stride,
+            g.padding, g.batch, relu ? 1 : 0, slices, kPerSlice,
+        ]
+        var launches = [
+            try KernelLaunch(
+                kernel,
+                [.buffer(input), .buffer(weightT), .buffer(bias), .buffer(output), .buffer(partial)] + ints.map { .int($0) },
+                global: [ceilDiv(pixels, t.tileN) * groupN, ceilDiv(g.outChannels, t.tileM) * groupM, slices],
+                local: [groupN, groupM, 1])
+        ]
+        if slices > 1 {
+            let reduce = try runtime.kernel("conv_gemm_reduce", file: "conv_gemm.cl", defines: defines, element: element)
+            launches.append(
+                try KernelLaunch(
+                    reduce,
+                    [.buffer(partial), .buffer(bias), .buffer(output)]
+                        + [g.outChannels, pixels, g.outHeight * g.outWidth, slices, relu ? 1 : 0].map { .int($0) },
+                    global: [runtime.roundedUp(pixels), g.outChannels], local: [runtime.independentWorkGroupSize, 1]))
+        }
+        return DeviceOp(launches)
+    }
+}

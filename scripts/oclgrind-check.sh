@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Runs the kernels under Oclgrind, a simulator that reports itself as a GPU and checks every
+# memory access and barrier: `selfcheck` (every kernel of both families) and a whole-network
+# `compare` of a basic-block and a bottleneck model at 32×32 with each kernel family. Fails
+# when a run fails or Oclgrind reports anything (out-of-bounds access, data race, API misuse).
+# Usage: scripts/oclgrind-check.sh [senet-gpu binary]
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bin="${1:-$(swift build -c release --show-bin-path)/senet-gpu}"
+[[ -x "$bin" ]] || { echo "no senet-gpu binary at $bin; build it first" >&2; exit 2; }
+if ! command -v oclgrind >/dev/null; then
+    echo "installing oclgrind" >&2
+    sudo=""
+    if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends oclgrind >/dev/null ||
+        { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends oclgrind >/dev/null; }
+fi
+logs=$(mktemp -d)
+jobs=(
+    "selfcheck|selfcheck"
+    "seresnet18-gpu|compare --model seresnet18 --size 32 --kernel-family gpu"
+    "seresnet18-cpu|compare --model seresnet18 --size 32 --kernel-family cpu"
+    "legacy50-gpu|compare --model legacy_seresnet50 --size 32 --kernel-family gpu"
+    "legacy50-cpu|compare --model legacy_seresnet50 --size 32 --kernel-family cpu"
+)
+run() {
+    local name="${1%%|*}" arguments="${1#*|}"
+    local start=$SECONDS
+    # shellcheck disable=SC2086
+    if ! oclgrind --data-races --check-api --log "$logs/$name.log" "$bin" $arguments --device 0 --no-cache \
+        >"$logs/$name.out" 2>&1; then
+        echo "FAIL $name: senet-gpu $arguments"
+        tail -5 "$logs/$name.out"
+        return 1
+    fi
+    if [[ -s "$logs/$name.log" ]]; then
+        echo "FAIL $name: Oclgrind reported errors:"
+        head -40 "$logs/$name.log"
+        return 1
+    fi
+    echo "ok   $name ($((SECONDS - start)) s): $(tail -1 "$logs/$name.out")"
+}
+status=0
+pids=()
+# Two at a time: the machine has two cores and Oclgrind is single-threaded per kernel.
+for job in "${jobs[@]}"; do
+    run "$job" >"$logs/${job%%|*}.result" &
+    pids+=($!)
+    if ((${#pids[@]} == 2)); then
+        wait "${pids[0]}" || status=1
+        pids=("${pids[@]:1}")
+    fi
+done
+for pid in "${pids[@]}"; do wait "$pid" || status=1; done
+cat "$logs"/*.result
+((status == 0)) && echo "oclgrind: all runs clean" || echo "oclgrind: FAILED"
+exit "$status"
