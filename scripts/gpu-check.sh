@@ -17,7 +17,9 @@ if ! grep -qs nvidia /etc/OpenCL/vendors/*.icd && ldconfig -p | grep -q libnvidi
     export OCL_ICD_VENDORS="$vendors"
     echo "# no NVIDIA ICD file found; using $vendors/nvidia.icd"
 fi
-export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$(mktemp -d)}"
+# Truly cold: a private, empty kernel cache, and NVIDIA's own compute cache off.
+export XDG_CACHE_HOME="$(mktemp -d)"
+export CUDA_CACHE_DISABLE=1
 
 echo "# date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 command -v nvidia-smi >/dev/null && nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
@@ -28,17 +30,25 @@ echo "# self-check, cold kernel cache"
 "$bin" selfcheck --device "$device" || status=1
 echo "# self-check, warm kernel cache"
 "$bin" selfcheck --device "$device" || status=1
-for model in seresnet18 seresnet50 legacy_seresnet101 senet152; do
-    echo "# compare $model (synthetic weights) against the CPU reference, batch 2, 224x224"
-    "$bin" compare --device "$device" --model "$model" --batch 2 | tail -3 || status=1
+for family in gpu cpu; do
+    for model in seresnet18 seresnet50 legacy_seresnet101 senet152; do
+        echo "# compare $model ($family kernels, synthetic weights) against the CPU reference, batch 2, 224x224"
+        "$bin" compare --device "$device" --model "$model" --batch 2 --kernel-family "$family" | tail -1 || status=1
+    done
 done
 echo "# infer seresnet50, cold then warm"
 "$bin" infer --device "$device" || status=1
 "$bin" infer --device "$device" || status=1
-echo "# bench seresnet50, batch 1 and 64 (defaults), then tuned"
-"$bin" bench --device "$device" --batch 1 || status=1
-"$bin" bench --device "$device" --batch 64 --no-startup || status=1
-"$bin" tune --device "$device" --batch 1 >/dev/null && "$bin" bench --device "$device" --batch 1 --no-startup || status=1
+for family in gpu cpu; do
+    echo "# bench seresnet50, $family kernels, batch 1 and 64 (defaults)"
+    "$bin" bench --device "$device" --batch 1 --kernel-family "$family" || status=1
+    "$bin" bench --device "$device" --batch 64 --no-startup --kernel-family "$family" || status=1
+done
+echo "# tune the GPU family at batch 1 and 64, then bench again"
+for batch in 1 64; do
+    "$bin" tune --device "$device" --batch "$batch" --kernel-family gpu >/dev/null &&
+        "$bin" bench --device "$device" --batch "$batch" --no-startup --kernel-family gpu || status=1
+done
 if python3 -c "import torch, timm; assert torch.cuda.is_available()" 2>/dev/null; then
     echo "# PyTorch CUDA fp32 (TF32 off), same model"
     python3 - <<'PY' || status=1

@@ -150,7 +150,8 @@ final class KernelTests: XCTestCase {
             results = try KernelSelfCheck.run(on: runtime)
             for result in results { assertPassed(result, runtime) }
             // The compiler has nothing to say about our kernels (warnings would reach users' stderr).
-            for entry in runtime.programs.warnings where runtime.device.platformName.contains("Portable") {
+            // (Intel's runtime logs "Compilation started/done" for every build; that is not a warning.)
+            for entry in runtime.programs.warnings where entry.log.lowercased().contains("warning") {
                 XCTFail("\(runtime.device) \(entry.file) \(entry.options): \(entry.log)")
             }
         }

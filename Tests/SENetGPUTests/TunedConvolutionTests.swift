@@ -67,6 +67,34 @@ final class TunedConvolutionTests: XCTestCase {
         assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
     }
 
+    func testGPUFamilyTunerAndTunedPlan() throws {
+        let directory = try temporaryDirectory(self)
+        let runtime = try openTestDevice(cacheDirectory: directory.appendingPathComponent("programs"))
+        let model = try SyntheticWeights.model(Architecture(modelName: "legacy_seresnet18")!, seed: 3)
+        let shape = [2, 3, 36, 44]
+        let geometries = try NetworkGraph(model: model, inputShape: shape).convolutions
+        let result = try ConvTuner.tuneGPU(geometries[1].geometry, runtime: runtime, repeats: 1)
+        XCTAssertTrue(result.best.fits(runtime.device), "\(result.best)")
+        XCTAssertTrue(result.rejected.isEmpty, "no candidate computes wrong on this device: \(result.rejected)")
+
+        // Every convolution gets a tuned GPU tiling (split-K forced on half of them); the plan
+        // of the GPU family uses all of them and still computes the network.
+        var table = TuningTable(
+            device: runtime.device.name, driver: runtime.device.driverVersion, engineVersion: "x", entries: [:])
+        for (index, (_, g)) in geometries.enumerated() {
+            table.gpuEntries[ConvTuner.key(g)] = GPUConvTiling(
+                tileM: 32, tileN: 32, tileK: 8, workM: 2, workN: 2, slices: index.isMultiple(of: 2) ? 2 : 1)
+        }
+        try table.save(to: try XCTUnwrap(TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory)))
+        var options = PlanOptions()
+        options.kernelFamily = .gpu
+        let engine = InferenceEngine(model: model, runtime: runtime, options: options)
+        let plan = try engine.plan(for: shape)
+        XCTAssertEqual(plan.tunedConvolutions, plan.convolutions)
+        let input = SyntheticWeights.input(shape: shape, seed: 4)
+        assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
+    }
+
     func testDamagedTuningFileFallsBackToDefaults() throws {
         let directory = try temporaryDirectory(self)
         let file = directory.appendingPathComponent("t.json")

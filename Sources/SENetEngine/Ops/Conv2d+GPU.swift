@@ -25,7 +25,7 @@ public struct GPUConvTiling: Hashable, Codable, Sendable, CustomStringConvertibl
     /// What the tuner tries (work-groups of 64 to 256), each also with split-K off.
     public static let candidates: [GPUConvTiling] = [
         (64, 64, 16, 4, 4), (64, 64, 8, 8, 4), (32, 64, 16, 4, 4), (64, 32, 16, 4, 4), (32, 32, 16, 4, 4), (32, 32, 16, 2, 2),
-        (64, 16, 16, 4, 4), (32, 16, 16, 2, 4),
+        (64, 16, 16, 4, 4), (32, 16, 16, 2, 4), (128, 8, 16, 8, 2),
     ].flatMap { m, n, k, wm, wn in
         [nil, 1].map { GPUConvTiling(tileM: m, tileN: n, tileK: k, workM: wm, workN: wn, slices: $0) }
     }
@@ -38,14 +38,17 @@ public struct GPUConvTiling: Hashable, Codable, Sendable, CustomStringConvertibl
             && groupSize % max(1, min(preferredMultiple, groupSize)) == 0
     }
 
-    /// The candidate the device can run that wastes the least work on `g`'s edge tiles (small
-    /// pixel counts, like the 7×7 stage, get narrow tiles), the larger work-group on a tie.
+    /// The largest tile the device can run whose edge tiles waste at most a quarter more work on
+    /// `g` than the least wasteful candidate: big tiles reuse the most, and narrow ones serve
+    /// small pixel counts (the 7×7 stage, tiny inputs).
     public static func defaultFor(device: CLDevice, geometry g: ConvGeometry? = nil) -> GPUConvTiling {
         let fitting = candidates.filter { $0.fits(device) && $0.slices == nil }
-        guard let g else { return fitting.first ?? fallback }
+        guard let g, !fitting.isEmpty else { return fitting.first ?? fallback }
         let pixels = g.batch * g.outHeight * g.outWidth
         func padded(_ t: GPUConvTiling) -> Int { ceilDiv(pixels, t.tileN) * t.tileN * ceilDiv(g.outChannels, t.tileM) * t.tileM }
-        return fitting.min { (padded($0), -$0.groupSize) < (padded($1), -$1.groupSize) } ?? fallback
+        let least = fitting.map(padded).min()!
+        let near = fitting.filter { 4 * padded($0) <= 5 * least }
+        return near.max { ($0.tileM * $0.tileN, $0.groupSize) < ($1.tileM * $1.tileN, $1.groupSize) } ?? fallback
     }
 
     /// Small enough for any device with local memory.
