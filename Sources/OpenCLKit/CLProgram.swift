@@ -105,7 +105,16 @@ public final class CLKernel: @unchecked Sendable {
                 &size, nil),
             "clGetKernelWorkGroupInfo(\(name))")
         maxWorkGroupSize = size
+        var multiple = 1
+        _ = clGetKernelWorkGroupInfo(
+            handle, program.context.device.id, cl_kernel_work_group_info(CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE),
+            MemoryLayout<Int>.size, &multiple, nil)
+        preferredWorkGroupSizeMultiple = max(1, multiple)
     }
+
+    /// The work-group size multiple the device runs best (CL_KERNEL_PREFERRED_WORK_GROUP_SIZE_MULTIPLE:
+    /// a warp or wavefront on GPUs); 1 when the driver does not say.
+    public let preferredWorkGroupSizeMultiple: Int
 
     /// The largest work-group this kernel can run with on its device (CL_KERNEL_WORK_GROUP_SIZE):
     /// registers and local memory can make it smaller than the device's limit.

@@ -44,7 +44,7 @@ final class CLITests: XCTestCase {
         try skipWithoutOpenCL()
         let result = try runCLI(["selfcheck", "--device", "0"])
         XCTAssertEqual(result.status, 0, result.stdout + result.stderr)
-        XCTAssertTrue(result.stdout.contains("25/25 passed"), result.stdout)
+        XCTAssertTrue(result.stdout.contains("33/33 passed"), result.stdout)
     }
 
     func testBadDeviceIndexListsDevices() throws {

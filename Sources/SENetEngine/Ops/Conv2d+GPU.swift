@@ -95,6 +95,31 @@ public enum GPUConvolution {
         let kPerSlice = ceilDiv(ceilDiv(k, slices), t.tileK) * t.tileK
         slices = ceilDiv(k, kPerSlice)
         let kernel = try runtime.kernel("conv_gemm", file: "conv_gemm.cl", defines: defines, element: element)
+        if t.groupSize > kernel.maxWorkGroupSize {
+            // Registers or local memory limit this build below the group size: take the largest
+            // candidate the kernel allows (preferring multiples of the preferred group size).
+            let multiple = kernel.preferredWorkGroupSizeMultiple
+            let smaller = GPUConvTiling.candidates.filter {
+                $0.slices == nil && $0.groupSize <= kernel.maxWorkGroupSize && $0.fits(runtime.device)
+            }
+            guard
+                let next = smaller.max(by: {
+                    ($0.groupSize % multiple == 0 ? 1 : 0, $0.tileM * $0.tileN) < (
+                        $1.groupSize % multiple == 0 ? 1 : 0, $1.tileM * $1.tileN
+                    )
+                })
+            else {
+                throw EngineError.invalidLaunch(
+                    kernel: "conv_gemm", global: [], local: [t.groupSize],
+                    reason: "no tiling fits CL_KERNEL_WORK_GROUP_SIZE \(kernel.maxWorkGroupSize)")
+            }
+            var retry = next
+            retry.slices = t.slices
+            return try make(
+                runtime: runtime, geometry: g, tiling: retry, input: input, weightT: weightT, bias: bias, output: output,
+                relu: relu,
+                scratch: scratch, element: element)
+        }
         let (groupN, groupM) = (t.tileN / t.workN, t.tileM / t.workM)
         let partial = slices > 1 ? scratch! : output  // Unused when K is not split.
         let ints = [
