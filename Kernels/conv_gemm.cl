@@ -11,7 +11,8 @@
 // tile of out; each work-item holds a WM × WN register tile: channels ty + m·GROUP_M and pixels
 // tx + n·GROUP_N, so neighbouring work-items read neighbouring local-memory words. Per step of
 // TK along K the group stages TK × TM weights and TK × TN inputs in local memory, synchronises,
-// accumulates, synchronises.
+// accumulates, synchronises. A work-item always stages the same pixel column (GROUP is a
+// multiple of TN), so it decodes that pixel's image position once, not per element.
 // Split-K (dim 2 = slice of K, `slices` > 1): when OC × P gives too few work-groups to fill the
 // device (the 7×7 stage at batch 1), each slice writes its partial sums to partial
 // [slices, OC, P] and conv_gemm_reduce adds them, the bias and the ReLU.
@@ -39,6 +40,9 @@
 #define GROUP_N (TN / WN)
 #define GROUP_M (TM / WM)
 #define GROUP (GROUP_N * GROUP_M)
+#if GROUP % TN != 0
+#error "the work-group size must be a multiple of TN: each work-item stages one pixel column"
+#endif
 
 __kernel __attribute__((reqd_work_group_size(GROUP_N, GROUP_M, 1)))
 void conv_gemm(__global const ACT_T* restrict input,
@@ -64,6 +68,17 @@ void conv_gemm(__global const ACT_T* restrict input,
     const int kBegin = slice * kPerSlice;
     const int kEnd = min(K, kBegin + kPerSlice);
 
+    // Each work-item stages the same pixel column at every step: find its image position once.
+    const int column = lid % TN;
+    const int pixel = p0 + column;
+    const bool pixelExists = pixel < P;
+    const int image = pixelExists ? pixel / plane : 0;
+    const int oy = pixelExists ? (pixel - image * plane) / OW : 0;
+    const int ox = pixelExists ? pixel - image * plane - oy * OW : 0;
+    const int iy0 = oy * stride - pad;
+    const int ix0 = ox * stride - pad;
+    __global const ACT_T* planes = input + (size_t)image * C * H * W;
+
     float acc[WM][WN];
     for (int m = 0; m < WM; ++m)
         for (int n = 0; n < WN; ++n) acc[m][n] = 0.0f;
@@ -76,23 +91,18 @@ void conv_gemm(__global const ACT_T* restrict input,
             const int oc = oc0 + i - kk * TM;
             weights[kk][i - kk * TM] = (k < kEnd && oc < OC) ? weightT[(size_t)k * OC + oc] : 0.0f;
         }
-        for (int i = lid; i < TK * TN; i += GROUP) {
-            const int kk = i / TN;
+        for (int kk = lid / TN; kk < TK; kk += GROUP / TN) {
             const int k = k0 + kk;
-            const int p = p0 + i - kk * TN;
             float v = 0.0f;
-            if (k < kEnd && p < P) {
+            if (pixelExists && k < kEnd) {
                 const int c = k / taps;
                 const int ky = (k - c * taps) / KW;
                 const int kx = k - c * taps - ky * KW;
-                const int n = p / plane;
-                const int oy = (p - n * plane) / OW;
-                const int ox = p - n * plane - oy * OW;
-                const int iy = oy * stride - pad + ky;
-                const int ix = ox * stride - pad + kx;
-                if (iy >= 0 && iy < H && ix >= 0 && ix < W) v = input[(((size_t)n * C + c) * H + iy) * W + ix];
+                const int iy = iy0 + ky;
+                const int ix = ix0 + kx;
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W) v = planes[((size_t)c * H + iy) * W + ix];
             }
-            pixels[kk][i - kk * TN] = v;
+            pixels[kk][column] = v;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
         for (int kk = 0; kk < TK; ++kk) {
@@ -115,10 +125,10 @@ void conv_gemm(__global const ACT_T* restrict input,
             if (slices > 1) {
                 partial[((size_t)slice * OC + oc) * P + p] = acc[m][n];
             } else {
-                const int image = p / plane;
+                const int outImage = p / plane;
                 float v = acc[m][n] + bias[oc];
                 if (relu) v = fmax(v, 0.0f);
-                output[((size_t)image * OC + oc) * plane + p - image * plane] = v;
+                output[((size_t)outImage * OC + oc) * plane + p - outImage * plane] = v;
             }
         }
     }
