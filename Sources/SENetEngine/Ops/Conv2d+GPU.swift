@@ -30,12 +30,11 @@ public struct GPUConvTiling: Hashable, Codable, Sendable, CustomStringConvertibl
         [nil, 1].map { GPUConvTiling(tileM: m, tileN: n, tileK: k, workM: wm, workN: wn, slices: $0) }
     }
 
-    /// True when `device` can run it: local memory, work-group size, and a multiple of the
-    /// preferred work-group size when the device states one.
-    public func fits(_ device: CLDevice, preferredMultiple: Int = 1) -> Bool {
+    /// True when `device` can run it: local memory and work-group size. (The kernel's own limit
+    /// and preferred multiple are known only once it is built: `GPUConvolution.make` checks them.)
+    public func fits(_ device: CLDevice) -> Bool {
         localBytes <= Int(device.localMemoryBytes) && groupSize <= device.maxWorkGroupSize
             && groupSize <= device.maxWorkItemSizes.first ?? groupSize
-            && groupSize % max(1, min(preferredMultiple, groupSize)) == 0
     }
 
     /// The largest tile the device can run whose edge tiles waste at most a quarter more work on

@@ -45,8 +45,6 @@ extension ExecutionPlan {
         if let input { host[graph.input] = input }
         var events: [(Int, [CLEvent])] = []
         var hostSeconds: [Int: Double] = [:]
-        let producer = Dictionary(graph.nodes.enumerated().map { ($1.output, $0) }, uniquingKeysWith: { first, _ in first })
-        let perturbed = Set(steps.compactMap { if case .perturb(let value) = $0 { return value } else { return nil } })
         for step in steps {
             switch step {
             case .upload(let value):
@@ -59,7 +57,7 @@ extension ExecutionPlan {
                 do {
                     if node.name == options.failLayer { throw CLError(code: -5, call: "injected failure") }
                     events.append((index, try deviceOps[index]!.enqueue(on: queue, profile: options.profile && queue.profiling)))
-                    if let observe, !perturbed.contains(node.output) { observe(node, try read(node.output)) }
+                    if let observe, !perturbedValues.contains(node.output) { observe(node, try read(node.output)) }
                 } catch let error as CLError {
                     throw EngineError.layerFailed(layer: node.name, reason: error.description)
                 }
@@ -69,14 +67,16 @@ extension ExecutionPlan {
                 let output = node.op.reference(node.inputs.map { host[$0]! })
                 hostSeconds[index] = Date().timeIntervalSince(start)
                 host[node.output] = output
-                if let observe, !perturbed.contains(node.output) { observe(node, output) }
+                if let observe, !perturbedValues.contains(node.output) { observe(node, output) }
             case .perturb(let value):
-                let onDevice = placements[producer[value]!].onDevice
+                // A debug step: finding the producer by search costs nothing that matters here.
+                let producer = graph.nodes.firstIndex { $0.output == value }!
+                let onDevice = placements[producer].onDevice
                 var tensor = onDevice ? try read(value) : host[value]!
                 for i in tensor.data.indices { tensor.data[i] += 0.01 * abs(tensor.data[i]) + 0.01 }
                 if onDevice { try runtime!.write(tensor, to: buffer(value), as: graph.values[value].elementType) }
                 host[value] = onDevice ? host[value] : tensor
-                observe?(graph.nodes[producer[value]!], tensor)
+                observe?(graph.nodes[producer], tensor)
             }
         }
         var seconds = hostSeconds

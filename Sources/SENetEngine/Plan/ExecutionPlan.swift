@@ -69,6 +69,8 @@ public final class ExecutionPlan: @unchecked Sendable {
     let options: PlanOptions
     let deviceOps: [Int: DeviceOp]
     let valueBuffers: [Int: CLBuffer]
+    /// Values a debug step perturbs (their producers' outputs are observed after the change).
+    let perturbedValues: Set<Int>
     let lock = NSLock()
 
     /// A plan of `model` on inputs of `inputShape`, with weights of its own on the device.
@@ -102,14 +104,15 @@ public final class ExecutionPlan: @unchecked Sendable {
         let reasons = graph.nodes.map { Self.reasonForCPU($0, graph: graph, runtime: runtime, options: options) }
         let onDevice = reasons.map { $0 == nil }
         steps = Self.schedule(graph, onDevice: onDevice, perturb: options.perturbLayer)
+        perturbedValues = Set(steps.compactMap { if case .perturb(let value) = $0 { return value } else { return nil } })
         let (assignment, sizes) = Self.assignBuffers(graph, steps: steps)
         bufferBytes = sizes
 
         var buffers: [Int: CLBuffer] = [:]
         var ops: [Int: DeviceOp] = [:]
         var (weightBytes, scratchBytes) = (0, 0)
-        let context = runtime.map { LoweringContext(runtime: $0, family: options.kernelFamily, tuning: tuning) }
-        kernelFamily = context?.family
+        let context = runtime.map { LoweringContext(runtime: $0, family: family, tuning: tuning) }
+        kernelFamily = family
         if let runtime, let weights, let context {
             let lowered = graph.nodes.indices.filter { onDevice[$0] }.map { ($0, graph.nodes[$0].op as! any DeviceLowerable) }
             scratchBytes =
