@@ -53,9 +53,9 @@ inline void store_tile(__global ACT_T* out, VEC acc, const float b, const int re
 inline void accumulate(VEC* acc, __global const float* w, const VEC v, const int channels) {
     if (channels == TM) {
 #pragma unroll
-        for (int m = 0; m < TM; ++m) acc[m] = mad((VEC)(w[m]), v, acc[m]);
+        for (int m = 0; m < TM; ++m) acc[m] = fma((VEC)(w[m]), v, acc[m]);
     } else {
-        for (int m = 0; m < channels; ++m) acc[m] = mad((VEC)(w[m]), v, acc[m]);
+        for (int m = 0; m < channels; ++m) acc[m] = fma((VEC)(w[m]), v, acc[m]);
     }
 }
 
@@ -77,7 +77,7 @@ __kernel void conv1x1_gemm(__global const ACT_T* restrict input,
             const VEC v = VLOAD(0, x + (size_t)c * P);
             __global const float* w = weightT + (size_t)c * OC + oc0;
 #pragma unroll
-            for (int m = 0; m < TM; ++m) acc[m] = mad((VEC)(w[m]), v, acc[m]);
+            for (int m = 0; m < TM; ++m) acc[m] = fma((VEC)(w[m]), v, acc[m]);
         }
     } else {
         // Edge tile: guard the pixels past P and the channels past OC.
@@ -88,7 +88,7 @@ __kernel void conv1x1_gemm(__global const ACT_T* restrict input,
             const VEC v = VLOAD(0, t);
             __global const float* w = weightT + (size_t)c * OC + oc0;
             for (int m = 0; m < TM; ++m) {
-                if (oc0 + m < OC) acc[m] = mad((VEC)(w[m]), v, acc[m]);
+                if (oc0 + m < OC) acc[m] = fma((VEC)(w[m]), v, acc[m]);
             }
         }
     }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Side-by-side latency/throughput of senet-gpu, ONNX Runtime (CPU) and PyTorch (CPU).
+"""Interleaved rounds of senet-gpu against ONNX Runtime (CPU) and PyTorch (CPU).
 
-All three run the same network with the same synthetic weights (seed 1, see
+All engines run the same network with the same synthetic weights (seed 1, see
 tools/synthetic.py) on the same synthetic input shape [B, 3, S, S]:
 
 * ONNX Runtime: the PyTorch model exported once to ONNX (opset 17, dynamic
@@ -9,16 +9,26 @@ tools/synthetic.py) on the same synthetic input shape [B, 3, S, S]:
   inter-op = 1, all graph optimizations, sequential execution.
 * PyTorch: eval mode, float32, torch.set_num_threads(--threads),
   torch.inference_mode(), contiguous (not channels-last) input.
-* senet-gpu: `senet-gpu bench ... --json`; its own timing is used.
+* senet-gpu: one `senet-gpu bench ... --json` child process per round and
+  OpenCL device (--devices); its own `medianMs` is used.
 
-Peers are timed with time.perf_counter around each full call; the median
-(and min) of --iterations runs after --warmup runs is reported. Output is
-Markdown, ready to paste into BENCHMARKS.md.
+For each batch size, --rounds rounds are run. In each round every engine does
+--warmup untimed calls, then --iterations timed calls (peers: time.perf_counter
+around each full call), and gives its median. The engine order alternates:
+senet-gpu device(s), ORT, PyTorch in even rounds; the reverse in odd rounds.
+Each round gives the ratios senet-gpu/ORT (and /PyTorch) of latency and of
+throughput; the quoted number is the median of the per-round ratios, with the
+lowest and highest round beside it. Engines' ms are medians of round medians.
+
+Output is Markdown (reproducing command first, link to the raw JSON last);
+every timing, command and version goes to --json-out.
 
 Run from anywhere:
-    bench/peers.sh                                  # seresnet50, batches 1 and 8
-    bench/peers.sh --model legacy_seresnet18 --batches 1,4,8 --json-out /tmp/r.json
+    bench/peers.sh                                  # seresnet50, batches 1 and 8, 5 rounds, device 0
+    bench/peers.sh --model seresnet18 --size 64 --batches 1,2 --rounds 2 --iterations 3 --warmup 1
+    bench/peers.sh --devices 0,1 --kernel-family gpu --senet-gpu-args="--cpu-ops excite --no-cache"
     bench/peers.sh --senet-gpu /tmp/fake-senet-gpu  # test the parsing
+    bench/peers.sh --self-test                      # pure-Python tests (bench/test_peers.py)
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ import json
 import os
 import platform
 import re
+import shlex
 import statistics
 import subprocess
 import sys
@@ -38,11 +49,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
+RESULTS = ROOT / "bench" / "results"
 DEFAULT_BINARY = ".build/release/senet-gpu"
 OPSET = 17
 SEED = 1
-LATENCY_TARGET = 2.0  # senet-gpu / ORT latency at batch 1: at most this
-THROUGHPUT_TARGET = 0.6  # senet-gpu / ORT images/s at batch 8: at least this
+# Targets of the guide: senet-gpu / ORT, median of the per-round ratios.
+LATENCY_BATCH, LATENCY_TARGET, LATENCY_AIM = 1, 1.5, 1.0  # latency at batch 1: at most
+THROUGHPUT_BATCH, THROUGHPUT_TARGET, THROUGHPUT_AIM = 8, 0.8, 1.0  # images/s at batch 8: at least
+OPTIONAL_BENCH_FLAGS = ("--no-startup", "--no-ceiling")  # passed when `senet-gpu bench --help` lists them
+EXPECTED_SENET_GPU_KEYS = ("medianMs", "minMs", "maxMs", "imagesPerSecond", "device", "batch", "iterations")
+BINARY_WAIT_SECONDS = 120  # a binary being rebuilt may vanish for a moment
+ORT, TORCH = "onnxruntime", "pytorch"
+LABELS = {ORT: "ONNX Runtime", TORCH: "PyTorch"}
 
 sys.path.insert(0, str(ROOT / "tools"))
 
@@ -53,17 +71,51 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--batches", default="1,8", help="comma-separated batch sizes")
     p.add_argument("--size", type=int, default=224, help="input height and width")
     p.add_argument("--threads", type=int, default=2, help="CPU threads for ORT and PyTorch")
-    p.add_argument("--iterations", type=int, default=20)
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=5, help="interleaved rounds per batch size")
+    p.add_argument("--iterations", type=int, default=20, help="timed calls per engine and round")
+    p.add_argument("--warmup", type=int, default=3, help="untimed calls per engine and round")
     p.add_argument("--senet-gpu", default=DEFAULT_BINARY, help="binary; the default one is built if missing")
-    p.add_argument("--device", type=int, default=0, help="senet-gpu OpenCL device index")
+    p.add_argument("--devices", default="0", help="comma-separated senet-gpu OpenCL device indices")
+    p.add_argument("--device", dest="devices", help=argparse.SUPPRESS)  # old spelling
+    p.add_argument("--kernel-family", help="passed to senet-gpu bench (auto, cpu or gpu)")
+    p.add_argument("--senet-gpu-args", default="", help='extra arguments appended to `senet-gpu bench`, one string; '
+                   'write --senet-gpu-args=--no-cache for a single flag')
+    p.add_argument("--no-torch", action="store_true",
+                   help="skip PyTorch (torch is then only needed to export a missing ONNX file)")
     p.add_argument("--timeout", type=float, default=1800, help="seconds allowed per senet-gpu run")
-    p.add_argument("--json-out", help="also write every number to this JSON file")
+    p.add_argument("--json-out", help="raw data file (default bench/results/peers-MODEL-YYYYmmdd-HHMMSS.json)")
+    p.add_argument("--self-test", action="store_true", help="run bench/test_peers.py and exit")
     args = p.parse_args(argv)
-    args.batch_list = [int(b) for b in args.batches.split(",") if b.strip()]
-    if not args.batch_list or min(args.batch_list) < 1 or args.iterations < 1 or args.warmup < 0:
-        p.error("batches must be >= 1, iterations >= 1, warmup >= 0")
+    if args.self_test:
+        return args
+    try:
+        args.batch_list = [int(b) for b in args.batches.split(",") if b.strip()]
+        args.device_list = [int(d) for d in args.devices.split(",") if d.strip()]
+    except ValueError:
+        p.error("--batches and --devices take comma-separated integers")
+    if (not args.batch_list or min(args.batch_list) < 1 or not args.device_list or args.rounds < 1
+            or args.iterations < 1 or args.warmup < 0):
+        p.error("need batches >= 1, at least one device, rounds >= 1, iterations >= 1, warmup >= 0")
+    try:
+        args.extra_args = shlex.split(args.senet_gpu_args)
+    except ValueError as err:
+        p.error(f"--senet-gpu-args: {err}")
     return args
+
+
+def reproduce_command(args) -> str:
+    """Every option spelled out, so later changes of defaults do not change the run."""
+    cmd = ["bench/peers.sh", "--model", args.model, "--batches", ",".join(map(str, args.batch_list)),
+           "--size", str(args.size), "--threads", str(args.threads), "--rounds", str(args.rounds),
+           "--iterations", str(args.iterations), "--warmup", str(args.warmup),
+           "--devices", ",".join(map(str, args.device_list)), "--senet-gpu", args.senet_gpu]
+    if args.kernel_family:
+        cmd += ["--kernel-family", args.kernel_family]
+    if args.senet_gpu_args:
+        cmd.append(f"--senet-gpu-args={args.senet_gpu_args}")  # the = form also takes a lone "--flag"
+    if args.no_torch:
+        cmd.append("--no-torch")
+    return shlex.join(cmd)
 
 
 def family_depth(name: str) -> tuple[str, int]:
@@ -93,15 +145,108 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
-def pocl_version() -> str:
-    m = re.search(r"Platform Version\s+.*?(PoCL \S+)", run_text(["clinfo"]))
-    if m:
-        return m.group(1)
+def opencl_platforms() -> list[str]:
+    """'Name: Version' of each OpenCL platform clinfo lists."""
+    text = run_text(["clinfo"])
+    names = re.findall(r"^\s*Platform Name\s+(.+?)\s*$", text, re.M)
+    versions = re.findall(r"^\s*Platform Version\s+(.+?)\s*$", text, re.M)
+    return [f"{n}: {v}" for n, v in zip(names, versions)]
+
+
+def pocl_version(platforms: list[str]) -> str:
+    for p in platforms:
+        m = re.search(r"(PoCL \S+)", p)
+        if m:
+            return m.group(1)
     m = re.search(r"^Version: (\S+)", run_text(["dpkg", "-s", "pocl-opencl-icd"]), re.M)
     return f"PoCL {m.group(1)}" if m else "PoCL unknown"
 
 
+def module_version(name: str) -> str | None:
+    try:
+        return __import__(name).__version__
+    except Exception:
+        return None
+
+
+# --- statistics (pure; see bench/test_peers.py) --------------------------------
+
+def stats(batch: int, times: list[float]) -> dict:
+    med = statistics.median(times)
+    return {"medianMs": med, "minMs": min(times), "maxMs": max(times),
+            "msPerImage": med / batch, "imagesPerSecond": batch * 1e3 / med}
+
+
+def spread(values: list[float]) -> dict | None:
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "perRound": values}
+
+
+def round_order(keys: list[str], round_index: int) -> list[str]:
+    """Forward in even rounds, reversed in odd ones, so no engine always runs first."""
+    return list(keys) if round_index % 2 == 0 else list(reversed(keys))
+
+
+def engine_ms(rnd: dict, key: str) -> float | None:
+    entry = rnd["engines"].get(key)
+    return entry.get("medianMs") if entry else None
+
+
+def summarise(batch: int, rounds: list[dict], sg_keys: list[str], peer_keys: list[str]) -> dict:
+    """Per engine: median/min/max of round medians. Per senet-gpu key and peer: per-round ratios.
+
+    A round counts for a ratio only when both of its engines produced a median.
+    Latency ratio = senet-gpu ms / peer ms; throughput ratio = senet-gpu images/s / peer images/s.
+    """
+    engines = {}
+    for key in sg_keys + peer_keys:
+        meds = [m for m in (engine_ms(r, key) for r in rounds) if m is not None]
+        engines[key] = None if not meds else {
+            "medianOfRoundMediansMs": statistics.median(meds), "fastestRoundMs": min(meds),
+            "slowestRoundMs": max(meds), "roundsOk": len(meds),
+            "msPerImage": statistics.median(meds) / batch,
+            "imagesPerSecond": batch * 1e3 / statistics.median(meds)}
+    ratios = {}
+    for sg in sg_keys:
+        ratios[sg] = {}
+        for peer in peer_keys:
+            pairs = [(engine_ms(r, sg), engine_ms(r, peer)) for r in rounds]
+            pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
+            ratios[sg][peer] = {"latency": spread([a / b for a, b in pairs]),
+                                "throughput": spread([(batch * 1e3 / a) / (batch * 1e3 / b) for a, b in pairs])}
+    return {"engines": engines, "ratios": ratios}
+
+
+def verdict(ratio: float, target: float, at_most: bool) -> str:
+    if (ratio <= target) if at_most else (ratio >= target):
+        return "met"
+    return f"missed by {ratio / target if at_most else target / ratio:.2f}×"
+
+
+def target_line(batch: int, ratios: dict) -> str | None:
+    """Verdict against the guide's target and aim, for the batch sizes that have one."""
+    if batch == LATENCY_BATCH and ratios.get("latency"):
+        r, sign, target, aim, at_most, what = ratios["latency"]["median"], "≤", LATENCY_TARGET, LATENCY_AIM, True, "latency"
+    elif batch == THROUGHPUT_BATCH and ratios.get("throughput"):
+        r, sign, target, aim, at_most, what = (ratios["throughput"]["median"], "≥", THROUGHPUT_TARGET,
+                                               THROUGHPUT_AIM, False, "throughput")
+    else:
+        return None
+    return (f"senet-gpu/ORT {what} {r:.2f}×: target {sign} {target}× {verdict(r, target, at_most)}, "
+            f"aim {aim}× {verdict(r, aim, at_most)}")
+
+
 # --- model and peers ----------------------------------------------------------
+
+def onnx_cache_path(name: str, size: int) -> Path:
+    """Keyed by model, size, opset, seed and the tools sources (not the torch version, so that a
+    --no-torch run without torch finds it); the exporting versions are in the .json beside it."""
+    h = hashlib.sha256(f"{name} {size} {OPSET} {SEED}".encode())
+    for f in ("models.py", "synthetic.py", "classic_senet.py"):
+        h.update((ROOT / "tools" / f).read_bytes())
+    return CACHE / f"{name}-{size}-{h.hexdigest()[:12]}.onnx"
+
 
 def build_torch_model(name: str):
     import models
@@ -113,25 +258,21 @@ def build_torch_model(name: str):
     return model.float().eval()
 
 
-def onnx_path(name: str, size: int, model, torch) -> Path:
-    """Export once per (model, size, torch, tools sources); reuse the cached file."""
-    h = hashlib.sha256(f"{name} {size} {OPSET} {SEED} {torch.__version__}".encode())
-    for f in ("models.py", "synthetic.py", "classic_senet.py"):
-        h.update((ROOT / "tools" / f).read_bytes())
-    path = CACHE / f"{name}-{size}-{h.hexdigest()[:12]}.onnx"
-    if not path.exists():
-        CACHE.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        print(f"exporting {name} to {path.relative_to(ROOT)} ...", file=sys.stderr)
-        import warnings
+def export_onnx(path: Path, name: str, size: int, model, torch) -> None:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    print(f"peers: exporting {name} to {path.relative_to(ROOT)} ...", file=sys.stderr)
+    import warnings
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(model, (torch.zeros(1, 3, size, size),), str(tmp), opset_version=OPSET,
-                              dynamo=False, input_names=["input"], output_names=["output"],
-                              dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
-        tmp.replace(path)
-    return path
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (torch.zeros(1, 3, size, size),), str(tmp), opset_version=OPSET,
+                          dynamo=False, input_names=["input"], output_names=["output"],
+                          dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}})
+    meta = {"model": name, "size": size, "opset": OPSET, "seed": SEED, "torch": torch.__version__,
+            "onnx": module_version("onnx"), "created": datetime.datetime.now().astimezone().isoformat()}
+    path.with_suffix(".json").write_text(json.dumps(meta, indent=2) + "\n")
+    tmp.replace(path)
 
 
 def time_calls(fn, iterations: int, warmup: int) -> tuple[list[float], object]:
@@ -147,24 +288,60 @@ def time_calls(fn, iterations: int, warmup: int) -> tuple[list[float], object]:
     return times, out
 
 
-def stats(batch: int, times: list[float]) -> dict:
-    med = statistics.median(times)
-    return {"medianMs": med, "minMs": min(times), "maxMs": max(times),
-            "msPerImage": med / batch, "imagesPerSecond": batch * 1e3 / med}
-
-
 # --- senet-gpu ------------------------------------------------------------------
 
+def resolve_binary(path: str) -> Path:
+    return Path(path) if os.path.isabs(path) else ROOT / path
+
+
 def ensure_binary(path: str) -> str | None:
-    binary = Path(path) if os.path.isabs(path) else ROOT / path
+    binary = resolve_binary(path)
     if not binary.exists() and path == DEFAULT_BINARY:
-        print("building senet-gpu (swift build -c release --product senet-gpu) ...", file=sys.stderr)
+        print("peers: building senet-gpu (swift build -c release --product senet-gpu) ...", file=sys.stderr)
         if subprocess.run(["swift", "build", "-c", "release", "--product", "senet-gpu"], cwd=ROOT).returncode:
             print("peers: swift build failed", file=sys.stderr)
     if not binary.exists():
         print(f"peers: senet-gpu binary {binary} not found; reporting peers only", file=sys.stderr)
         return None
     return str(binary)
+
+
+def binary_identity(binary: str) -> dict | None:
+    try:
+        st = os.stat(binary)
+        return {"sizeBytes": st.st_size, "mtime": datetime.datetime.fromtimestamp(st.st_mtime).astimezone()
+                .isoformat(timespec="seconds"),
+                "sha256": hashlib.sha256(Path(binary).read_bytes()).hexdigest()}
+    except OSError:
+        return None
+
+
+def wait_for_binary(binary: str) -> bool:
+    deadline = time.monotonic() + BINARY_WAIT_SECONDS
+    while not os.path.exists(binary):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(2)
+    return True
+
+
+def bench_flags(binary: str) -> list[str]:
+    """The optional flags of OPTIONAL_BENCH_FLAGS that this binary's `bench --help` lists."""
+    try:
+        proc = subprocess.run([binary, "bench", "--help"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError):
+        return []
+    text = proc.stdout + proc.stderr
+    return [f for f in OPTIONAL_BENCH_FLAGS if re.search(re.escape(f) + r"(?![\w-])", text)]
+
+
+def senet_gpu_command(binary: str, args, device: int, batch: int, flags: list[str]) -> list[str]:
+    cmd = [binary, "bench", "--device", str(device), "--model", args.model, "--batch", str(batch),
+           "--size", str(args.size), "--iterations", str(args.iterations), "--warmup", str(args.warmup),
+           "--json", *flags]
+    if args.kernel_family:
+        cmd += ["--kernel-family", args.kernel_family]
+    return cmd + list(args.extra_args)
 
 
 def parse_json(text: str) -> dict | None:
@@ -179,124 +356,284 @@ def parse_json(text: str) -> dict | None:
     return None
 
 
-def run_senet_gpu(binary: str, args, batch: int) -> dict | None:
-    cmd = [binary, "bench", "--device", str(args.device), "--model", args.model, "--batch", str(batch),
-           "--size", str(args.size), "--iterations", str(args.iterations), "--warmup", str(args.warmup), "--json"]
+def run_senet_gpu(cmd: list[str], timeout: float, expect: dict | None = None) -> dict:
+    """One bench child process. Always returns the raw record; `medianMs` only when usable.
+    expect: JSON keys whose values must match (batch, iterations); a mismatch is recorded and warned."""
+    rec = {"command": cmd}
+    if not wait_for_binary(cmd[0]):
+        rec["error"] = f"binary {cmd[0]} missing for {BINARY_WAIT_SECONDS} s"
+        print(f"peers: {rec['error']}", file=sys.stderr)
+        return rec
+    t0 = time.perf_counter()
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, cwd=ROOT)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     except (OSError, subprocess.TimeoutExpired) as err:
+        rec["error"] = str(err)
         print(f"peers: senet-gpu failed: {err}", file=sys.stderr)
-        return None
+        return rec
+    rec["wallSeconds"] = time.perf_counter() - t0
+    rec["returncode"] = proc.returncode
     result = parse_json(proc.stdout) if proc.returncode == 0 else None
-    if result is None or not isinstance(result.get("medianMs"), (int, float)):
-        print(f"peers: `{' '.join(cmd)}` exited {proc.returncode} without usable JSON", file=sys.stderr)
+    rec["json"] = result
+    if result is None or not isinstance(result.get("medianMs"), (int, float)) or result["medianMs"] <= 0:
+        rec["error"] = "no usable JSON (medianMs)"
+        rec["stdout"], rec["stderr"] = proc.stdout[-4000:], proc.stderr[-4000:]
+        print(f"peers: `{shlex.join(cmd)}` exited {proc.returncode} without usable JSON", file=sys.stderr)
         for label, text in (("stderr", proc.stderr), ("stdout", proc.stdout)):
             if text.strip():
-                print(f"--- senet-gpu {label} ---\n{text.rstrip()}", file=sys.stderr)
-        return None
-    med = float(result["medianMs"])
-    result.setdefault("minMs", med)
-    result["msPerImage"] = med / batch
-    result.setdefault("imagesPerSecond", batch * 1e3 / med)
-    return result
+                print(f"--- senet-gpu {label} ---\n{text.rstrip()[-2000:]}", file=sys.stderr)
+        return rec
+    rec["medianMs"] = float(result["medianMs"])
+    bad = {k: result[k] for k, v in (expect or {}).items() if k in result and result[k] != v}
+    if bad:
+        rec["mismatch"] = bad
+        print(f"peers: senet-gpu reported {bad}, expected {expect}", file=sys.stderr)
+    if proc.stderr.strip():
+        rec["stderr"] = proc.stderr[-4000:]
+    return rec
+
+
+def run_rounds(engines: dict, rounds: int) -> list[dict]:
+    """engines: key -> callable returning a record dict (with medianMs when it worked), in forward order."""
+    out = []
+    for r in range(rounds):
+        order = round_order(list(engines), r)
+        rec = {"round": r, "order": order, "startedAt": datetime.datetime.now().astimezone()
+               .isoformat(timespec="seconds"), "loadAverage": list(os.getloadavg()), "engines": {}}
+        for key in order:
+            rec["engines"][key] = engines[key]()
+        out.append(rec)
+    return out
 
 
 # --- report ------------------------------------------------------------------------
 
-def verdict(ratio: float, target: float, at_most: bool) -> str:
-    if (ratio <= target) if at_most else (ratio >= target):
-        return "target met"
-    return f"missed by {ratio / target if at_most else target / ratio:.2f}×"
+def fmt_spread(s: dict | None) -> str:
+    return "—" if s is None else f"{s['median']:.2f}× ({s['min']:.2f}–{s['max']:.2f})"
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    family_depth(args.model)
-    load = os.getloadavg()[0]
-    if load > 0.5:
-        print(f"peers: warning: load average {load:.2f} before the run; other work will skew the timings",
-              file=sys.stderr)
-    import numpy as np
-    import onnxruntime as ort
-    import torch
+def display_path(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
 
+
+def markdown(report: dict) -> str:
+    """The Markdown summary of a raw report (pure function of it)."""
+    a = report["settings"]
+    peers = report["peers"]
+    sg_keys = report["senetGpuKeys"]
+    lines = [f"Reproduce: `{report['reproduce']}`", ""]
+    lines.append(f"### {a['model']}, {a['size']}×{a['size']}, synthetic weights (seed {SEED}) — "
+                 f"{report['date'][:16].replace('T', ' ')}")
+    lines.append("")
+    load = report["loadAverageBefore"]
+    lines.append(f"- Machine: {report['machine']}; load average before {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
+                 f"(1 / 5 / 15 min)")
+    v = report["versions"]
+    lines.append(f"- Versions: onnxruntime {v['onnxruntime']}, torch {v['torch'] or 'not used'}, "
+                 f"{v['pocl']}, senet-gpu {v['senetGpu']}, Python {v['python']}")
+    devs = ", ".join(f"{k.split(':')[1]} = {report['deviceNames'].get(k) or '?'}" for k in sg_keys) or "none"
+    extra = ""
+    if a.get("kernelFamily"):
+        extra += f", `--kernel-family {a['kernelFamily']}`"
+    if a.get("senetGpuArgs"):
+        extra += f", extra args `{a['senetGpuArgs']}`"
+    lines.append(f"- senet-gpu on OpenCL device {devs}{extra}; ORT/PyTorch on {a['threads']} threads")
+    lines.append(f"- {a['rounds']} interleaved rounds per batch; per round and engine {a['warmup']} warm-up + "
+                 f"{a['iterations']} timed calls, median (senet-gpu: one `bench --json` process, its own median; "
+                 "peers: time.perf_counter around each call); order alternates each round. Engine ms: median of "
+                 "round medians (fastest–slowest round). Ratios: median of per-round ratios (lowest–highest round)")
+    lines.append("")
+    lines.append("| batch | engine | median ms | round medians ms | ms / image | images/s |")
+    lines.append("|---:|---|---:|---|---:|---:|")
+    for b in report["batches"]:
+        for key in sg_keys + peers:
+            label = (f"senet-gpu dev {key.split(':')[1]}" if key in sg_keys else LABELS[key])
+            e = b["summary"]["engines"][key]
+            if e is None:
+                lines.append(f"| {b['batch']} | {label} | failed | | | |")
+            else:
+                lines.append(f"| {b['batch']} | {label} | {e['medianOfRoundMediansMs']:.2f} | "
+                             f"{e['fastestRoundMs']:.2f}–{e['slowestRoundMs']:.2f} | {e['msPerImage']:.2f} | "
+                             f"{e['imagesPerSecond']:.2f} |")
+    lines.append("")
+    if sg_keys:
+        head = "| batch | device | latency vs ORT | throughput vs ORT |"
+        rule = "|---:|---:|---:|---:|"
+        if TORCH in peers:
+            head += " latency vs PyTorch | throughput vs PyTorch |"
+            rule += "---:|---:|"
+        lines += [head + " rounds |", rule + "---:|"]
+        for b in report["batches"]:
+            for key in sg_keys:
+                rs = b["summary"]["ratios"][key]
+                n = len((rs[ORT]["latency"] or {}).get("perRound", []))
+                row = f"| {b['batch']} | {key.split(':')[1]} |"
+                for peer in peers:
+                    row += f" {fmt_spread(rs[peer]['latency'])} | {fmt_spread(rs[peer]['throughput'])} |"
+                lines.append(row + f" {n} |")
+        lines.append("")
+        for b in report["batches"]:
+            for key in sg_keys:
+                t = target_line(b["batch"], b["summary"]["ratios"][key][ORT])
+                if t:
+                    lines.append(f"- batch {b['batch']}, device {key.split(':')[1]}: {t}")
+    else:
+        lines.append("- senet-gpu missing: peers only")
+    for b in report["batches"]:
+        if b.get("ortVsTorchMaxAbsDiff") is not None:
+            lines.append(f"- batch {b['batch']}: ORT vs PyTorch output max |Δ| {b['ortVsTorchMaxAbsDiff']:.2e}")
+    for w in report.get("warnings", []):
+        lines.append(f"- Warning: {w}")
+    lines.append("")
+    lines.append(f"Raw data: `{report['jsonOut']}`")
+    return "\n".join(lines)
+
+
+def load_onnx(args) -> tuple[Path, object, object]:
+    """The cached ONNX path, plus (torch, torch model) when PyTorch is used or had to export."""
+    path = onnx_cache_path(args.model, args.size)
+    if path.exists() and args.no_torch:
+        return path, None, None
+    try:
+        import torch
+    except ImportError:
+        if args.no_torch:
+            sys.exit(f"peers: no cached ONNX file {display_path(path)} and torch is not installed to export it; "
+                     "pip install torch timm")
+        sys.exit("peers: PyTorch is not installed; pip install torch timm (or pass --no-torch with a cached ONNX file)")
     import models
-    import synthetic
 
     torch.set_num_threads(args.threads)
     models.strict_fp32()
     model = build_torch_model(args.model)
+    if not path.exists():
+        export_onnx(path, args.model, args.size, model, torch)
+    return path, (None if args.no_torch else torch), (None if args.no_torch else model)
+
+
+def self_test() -> int:
+    import unittest
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    suite = unittest.defaultTestLoader.loadTestsFromName("test_peers")
+    return 0 if unittest.TextTestRunner(verbosity=1).run(suite).wasSuccessful() else 1
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    args = parse_args(argv)
+    if args.self_test:
+        return self_test()
+    family_depth(args.model)
+    load_before = list(os.getloadavg())
+    warnings_ = []
+    if load_before[0] > 0.5:
+        warnings_.append(f"load average {load_before[0]:.2f} before the run; other work skews the timings")
+        print(f"peers: warning: {warnings_[-1]}", file=sys.stderr)
+    started = datetime.datetime.now().astimezone()
+    json_out = Path(args.json_out) if args.json_out else RESULTS / f"peers-{args.model}-{started:%Y%m%d-%H%M%S}.json"
+
+    import numpy as np
+    import onnxruntime as ort
+    import synthetic
+
+    path, torch, model = load_onnx(args)
+    onnx_meta_file = path.with_suffix(".json")
+    onnx_meta = json.loads(onnx_meta_file.read_text()) if onnx_meta_file.exists() else None
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = args.threads
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    session = ort.InferenceSession(str(onnx_path(args.model, args.size, model, torch)), opts,
-                                   providers=["CPUExecutionProvider"])
+    session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+
     binary = ensure_binary(args.senet_gpu)
     sg_version = run_text([binary, "--version"]).strip() if binary else "missing"
+    flags = bench_flags(binary) if binary else []
+    identity = binary_identity(binary) if binary else None
+    sg_keys = [f"senet-gpu:{d}" for d in args.device_list] if binary else []
+    peers = [ORT] + ([TORCH] if torch is not None else [])
 
-    results = []
+    batches = []
     for batch in args.batch_list:
         x = synthetic.synthetic_input([batch, 3, args.size, args.size], SEED)
-        xt = torch.from_numpy(x).contiguous()
-        row = {"batch": batch, "senetGpu": run_senet_gpu(binary, args, batch) if binary else None}
-        times, ort_out = time_calls(lambda: session.run(None, {"input": x})[0], args.iterations, args.warmup)
-        row["onnxruntime"] = stats(batch, times)
+        last = {}
+        engines = {}
+        for d, key in zip(args.device_list, sg_keys):
+            cmd = senet_gpu_command(binary, args, d, batch, flags)
+            expect = {"batch": batch, "iterations": args.iterations}
+            engines[key] = (lambda cmd=cmd, expect=expect: run_senet_gpu(cmd, args.timeout, expect))
 
-        def torch_call():
-            with torch.inference_mode():
-                return model(xt)
+        def ort_engine():
+            times, last[ORT] = time_calls(lambda: session.run(None, {"input": x})[0], args.iterations, args.warmup)
+            return {"timesMs": times, **stats(batch, times)}
 
-        times, torch_out = time_calls(torch_call, args.iterations, args.warmup)
-        row["pytorch"] = stats(batch, times)
-        row["ortVsTorchMaxAbsDiff"] = float(np.max(np.abs(ort_out - torch_out.numpy())))
-        results.append(row)
+        engines[ORT] = ort_engine
+        if torch is not None:
+            xt = torch.from_numpy(x).contiguous()
 
-    now = datetime.datetime.now().astimezone()
-    machine = f"{cpu_model()}, {os.cpu_count()} cores"
-    versions = {"torch": torch.__version__, "onnxruntime": ort.__version__, "pocl": pocl_version(),
-                "senetGpu": sg_version, "python": platform.python_version()}
-    print(f"### {args.model}, {args.size}×{args.size}, synthetic weights (seed {SEED}) — {now:%Y-%m-%d %H:%M %Z}\n")
-    print(f"- Machine: {machine}; ORT/PyTorch on {args.threads} threads; senet-gpu on OpenCL device {args.device}")
-    print(f"- Versions: torch {versions['torch']}, onnxruntime {versions['onnxruntime']}, {versions['pocl']}, "
-          f"senet-gpu {sg_version}, Python {versions['python']}")
-    print(f"- Median (and min) of {args.iterations} timed calls after {args.warmup} warm-up calls; peers timed with "
-          "time.perf_counter around each full call, senet-gpu by its own `bench --json`\n")
-    print("| batch | engine | median ms | min ms | ms / image | images/s |")
-    print("|---:|---|---:|---:|---:|---:|")
-    for row in results:
-        for key, label in (("senetGpu", "senet-gpu"), ("onnxruntime", "ONNX Runtime"), ("pytorch", "PyTorch")):
-            r = row[key]
-            if r is None:
-                print(f"| {row['batch']} | {label} | missing | | | |")
-            else:
-                print(f"| {row['batch']} | {label} | {r['medianMs']:.2f} | {r['minMs']:.2f} | "
-                      f"{r['msPerImage']:.2f} | {r['imagesPerSecond']:.2f} |")
-    print()
-    for row in results:
-        b, sg, ref = row["batch"], row["senetGpu"], row["onnxruntime"]
-        line = f"- batch {b}: ORT vs PyTorch max |Δ| {row['ortVsTorchMaxAbsDiff']:.2e}"
-        if sg is None:
-            print(line + "; senet-gpu missing")
-            continue
-        lat = sg["medianMs"] / ref["medianMs"]
-        thr = sg["imagesPerSecond"] / ref["imagesPerSecond"]
-        line += f"; senet-gpu/ORT latency {lat:.2f}×"
-        if b == 1:
-            line += f" (target ≤ {LATENCY_TARGET}: {verdict(lat, LATENCY_TARGET, True)})"
-        line += f", throughput {thr:.2f}×"
-        if b == 8:
-            line += f" (target ≥ {THROUGHPUT_TARGET}: {verdict(thr, THROUGHPUT_TARGET, False)})"
-        extras = [f"{k} {sg[k]:.4g}" for k in ("gflops", "ceilingGflops", "coldStartSeconds", "warmStartSeconds")
-                  if isinstance(sg.get(k), (int, float))]
-        print(line + (f"; senet-gpu {', '.join(extras)}" if extras else ""))
+            def torch_call():
+                with torch.inference_mode():
+                    return model(xt)
 
-    if args.json_out:
-        report = {"date": now.isoformat(timespec="seconds"), "machine": machine, "versions": versions,
-                  "model": args.model, "size": args.size, "threads": args.threads, "iterations": args.iterations,
-                  "warmup": args.warmup, "device": args.device, "loadBefore": load, "results": results}
-        Path(args.json_out).write_text(json.dumps(report, indent=2) + "\n")
+            def torch_engine():
+                times, out = time_calls(torch_call, args.iterations, args.warmup)
+                last[TORCH] = out.numpy()
+                return {"timesMs": times, **stats(batch, times)}
+
+            engines[TORCH] = torch_engine
+        print(f"peers: batch {batch}: {args.rounds} rounds of {', '.join(engines)}", file=sys.stderr)
+        rounds = run_rounds(engines, args.rounds)
+        diff = float(np.max(np.abs(last[ORT] - last[TORCH]))) if TORCH in last else None
+        batches.append({"batch": batch, "rounds": rounds, "summary": summarise(batch, rounds, sg_keys, peers),
+                        "ortVsTorchMaxAbsDiff": diff})
+
+    device_names = {}
+    for key in sg_keys:
+        for b in batches:
+            for r in b["rounds"]:
+                j = r["engines"][key].get("json") or {}
+                device_names.setdefault(key, j.get("device"))
+    if binary and binary_identity(binary) != identity:
+        warnings_.append("the senet-gpu binary changed during the run; rounds may mix builds")
+    absent = sorted({want for b in batches for r in b["rounds"] for k in sg_keys
+                     for want in EXPECTED_SENET_GPU_KEYS if want not in (r["engines"][k].get("json") or {want: 0})})
+    if absent:
+        warnings_.append(f"senet-gpu JSON lacked {', '.join(absent)} in some rounds")
+    if any("mismatch" in r["engines"][k] for b in batches for r in b["rounds"] for k in sg_keys):
+        warnings_.append("senet-gpu reported a batch or iteration count other than asked; see `mismatch`")
+    failed = sum(1 for b in batches for r in b["rounds"] for k in sg_keys if "medianMs" not in r["engines"][k])
+    if failed:
+        warnings_.append(f"{failed} senet-gpu run(s) failed; see `error` in the raw data")
+
+    platforms = opencl_platforms()
+    report = {
+        "tool": "bench/peers.py", "date": started.isoformat(timespec="seconds"),
+        "finished": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "reproduce": reproduce_command(args), "argv": argv, "cwd": os.getcwd(),
+        "machine": f"{cpu_model()}, {os.cpu_count()} cores", "kernel": platform.platform(),
+        "openclPlatforms": platforms, "loadAverageBefore": load_before, "loadAverageAfter": list(os.getloadavg()),
+        "versions": {"onnxruntime": ort.__version__, "torch": torch.__version__ if torch is not None else None,
+                     "numpy": np.__version__, "onnx": module_version("onnx"), "pocl": pocl_version(platforms),
+                     "senetGpu": sg_version, "python": platform.python_version()},
+        "senetGpuBinary": {"path": binary, "identity": identity, "benchFlagsPassed": flags},
+        "onnxFile": {"path": display_path(path), "exportedBy": onnx_meta},
+        "settings": {"model": args.model, "size": args.size, "threads": args.threads, "rounds": args.rounds,
+                     "iterations": args.iterations, "warmup": args.warmup, "devices": args.device_list,
+                     "kernelFamily": args.kernel_family, "senetGpuArgs": args.senet_gpu_args,
+                     "noTorch": args.no_torch, "seed": SEED, "opset": OPSET},
+        "targets": {"latencyBatch": LATENCY_BATCH, "latencyAtMost": LATENCY_TARGET, "latencyAim": LATENCY_AIM,
+                    "throughputBatch": THROUGHPUT_BATCH, "throughputAtLeast": THROUGHPUT_TARGET,
+                    "throughputAim": THROUGHPUT_AIM},
+        "senetGpuKeys": sg_keys, "peers": peers, "deviceNames": device_names, "warnings": warnings_,
+        "jsonOut": display_path(json_out), "batches": batches,
+    }
+    json_out.parent.mkdir(parents=True, exist_ok=True)
+    json_out.write_text(json.dumps(report, indent=2) + "\n")
+    print(markdown(report))
     return 0
 
 

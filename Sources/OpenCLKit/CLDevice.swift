@@ -27,6 +27,12 @@ public struct CLDevice: @unchecked Sendable, CustomStringConvertible {
     /// Largest work-group extent in each dimension (CL_DEVICE_MAX_WORK_ITEM_SIZES).
     public let maxWorkItemSizes: [Int]
     public let extensions: [String]
+    /// Floats in one native vector register (`CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT`): 16 with
+    /// AVX-512, 8 with AVX2, often 1 on GPUs (their lanes are work-items).
+    public let nativeFloatVectorWidth: Int
+    /// Global memory cache (`CL_DEVICE_GLOBAL_MEM_CACHE_SIZE`): PoCL reports the last level,
+    /// Intel's CPU runtime the per-core L2; 0 when the driver has none.
+    public let globalCacheBytes: UInt64
     /// cl_khr_fp16 and a non-empty CL_DEVICE_HALF_FP_CONFIG: some drivers advertise one only.
     public let supportsFP16: Bool
     public let supportsFP64: Bool
@@ -84,6 +90,8 @@ public struct CLDevice: @unchecked Sendable, CustomStringConvertible {
             clGetDeviceInfo(id, cl_device_info(CL_DEVICE_MAX_WORK_ITEM_SIZES), sizes.count * MemoryLayout<Int>.size, &sizes, nil),
             "clGetDeviceInfo")
         maxWorkItemSizes = sizes
+        nativeFloatVectorWidth = max(1, Int(try Self.value(id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT) as cl_uint))
+        globalCacheBytes = (try? Self.value(id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE) as cl_ulong) ?? 0
         extensions = try Self.string(id, CL_DEVICE_EXTENSIONS).split(separator: " ").map(String.init)
         // CL_DEVICE_HALF_FP_CONFIG (0x1033) lives in cl_ext.h.
         let halfConfig: cl_device_fp_config = (try? Self.value(id, 0x1033)) ?? 0

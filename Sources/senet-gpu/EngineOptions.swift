@@ -80,6 +80,8 @@ struct EngineOptions: ParsableArguments {
         }
         var options = planOptions
         options.profile = profiling
-        return InferenceEngine(model: model, runtime: try openRuntime(profiling: profiling), options: options)
+        let engine = InferenceEngine(model: model, runtime: try openRuntime(profiling: profiling), options: options)
+        for warning in engine.tuningWarnings { printErr("senet-gpu: warning: \(warning)") }
+        return engine
     }
 }

@@ -10,7 +10,7 @@ struct TuneCommand: ParsableCommand {
         commandName: "tune",
         abstract: "Time tile sizes for each convolution of a model on a device and keep the fastest.",
         discussion:
-            "Each candidate is checked against the CPU reference before it is timed. Winners are stored per device and driver beside the kernel cache; later `infer`, `bench` and `compare` runs use them."
+            "Each candidate is checked against the CPU reference on an output filled with NaN before it is timed, and the whole tuned network is checked against the reference before the table is saved. Winners are stored per device, driver and kernel sources beside the kernel cache; later `infer`, `bench` and `compare` runs use them."
     )
 
     @OptionGroup var engineOptions: EngineOptions
@@ -27,11 +27,9 @@ struct TuneCommand: ParsableCommand {
             guard let path = TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory) else {
                 throw CLIError.invalidOption("tune stores its results in the kernel cache; it cannot run with the cache off")
             }
-            var table =
-                TuningTable.load(from: path)
-                ?? TuningTable(
-                    device: runtime.device.name, driver: runtime.device.driverVersion, engineVersion: SENetGPUVersion.string,
-                    entries: [:])
+            let (stored, warnings) = TuningTable.load(from: path, for: runtime)
+            for warning in warnings { printErr("senet-gpu: warning: \(warning)") }
+            var table = try stored ?? TuningTable(for: runtime)
             let shapes = try NetworkGraph(model: model, inputShape: input.shape).convolutions
             let family = try engineOptions.family() ?? .forDevice(runtime.device)
             var seen: Set<String> = []
@@ -52,6 +50,9 @@ struct TuneCommand: ParsableCommand {
                 }
                 print("  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(line)")
             }
+            let error = try ConvTuner.verifyNetwork(
+                model, inputShape: input.shape, runtime: runtime, family: family, table: table)
+            print(String(format: "whole tuned network vs the CPU reference: relative error %.2e", error))
             try table.save(to: path)
             print("saved \(table.entries.count) CPU-family and \(table.gpuEntries.count) GPU-family shapes to \(path.path)")
         } catch { throw SENetGPUCommand.fail(error) }

@@ -45,7 +45,10 @@ final class TunedConvolutionTests: XCTestCase {
         let shape = [1, 3, 40, 40]
         let geometries = try NetworkGraph(model: model, inputShape: shape).convolutions
         let result = try ConvTuner.tune(geometries[0].geometry, runtime: runtime, repeats: 1)
-        let tried = ConvTuner.candidates(for: runtime.device) + [ConvTiling.defaultFor(device: runtime.device)]
+        let tried =
+            ConvTuner.candidates(for: runtime.device) + [
+                ConvTiling.defaultFor(device: runtime.device, geometry: geometries[0].geometry)
+            ]
         XCTAssertTrue(tried.contains(result.best), "\(result.best)")
         XCTAssertTrue(result.rejected.isEmpty, "no candidate computes wrong on this device")
 

@@ -1,39 +1,90 @@
 import OpenCLKit
 import SENetCore
 
-/// Tile sizes of the register-tiled convolution kernels (`conv_tiled.cl`).
+/// Which kernel and tile sizes serve one convolution shape on the CPU family.
 public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
+    /// The register tile's orientation.
+    public enum Kernel: String, Codable, Sendable {
+        /// `conv_tiled.cl`: vectors over `pixels` output pixels, `channels` output channels each.
+        case pixelVector
+        /// `conv_ocvec.cl`: vectors of `vectorWidth` output channels (`channels` of them in all),
+        /// `pixels` output pixels broadcast; batch folded into the pixels; no im2col.
+        case channelVector
+    }
+
+    public var kernel: Kernel
     /// Output channels per work-item.
     public var channels: Int
-    /// Output pixels per work-item (an OpenCL vector width: 4, 8 or 16).
+    /// Output pixels per work-item (pixelVector: an OpenCL vector width, 4, 8 or 16).
     public var pixels: Int
+    /// Floats per vector of the channelVector kernel (4, 8 or 16); unused by pixelVector.
+    public var vectorWidth: Int
     /// Work-group size along dim 0, or nil to let the driver choose.
     public var localSize: Int?
-    /// Unfold the input with im2col and run a GEMM (when the plan has scratch), instead of
-    /// the direct tiled kernel. Ignored for 1×1 stride-1 layers, which are GEMMs already.
+    /// pixelVector only: unfold the input with im2col and run a GEMM (when the plan has
+    /// scratch), instead of the direct tiled kernel. Ignored for 1×1 stride-1 layers.
     public var im2col: Bool
 
     public init(channels: Int, pixels: Int, localSize: Int? = nil, im2col: Bool = false) {
-        (self.channels, self.pixels, self.localSize, self.im2col) = (channels, pixels, localSize, im2col)
+        (kernel, self.channels, self.pixels, vectorWidth, self.localSize, self.im2col) =
+            (.pixelVector, channels, pixels, 0, localSize, im2col)
+    }
+
+    /// A channelVector tiling: `vectors` vectors of `vectorWidth` channels × `pixels` pixels.
+    public init(vectors: Int, vectorWidth: Int, pixels: Int, localSize: Int?) {
+        (kernel, channels, self.pixels, self.vectorWidth, self.localSize, im2col) =
+            (.channelVector, vectors * vectorWidth, pixels, vectorWidth, localSize, false)
     }
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        kernel = try c.decodeIfPresent(Kernel.self, forKey: .kernel) ?? .pixelVector
         channels = try c.decode(Int.self, forKey: .channels)
         pixels = try c.decode(Int.self, forKey: .pixels)
+        vectorWidth = try c.decodeIfPresent(Int.self, forKey: .vectorWidth) ?? 0
         localSize = try c.decodeIfPresent(Int.self, forKey: .localSize)
         im2col = try c.decodeIfPresent(Bool.self, forKey: .im2col) ?? false
     }
 
     public var description: String {
-        "TM=\(channels) TN=\(pixels)\(localSize.map { " local=\($0)" } ?? "")\(im2col ? " im2col" : "")"
+        let local = localSize.map { " local=\($0)" } ?? ""
+        switch kernel {
+        case .pixelVector: return "TM=\(channels) TN=\(pixels)\(local)\(im2col ? " im2col" : "")"
+        case .channelVector: return "ocvec \(channels / max(vectorWidth, 1))x\(vectorWidth) NP=\(pixels)\(local)"
+        }
     }
 
-    /// Defaults before tuning: on CPUs the winner of most SE-ResNet-50 layers under PoCL (big
-    /// register tiles, im2col); on GPUs smaller tiles, so there are enough work-items.
-    public static func defaultFor(device: CLDevice?) -> ConvTiling {
-        device?.type == "cpu"
-            ? ConvTiling(channels: 16, pixels: 16, localSize: 8, im2col: true) : ConvTiling(channels: 4, pixels: 4, im2col: true)
+    /// Whether the kernels can run this tiling on `device` (a table read from disk may hold
+    /// anything): vector widths OpenCL has, tiles that fit the registers, a legal work-group.
+    public func isValid(on device: CLDevice) -> Bool {
+        if let size = localSize, size < 1 || size > min(device.maxWorkGroupSize, device.maxWorkItemSizes.first ?? 1) {
+            return false
+        }
+        switch kernel {
+        case .pixelVector:
+            return (1...16).contains(channels) && [4, 8, 16].contains(pixels)
+        case .channelVector:
+            return [4, 8, 16].contains(vectorWidth) && channels % vectorWidth == 0 && (1...4).contains(channels / vectorWidth)
+                && (1...16).contains(pixels) && !im2col
+        }
+    }
+
+    /// Defaults before tuning, from the device and the layer (what `tune` picks most often).
+    /// CPUs, at the native vector width: 1×1 layers with at least 14×14 output pixels per image
+    /// run as the pixel-vector GEMM (16 channels × one vector of pixels, contiguous loads and
+    /// stores); the rest (3×3, the stem, the 7×7 stage) run the channel-vector kernel with about
+    /// 12 accumulators (MLAS's tile: 4 blocks × 3 pixels with 8-wide vectors, 2 × 6 with
+    /// 16-wide) in work-groups of 4 pixel blocks sharing a weight panel. GPUs: small
+    /// pixel-vector tiles, so there are enough work-items.
+    public static func defaultFor(device: CLDevice?, geometry g: ConvGeometry? = nil) -> ConvTiling {
+        guard let device, device.type == "cpu" else { return ConvTiling(channels: 4, pixels: 4, im2col: true) }
+        let width = [16, 8, 4].first { $0 <= device.nativeFloatVectorWidth } ?? 4
+        if let g, g.kernelHeight == 1, g.padding == 0, g.outHeight * g.outWidth >= 14 * 14 {
+            return ConvTiling(channels: 16, pixels: width, localSize: 8, im2col: g.stride != 1)
+        }
+        return width == 16
+            ? ConvTiling(vectors: 2, vectorWidth: 16, pixels: 6, localSize: 4)
+            : ConvTiling(vectors: 4, vectorWidth: width, pixels: 3, localSize: 4)
     }
 
     /// Weight [OC, C, K, K] transposed to [C·K·K, OC], the layout the kernels read.
@@ -48,14 +99,15 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
     }
 }
 
-/// A convolution through the register-tiled kernels: `conv1x1_gemm` for 1×1 stride-1 layers;
-/// for the rest, `im2col` into `scratch` followed by `conv1x1_gemm` when a scratch buffer of
-/// `scratchCount(g)` floats is given, else `conv1x1_strided` or `conv_tiled` directly.
+/// A convolution on the CPU family: `conv_ocvec` for channel-vector tilings; otherwise
+/// `conv1x1_gemm` for 1×1 stride-1 layers, and for the rest `im2col` into `scratch` followed by
+/// `conv1x1_gemm` when the tiling asks for it, else `conv1x1_strided` or `conv_tiled` directly.
 /// `weightT` is `ConvTiling.transposeWeights(weight)` on the device.
 public enum TiledConvolution {
-    /// Floats of scratch the im2col path needs for `g`; 0 when the layer is a plain GEMM.
-    public static func scratchCount(_ g: ConvGeometry) -> Int {
-        Variant(g) == .gemm ? 0 : g.batch * g.inChannels * g.kernelHeight * g.kernelWidth * g.outHeight * g.outWidth
+    /// Floats of scratch `tiling` needs for `g`: the im2col columns, or 0.
+    public static func scratchCount(_ g: ConvGeometry, tiling: ConvTiling) -> Int {
+        guard tiling.kernel == .pixelVector, tiling.im2col, Variant(g) != .gemm else { return 0 }
+        return g.batch * g.inChannels * g.kernelHeight * g.kernelWidth * g.outHeight * g.outWidth
     }
 
     /// The launches (im2col first when used) of one convolution, arguments bound.
@@ -64,6 +116,13 @@ public enum TiledConvolution {
         bias: CLBuffer, output: CLBuffer, relu: Bool, scratch: CLBuffer? = nil, element: ElementType = .float32
     ) throws -> DeviceOp {
         precondition(g.groups == 1, "the tiled kernels have no groups")
+        if tiling.kernel == .channelVector {
+            return DeviceOp([
+                try channelVectorLaunch(
+                    runtime: runtime, geometry: g, tiling: tiling, arguments: [input, weightT, bias, output], relu: relu,
+                    element: element)
+            ])
+        }
         let defines = ["TM": tiling.channels, "TN": tiling.pixels]
         let channelBlocks = (g.outChannels + tiling.channels - 1) / tiling.channels
         let flatPixels = g.outHeight * g.outWidth
@@ -71,8 +130,8 @@ public enum TiledConvolution {
         var source = input
         var inChannels = g.inChannels
         var launches: [KernelLaunch] = []
-        let scratchBytes = scratchCount(g) * element.byteSize
-        if variant != .gemm, tiling.im2col, let scratch, scratch.byteCount >= scratchBytes {
+        let scratchBytes = scratchCount(g, tiling: tiling) * element.byteSize
+        if scratchBytes > 0, let scratch, scratch.byteCount >= scratchBytes {
             let im2col = try runtime.kernel("im2col", file: "conv_tiled.cl", defines: defines, element: element)
             let taps = g.inChannels * g.kernelHeight * g.kernelWidth
             launches.append(
@@ -114,6 +173,28 @@ public enum TiledConvolution {
         return DeviceOp(launches)
     }
 
+    /// `conv_ocvec` over `[input, weightT, bias, output]`: dim 0 = blocks of `pixels` of the
+    /// batch-folded output, rounded up to the work-group; dim 1 = blocks of `channels`.
+    static func channelVectorLaunch(
+        runtime: DeviceRuntime, geometry g: ConvGeometry, tiling: ConvTiling, arguments buffers: [CLBuffer], relu: Bool,
+        element: ElementType
+    ) throws -> KernelLaunch {
+        let defines = ["VW": tiling.vectorWidth, "OV": tiling.channels / tiling.vectorWidth, "NP": tiling.pixels]
+        let kernel = try runtime.kernel("conv_ocvec", file: "conv_ocvec.cl", defines: defines, element: element)
+        let ints = [
+            g.inChannels, g.height, g.width, g.outChannels, g.outHeight, g.outWidth, g.kernelHeight, g.stride, g.padding,
+            g.batch, relu ? 1 : 0,
+        ]
+        let pixelBlocks = (g.batch * g.outHeight * g.outWidth + tiling.pixels - 1) / tiling.pixels
+        let channelBlocks = (g.outChannels + tiling.channels - 1) / tiling.channels
+        let arguments = buffers.map { KernelArgument.buffer($0) } + ints.map { .int($0) }
+        guard let size = tiling.localSize else {
+            return try KernelLaunch(kernel, arguments, global: [pixelBlocks, channelBlocks])
+        }
+        let global = [(pixelBlocks + size - 1) / size * size, channelBlocks]
+        return try KernelLaunch(kernel, arguments, global: global, local: [size, 1])
+    }
+
     /// Which kernel of `conv_tiled.cl` serves a geometry.
     enum Variant: String {
         case gemm = "conv1x1_gemm"
@@ -136,10 +217,16 @@ extension Conv2d: DeviceLowerable {
 
     public func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int {
         switch context.family {
-        case .cpu: return TiledConvolution.scratchCount(geometry) * output.elementType.byteSize
+        case .cpu: return TiledConvolution.scratchCount(geometry, tiling: cpuTiling(context)) * output.elementType.byteSize
         case .gpu:
             return GPUConvolution.scratchBytes(geometry, tiling: gpuTiling(context), computeUnits: context.device.computeUnits)
         }
+    }
+
+    /// The tuned CPU-family tiling for this shape when it is valid on the device, else the default.
+    func cpuTiling(_ context: LoweringContext) -> ConvTiling {
+        if let tuned = context.tuning?.entries[ConvTuner.key(geometry)], tuned.isValid(on: context.device) { return tuned }
+        return ConvTiling.defaultFor(device: context.device, geometry: geometry)
     }
 
     /// The tuned GPU tiling for this shape when the device can run it, else the device's default.
@@ -163,9 +250,8 @@ extension Conv2d: DeviceLowerable {
                 runtime: b.runtime, geometry: geometry, tiling: gpuTiling(b.context), input: b.inputs[0], weightT: b.weights[0],
                 bias: b.weights[1], output: b.output, relu: layer.relu, scratch: b.scratch, element: b.outputValue.elementType)
         }
-        let tiling = b.tuning?.entries[ConvTuner.key(geometry)] ?? ConvTiling.defaultFor(device: b.runtime.device)
         return try TiledConvolution.make(
-            runtime: b.runtime, geometry: geometry, tiling: tiling, input: b.inputs[0], weightT: b.weights[0],
+            runtime: b.runtime, geometry: geometry, tiling: cpuTiling(b.context), input: b.inputs[0], weightT: b.weights[0],
             bias: b.weights[1], output: b.output, relu: layer.relu, scratch: b.scratch, element: b.outputValue.elementType)
     }
 }

@@ -18,6 +18,8 @@ public final class InferenceEngine: @unchecked Sendable {
     public let tuning: TuningTable?
     /// Where `tuning` came from (or would be written).
     public let tuningPath: URL?
+    /// Why the stored tuning table, or some of its entries, were not used.
+    public let tuningWarnings: [String]
     private var plans: [[Int]: ExecutionPlan] = [:]
     private let lock = NSLock()
 
@@ -28,9 +30,9 @@ public final class InferenceEngine: @unchecked Sendable {
         deviceModel = runtime.map(DeviceModel.init(runtime:))
         if let runtime {
             tuningPath = TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory)
-            tuning = TuningTable.load(from: tuningPath)
+            (tuning, tuningWarnings) = TuningTable.load(from: tuningPath, for: runtime)
         } else {
-            (tuningPath, tuning) = (nil, nil)
+            (tuningPath, tuning, tuningWarnings) = (nil, nil, [])
         }
     }
 

@@ -3,58 +3,6 @@ import Foundation
 import OpenCLKit
 import SENetCore
 
-/// Per-device tile sizes for each convolution shape: found by timing candidates on the device
-/// (each checked against the CPU reference first), stored beside the kernel cache, and used by
-/// every later process on the same device and driver.
-public struct TuningTable: Codable, Sendable, Equatable {
-    public var device: String
-    public var driver: String
-    public var engineVersion: String
-    /// Shape key (`ConvTuner.key`) → winning tiling of the CPU family.
-    public var entries: [String: ConvTiling]
-    /// Shape key → winning tiling of the GPU family.
-    public var gpuEntries: [String: GPUConvTiling] = [:]
-
-    public init(
-        device: String, driver: String, engineVersion: String, entries: [String: ConvTiling],
-        gpuEntries: [String: GPUConvTiling] = [:]
-    ) {
-        (self.device, self.driver, self.engineVersion, self.entries) = (device, driver, engineVersion, entries)
-        self.gpuEntries = gpuEntries
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        device = try c.decode(String.self, forKey: .device)
-        driver = try c.decode(String.self, forKey: .driver)
-        engineVersion = try c.decode(String.self, forKey: .engineVersion)
-        entries = try c.decode([String: ConvTiling].self, forKey: .entries)
-        gpuEntries = try c.decodeIfPresent([String: GPUConvTiling].self, forKey: .gpuEntries) ?? [:]
-    }
-
-    /// `…/senet-gpu/tuning/<hash of device, driver, engine>.json`, or nil when caching is off.
-    public static func path(for device: CLDevice, cacheDirectory: URL?) -> URL? {
-        guard let programs = cacheDirectory else { return nil }
-        let identity = [device.platformName, device.name, device.driverVersion, SENetGPUVersion.string].joined(separator: "|")
-        let hash = SHA256.hash(data: Data(identity.utf8)).prefix(12).map { String(format: "%02x", $0) }.joined()
-        return programs.deletingLastPathComponent().appendingPathComponent("tuning").appendingPathComponent("\(hash).json")
-    }
-
-    /// The stored table, or nil when there is none or it does not decode (then defaults apply).
-    public static func load(from url: URL?) -> TuningTable? {
-        guard let url, let data = try? Data(contentsOf: url) else { return nil }
-        return try? JSONDecoder().decode(TuningTable.self, from: data)
-    }
-
-    /// Writes the table atomically.
-    public func save(to url: URL) throws {
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(self).write(to: url, options: .atomic)
-    }
-}
-
 /// Times tile-size candidates for convolution shapes on one device.
 public enum ConvTuner {
     /// One shape's outcome.
@@ -67,17 +15,36 @@ public enum ConvTuner {
         public let rejected: [Tiling]
     }
 
-    /// The tilings tried on every shape (the im2col ones only where the layer is not a GEMM).
+    /// The pixel-vector tilings tried on every shape (the im2col ones only where the layer is not
+    /// a GEMM).
     public static let candidates: [ConvTiling] = [false, true].flatMap { unfold in
         [4, 8, 16].flatMap { m in [4, 8, 16].map { ConvTiling(channels: m, pixels: $0, im2col: unfold) } }
     }
 
-    /// `candidates` with the driver's work-group size and with a fixed one (8 on CPUs, where
-    /// PoCL otherwise compiles a variant per launch size; 64 on GPUs).
+    /// Register tiles of the channel-vector kernel, (vectors, pixels): 4 to 16 accumulators.
+    static let channelVectorTiles = [(1, 8), (1, 12), (1, 16), (2, 4), (2, 6), (2, 8), (2, 10), (4, 3), (4, 2)]
+
+    /// `candidates` with the driver's work-group size and with a fixed one (64 on GPUs). On CPUs
+    /// the pixel-vector tiles that ever win (8 or 16 channels and pixels) in work-groups of 8
+    /// (PoCL compiles a variant per work-group size, so the driver's choice costs start-up),
+    /// and the channel-vector tiles at the native vector width and half of it, in work-groups
+    /// of 2 to 8.
     public static func candidates(for device: CLDevice) -> [ConvTiling] {
-        let fixed = device.type == "cpu" ? 8 : 64
-        return candidates
-            + candidates.map { ConvTiling(channels: $0.channels, pixels: $0.pixels, localSize: fixed, im2col: $0.im2col) }
+        guard device.type == "cpu" else {
+            return candidates
+                + candidates.map { ConvTiling(channels: $0.channels, pixels: $0.pixels, localSize: 64, im2col: $0.im2col) }
+        }
+        let pixelVector = candidates.filter { $0.channels >= 8 && $0.pixels >= 8 }.map {
+            ConvTiling(channels: $0.channels, pixels: $0.pixels, localSize: 8, im2col: $0.im2col)
+        }
+        let native = [16, 8, 4].first { $0 <= device.nativeFloatVectorWidth } ?? 4
+        let widths = [native, native / 2].filter { [4, 8, 16].contains($0) }
+        let channelVector = widths.flatMap { width in
+            channelVectorTiles.flatMap { vectors, pixels in
+                [2, 4, 8].map { ConvTiling(vectors: vectors, vectorWidth: width, pixels: pixels, localSize: $0) }
+            }
+        }
+        return channelVector + pixelVector
     }
 
     /// The identity of a convolution shape in the tuning table.
@@ -89,11 +56,12 @@ public enum ConvTuner {
     /// Times each CPU-family candidate on `g`, after checking it against the reference, and
     /// returns the fastest.
     public static func tune(_ g: ConvGeometry, runtime: DeviceRuntime, repeats: Int = 3) throws -> Result<ConvTiling> {
-        let scratchCount = TiledConvolution.scratchCount(g)
+        let tried = candidates(for: runtime.device)
+        let scratchCount = tried.map { TiledConvolution.scratchCount(g, tiling: $0) }.max() ?? 0
         let scratch = scratchCount > 0 ? try runtime.buffer(floats: scratchCount) : nil
-        let tried = candidates(for: runtime.device).filter { !$0.im2col || scratch != nil }
-        return try search(g, runtime: runtime, candidates: tried, fallback: .defaultFor(device: runtime.device), repeats: repeats)
-        {
+        return try search(
+            g, runtime: runtime, candidates: tried, fallback: .defaultFor(device: runtime.device, geometry: g), repeats: repeats
+        ) {
             try TiledConvolution.make(
                 runtime: runtime, geometry: g, tiling: $0, input: $1.input, weightT: $1.weightT, bias: $1.bias, output: $1.output,
                 relu: false, scratch: scratch)
@@ -158,5 +126,29 @@ public enum ConvTuner {
         }
         return Result(
             key: key(g), best: best.key, bestSeconds: best.value, defaultSeconds: timings[fallback] ?? .nan, rejected: rejected)
+    }
+}
+
+extension ConvTuner {
+    /// Runs `model` on a seeded input of `inputShape` through a plan that uses `table`, and
+    /// compares the logits with the CPU reference: a table is saved only when the whole tuned
+    /// network still computes the network (relative error ≤ 1e-4). Returns the error.
+    @discardableResult
+    public static func verifyNetwork(
+        _ model: SEResNet, inputShape: [Int], runtime: DeviceRuntime, family: KernelFamily, table: TuningTable
+    ) throws -> Float {
+        var options = PlanOptions()
+        options.kernelFamily = family
+        let graph = try NetworkGraph(model: model, inputShape: inputShape)
+        let plan = try ExecutionPlan(
+            graph: graph, runtime: runtime, weights: DeviceModel(runtime: runtime), options: options, tuning: table)
+        let input = Tensor.random(shape: inputShape, seed: 21)
+        let comparison = Comparison(actual: try plan.run(input).logits, expected: graph.runReference(input).logits)
+        guard comparison.passes(tolerance: 1e-4) else {
+            throw EngineError.tuningFailed(
+                shape: "the whole network",
+                reason: "the tuned plan's logits differ from the CPU reference (relative error \(comparison.relativeError))")
+        }
+        return comparison.relativeError
     }
 }

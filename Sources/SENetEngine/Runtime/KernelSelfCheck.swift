@@ -33,7 +33,11 @@ public enum KernelSelfCheck {
             (ConvGeometry(batch: 2, inChannels: 19, height: 5, width: 7, outChannels: 21, kernel: 1), true),
         ]
         var results: [Result] = []
-        let tilings = [ConvTiling(channels: 16, pixels: 16, im2col: true), ConvTiling(channels: 4, pixels: 8, localSize: 8)]
+        let tilings = [
+            ConvTiling(channels: 16, pixels: 16, im2col: true), ConvTiling(channels: 4, pixels: 8, localSize: 8),
+            ConvTiling(vectors: 2, vectorWidth: 8, pixels: 5, localSize: 4),
+            ConvTiling(vectors: 3, vectorWidth: 4, pixels: 3, localSize: nil),
+        ]
         let gpuTilings = [
             GPUConvTiling.defaultFor(device: runtime.device),
             GPUConvTiling(tileM: 32, tileN: 32, tileK: 16, workM: 2, workN: 2, slices: 3),

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 
 /// Finds the OpenCL C source of a kernel file such as `conv_direct.cl`.
@@ -32,5 +33,16 @@ public struct KernelSources: Sendable {
         if let text = EmbeddedKernels.sources[name] { return text }
         searched.append("sources embedded in the binary (\(Self.embeddedNames.joined(separator: ", ")))")
         throw EngineError.kernelSourceNotFound(name: name, searched: searched)
+    }
+
+    /// SHA-256 (hex, 16 digits) of every kernel file as this process would compile it
+    /// (overrides included): what a tuning table was measured with.
+    public func hash() throws -> String {
+        var hasher = SHA256()
+        for name in Self.embeddedNames {
+            hasher.update(data: Data(name.utf8))
+            hasher.update(data: Data(try source(named: name).utf8))
+        }
+        return hasher.finalize().prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 }
