@@ -4,7 +4,8 @@
 // GEMM view: out[OC, P] = weightT[K, OC]ᵀ · X[K, P] with K = C·KH·KW and P = N·OH·OW: the batch
 // is folded into the pixel dimension. X is never written: element (k, p) is read straight from
 // input [N, C, H, W] at (c, oy·stride − pad + ky, ox·stride − pad + kx), 0 outside the image, so
-// 3×3 and stem convolutions need no im2col buffer. weightT is [K, OC] (packed once at load).
+// 3×3 and stem convolutions need no im2col buffer. weightT is [OC/WB, K, WB] (packed once at
+// load: blocks of WB = 64 output channels, zero-padded).
 // output [N, OC, OH, OW].
 //
 // Work-group: GROUP_N × GROUP_M work-items (dim 0 pixels, dim 1 channels) computing a TM × TN
@@ -18,6 +19,7 @@
 // [slices, OC, P] and conv_gemm_reduce adds them, the bias and the ReLU.
 
 // Activations are stored as ACT_T: the engine sets it from each value's element type.
+#define WB 64  // Output channels per packed weight block (ConvTiling.weightBlock).
 #ifndef ACT_T
 #define ACT_T float
 #endif
@@ -89,7 +91,7 @@ void conv_gemm(__global const ACT_T* restrict input,
             const int kk = i / TM;
             const int k = k0 + kk;
             const int oc = oc0 + i - kk * TM;
-            weights[kk][i - kk * TM] = (k < kEnd && oc < OC) ? weightT[(size_t)k * OC + oc] : 0.0f;
+            weights[kk][i - kk * TM] = (k < kEnd && oc < OC) ? weightT[((size_t)(oc / WB) * K + k) * WB + oc % WB] : 0.0f;
         }
         for (int kk = lid / TN; kk < TK; kk += GROUP / TN) {
             const int k = k0 + kk;

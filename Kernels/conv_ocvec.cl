@@ -4,8 +4,9 @@
 // (broadcast), then does NP·OV vector multiply-adds: no im2col buffer, no local memory, no
 // barriers (CPU runtimes run a work-group's items back to back on one thread).
 //
-// Layout: input [N, C, H, W]; weights [C·K·K, OC] (output channels contiguous, so a tap's
-// OV·VW weights are OV vector loads); bias [OC]; output [N, OC, OH, OW].
+// Layout: input [N, C, H, W]; weights packed [OC/64, C·K·K, 64] (blocks of 64 output channels,
+// zero-padded, so a tap's OV·VW weights are OV vector loads and successive taps stream through
+// one contiguous panel); bias [OC]; output [N, OC, OH, OW]. OV·VW divides 64.
 // dim 0 = block of NP pixels of the flat [N·OH·OW] output (batch folded into the pixels, so a
 // small 7×7 layer still has work at batch 8), dim 1 = block of OV·VW output channels.
 // A work-group along dim 0 is the cache block: its items share one weight panel.
@@ -23,6 +24,7 @@
 #define NP 4
 #endif
 #define OCW (OV * VW)
+#define WB 64  // Output channels per packed weight block (ConvTiling.weightBlock).
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -70,7 +72,8 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
 #pragma unroll
     for (int i = 0; i < NP * OV; ++i) acc[i] = (VEC)(0.0f);
 
-    const size_t channelStride = (size_t)K * K * OC;
+    const size_t channelStride = (size_t)K * K * WB;
+    __global const float* panel = weightT + (size_t)(oc0 / WB) * C * K * K * WB + oc0 % WB;
     for (int ky = 0; ky < K; ++ky) {
         for (int kx = 0; kx < K; ++kx) {
             // This tap's input offset per pixel; padding reads element 0 scaled by 0.
@@ -86,9 +89,9 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
                 keep[j] = ok ? 1.0f : 0.0f;
                 inside &= ok;
             }
-            __global const float* w = weightT + (size_t)(ky * K + kx) * OC + oc0;
+            __global const float* w = panel + (ky * K + kx) * WB;
             __global const ACT_T* x = input;
-            if (inside && ocValid >= OCW) {
+            if (inside) {
                 for (int c = 0; c < C; ++c, w += channelStride, x += HW) {
                     VEC wv[OV];
 #pragma unroll
@@ -104,7 +107,7 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
                 for (int c = 0; c < C; ++c, w += channelStride, x += HW) {
                     VEC wv[OV];
 #pragma unroll
-                    for (int o = 0; o < OV; ++o) wv[o] = load_channels(w + o * VW, ocValid - o * VW);
+                    for (int o = 0; o < OV; ++o) wv[o] = VLOAD(o, w);  // Zero-padded past OC.
 #pragma unroll
                     for (int j = 0; j < NP; ++j) {
                         const VEC xv = (VEC)(x[off[j]] * keep[j]);

@@ -1,8 +1,9 @@
 // Register-tiled convolutions with folded-BN bias and optional fused ReLU.
 //
-// Layout: input [N, C, H, W]; weights transposed at load time to [C*KH*KW, OC] so the TM
-// output channels a work-item needs at one (c, ky, kx) are contiguous; bias [OC];
-// output [N, OC, OH, OW]. All fp32.
+// Layout: input [N, C, H, W]; weights packed at load time to [OC/WB, C*KH*KW, WB] (blocks of
+// WB = 64 output channels, zero-padded) so the TM output channels a work-item needs at one
+// (c, ky, kx) are contiguous and successive taps are WB floats apart; bias [OC];
+// output [N, OC, OH, OW]. TM divides WB.
 //
 // Each work-item computes a TM × TN tile: TM output channels × TN output pixels, kept in
 // TM vector registers of width TN. Per input tap it loads TN inputs and TM weights and does
@@ -29,6 +30,10 @@
 #ifndef TN
 #define TN 8
 #endif
+
+#define WB 64  // Output channels per packed weight block (ConvTiling.weightBlock).
+// The packed weights of output channel oc0 at tap 0, for a layer with `taps` taps.
+#define PANEL(weights, oc0, taps) ((weights) + (size_t)((oc0) / WB) * (taps) * WB + (oc0) % WB)
 
 #define CAT_(a, b) a##b
 #define CAT(a, b) CAT_(a, b)
@@ -75,7 +80,7 @@ __kernel void conv1x1_gemm(__global const ACT_T* restrict input,
     if (p0 + TN <= P && oc0 + TM <= OC) {
         for (int c = 0; c < C; ++c) {
             const VEC v = VLOAD(0, x + (size_t)c * P);
-            __global const float* w = weightT + (size_t)c * OC + oc0;
+            __global const float* w = PANEL(weightT, oc0, C) + (size_t)c * WB;
 #pragma unroll
             for (int m = 0; m < TM; ++m) acc[m] = fma((VEC)(w[m]), v, acc[m]);
         }
@@ -86,7 +91,7 @@ __kernel void conv1x1_gemm(__global const ACT_T* restrict input,
             float t[TN];
             for (int j = 0; j < TN; ++j) t[j] = j < valid ? x[(size_t)c * P + j] : 0.0f;
             const VEC v = VLOAD(0, t);
-            __global const float* w = weightT + (size_t)c * OC + oc0;
+            __global const float* w = PANEL(weightT, oc0, C) + (size_t)c * WB;
             for (int m = 0; m < TM; ++m) {
                 if (oc0 + m < OC) acc[m] = fma((VEC)(w[m]), v, acc[m]);
             }
@@ -149,7 +154,7 @@ __kernel void conv1x1_strided(__global const ACT_T* restrict input,
         float t[TN];
         for (int j = 0; j < TN; ++j) t[j] = plane[offset[j]];
         const VEC v = VLOAD(0, t);
-        accumulate(acc, weightT + (size_t)c * OC + oc0, v, channels);
+        accumulate(acc, PANEL(weightT, oc0, C) + (size_t)c * WB, v, channels);
     }
     for (int m = 0; m < TM; ++m) {
         if (oc0 + m >= OC) break;
@@ -183,8 +188,8 @@ __kernel void conv_tiled(__global const ACT_T* restrict input,
             const int iy = oy * stride - pad + ky;
             if (iy < 0 || iy >= H) continue;
             __global const ACT_T* row = plane + iy * W;
-            __global const float* w = weightT + ((size_t)(c * K + ky) * K) * OC + oc0;
-            for (int kx = 0; kx < K; ++kx, w += OC) {
+            __global const float* w = PANEL(weightT, oc0, C * K * K) + (size_t)((c * K + ky) * K) * WB;
+            for (int kx = 0; kx < K; ++kx, w += WB) {
                 const int first = ix0 + kx;
                 VEC v;
                 if (stride == 1 && first >= 0 && first + TN <= W) {

@@ -6,13 +6,31 @@ public final class CLBuffer: @unchecked Sendable {
     public let context: CLContext
     public let byteCount: Int
     let handle: cl_mem
+    /// The buffer a sub-buffer views; kept alive as long as the view.
+    public let parent: CLBuffer?
 
     public init(context: CLContext, byteCount: Int) throws {
         precondition(byteCount > 0, "an OpenCL buffer must hold at least one byte")
         self.context = context
         self.byteCount = byteCount
+        parent = nil
         handle = try checked("clCreateBuffer") {
             clCreateBuffer(context.handle, cl_mem_flags(CL_MEM_READ_WRITE), byteCount, nil, $0)
+        }
+        CLObjectCount.created("buffer")
+    }
+
+    /// A view of `byteCount` bytes of `parent` from byte `offset` (a multiple of the device's
+    /// `baseAddressAlignment`): plans place many short-lived values in one arena this way.
+    public init(subBufferOf parent: CLBuffer, offset: Int, byteCount: Int) throws {
+        precondition(byteCount > 0 && offset >= 0 && offset + byteCount <= parent.byteCount, "sub-buffer out of range")
+        context = parent.context
+        self.byteCount = byteCount
+        self.parent = parent
+        var region = cl_buffer_region(origin: offset, size: byteCount)
+        handle = try checked("clCreateSubBuffer") {
+            clCreateSubBuffer(
+                parent.handle, cl_mem_flags(CL_MEM_READ_WRITE), cl_buffer_create_type(CL_BUFFER_CREATE_TYPE_REGION), &region, $0)
         }
         CLObjectCount.created("buffer")
     }

@@ -33,6 +33,8 @@ public struct CLDevice: @unchecked Sendable, CustomStringConvertible {
     /// Global memory cache (`CL_DEVICE_GLOBAL_MEM_CACHE_SIZE`): PoCL reports the last level,
     /// Intel's CPU runtime the per-core L2; 0 when the driver has none.
     public let globalCacheBytes: UInt64
+    /// Alignment in bytes of a sub-buffer's origin (`CL_DEVICE_MEM_BASE_ADDR_ALIGN` is in bits).
+    public let baseAddressAlignment: Int
     /// cl_khr_fp16 and a non-empty CL_DEVICE_HALF_FP_CONFIG: some drivers advertise one only.
     public let supportsFP16: Bool
     public let supportsFP64: Bool
@@ -92,6 +94,7 @@ public struct CLDevice: @unchecked Sendable, CustomStringConvertible {
         maxWorkItemSizes = sizes
         nativeFloatVectorWidth = max(1, Int(try Self.value(id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT) as cl_uint))
         globalCacheBytes = (try? Self.value(id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE) as cl_ulong) ?? 0
+        baseAddressAlignment = max(4, Int(try Self.value(id, CL_DEVICE_MEM_BASE_ADDR_ALIGN) as cl_uint) / 8)
         extensions = try Self.string(id, CL_DEVICE_EXTENSIONS).split(separator: " ").map(String.init)
         // CL_DEVICE_HALF_FP_CONFIG (0x1033) lives in cl_ext.h.
         let halfConfig: cl_device_fp_config = (try? Self.value(id, 0x1033)) ?? 0

@@ -62,47 +62,61 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
         }
         switch kernel {
         case .pixelVector:
-            return (1...16).contains(channels) && [4, 8, 16].contains(pixels)
+            return (1...16).contains(channels) && Self.weightBlock % channels == 0 && [4, 8, 16].contains(pixels)
         case .channelVector:
             return [4, 8, 16].contains(vectorWidth) && channels % vectorWidth == 0 && (1...4).contains(channels / vectorWidth)
+                && Self.weightBlock % channels == 0
                 && (1...16).contains(pixels) && !im2col
         }
     }
 
-    /// Defaults before tuning, from the device and the layer (what `tune` picks most often).
-    /// CPUs, at the native vector width: 1×1 layers with at least 14×14 output pixels per image
-    /// run as the pixel-vector GEMM (16 channels × one vector of pixels, contiguous loads and
-    /// stores); the rest (3×3, the stem, the 7×7 stage) run the channel-vector kernel with about
-    /// 12 accumulators (MLAS's tile: 4 blocks × 3 pixels with 8-wide vectors, 2 × 6 with
-    /// 16-wide) in work-groups of 4 pixel blocks sharing a weight panel. GPUs: small
-    /// pixel-vector tiles, so there are enough work-items.
+    /// Defaults before tuning, from the device and the layer (what `tune` picks most often on
+    /// SE-ResNet-50). CPUs, at the native vector width: 1×1 stride-1 layers with at least 14×14
+    /// pixels per image run as the pixel-vector GEMM (16 channels × one vector of pixels:
+    /// contiguous loads and stores); the rest run the channel-vector kernel with MLAS's 12
+    /// accumulators (4 vectors of channels × 3 pixels) for 1×1 layers, 16 (2 × 8) for 3×3 ones
+    /// and 8 (4 × 2) for the 3-channel stem, whose taps are short. GPUs: small pixel-vector
+    /// tiles, so there are enough work-items.
     public static func defaultFor(device: CLDevice?, geometry g: ConvGeometry? = nil) -> ConvTiling {
         guard let device, device.type == "cpu" else { return ConvTiling(channels: 4, pixels: 4, im2col: true) }
         let width = [16, 8, 4].first { $0 <= device.nativeFloatVectorWidth } ?? 4
-        if let g, g.kernelHeight == 1, g.padding == 0, g.outHeight * g.outWidth >= 14 * 14 {
-            return ConvTiling(channels: 16, pixels: width, localSize: 8, im2col: g.stride != 1)
+        guard let g else { return ConvTiling(vectors: 4, vectorWidth: width, pixels: 3, localSize: 4) }
+        if g.kernelHeight == 1 {
+            if g.stride == 1, g.padding == 0, g.outHeight * g.outWidth >= 14 * 14 {
+                return ConvTiling(channels: 16, pixels: width, localSize: 8)
+            }
+            return ConvTiling(vectors: 4, vectorWidth: width, pixels: 3, localSize: 2)
         }
+        if g.inChannels <= 4 { return ConvTiling(vectors: 4, vectorWidth: width, pixels: 2, localSize: 8) }
         return width == 16
-            ? ConvTiling(vectors: 2, vectorWidth: 16, pixels: 6, localSize: 4)
-            : ConvTiling(vectors: 4, vectorWidth: width, pixels: 3, localSize: 4)
+            ? ConvTiling(vectors: 2, vectorWidth: 16, pixels: 8, localSize: 2)
+            : ConvTiling(vectors: 4, vectorWidth: width, pixels: 3, localSize: 2)
     }
 
-    /// Weight [OC, C, K, K] transposed to [C·K·K, OC], the layout the kernels read.
-    public static func transposeWeights(_ weight: Tensor) -> Tensor {
+    /// Output channels per block of packed weights; every tile's channel count divides it.
+    public static let weightBlock = 64
+
+    /// Weight [OC, C, K, K] packed to [⌈OC/64⌉, C·K·K, 64], the layout every convolution kernel
+    /// reads (MLAS packs the same way): a tile's output channels at one tap are contiguous, and
+    /// a work-item streams one contiguous panel. Channels past OC are zero.
+    public static func packWeights(_ weight: Tensor) -> Tensor {
         let outChannels = weight.shape[0]
         let taps = weight.count / outChannels
-        var transposed = Tensor(shape: [taps, outChannels])
+        let block = weightBlock
+        let blocks = (outChannels + block - 1) / block
+        var packed = Tensor(shape: [blocks, taps, block])
         for o in 0..<outChannels {
-            for t in 0..<taps { transposed.data[t * outChannels + o] = weight.data[o * taps + t] }
+            let base = (o / block) * taps * block + o % block
+            for t in 0..<taps { packed.data[base + t * block] = weight.data[o * taps + t] }
         }
-        return transposed
+        return packed
     }
 }
 
 /// A convolution on the CPU family: `conv_ocvec` for channel-vector tilings; otherwise
 /// `conv1x1_gemm` for 1×1 stride-1 layers, and for the rest `im2col` into `scratch` followed by
 /// `conv1x1_gemm` when the tiling asks for it, else `conv1x1_strided` or `conv_tiled` directly.
-/// `weightT` is `ConvTiling.transposeWeights(weight)` on the device.
+/// `weightT` is `ConvTiling.packWeights(weight)` on the device.
 public enum TiledConvolution {
     /// Floats of scratch `tiling` needs for `g`: the im2col columns, or 0.
     public static func scratchCount(_ g: ConvGeometry, tiling: ConvTiling) -> Int {
@@ -191,8 +205,11 @@ public enum TiledConvolution {
         guard let size = tiling.localSize else {
             return try KernelLaunch(kernel, arguments, global: [pixelBlocks, channelBlocks])
         }
-        let global = [(pixelBlocks + size - 1) / size * size, channelBlocks]
-        return try KernelLaunch(kernel, arguments, global: global, local: [size, 1])
+        // A work-group is the cache block of one weight panel: when all pixel blocks fit in one,
+        // they run together (the 7×7 stage at batch 1) instead of re-reading the panel.
+        let local = min(size, pixelBlocks)
+        let global = [(pixelBlocks + local - 1) / local * local, channelBlocks]
+        return try KernelLaunch(kernel, arguments, global: global, local: [local, 1])
     }
 
     /// Which kernel of `conv_tiled.cl` serves a geometry.
@@ -212,8 +229,8 @@ public enum TiledConvolution {
 }
 
 extension Conv2d: DeviceLowerable {
-    /// [C·K·K, OC] transposed weights and the bias.
-    public func deviceParameters() -> [Tensor] { [ConvTiling.transposeWeights(layer.weight), layer.bias] }
+    /// Packed weights (`ConvTiling.packWeights`) and the bias.
+    public func deviceParameters() -> [Tensor] { [ConvTiling.packWeights(layer.weight), layer.bias] }
 
     public func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int {
         switch context.family {

@@ -6,14 +6,14 @@ extension ExecutionPlan {
     /// the transfers, and the memory it needs.
     public var textDescription: String {
         var lines = ["plan for input \(inputShape) on \(deviceName ?? "the CPU reference")"]
-        lines.append(pad("#", 4) + pad("op", 26) + pad("kind", 16) + pad("where", 8) + pad("output", 20) + "buffer")
+        lines.append(pad("#", 4) + pad("op", 26) + pad("kind", 16) + pad("where", 8) + pad("output", 20) + "arena offset")
         var number = 0
         for step in steps {
             switch step {
             case .device(let op), .host(let op):
                 let p = placements[op]
                 number += 1
-                let buffer = p.buffer.map { "b\($0)" } ?? "-"
+                let buffer = p.arenaOffset.map { String(format: "%.2f MiB", Double($0) / 1_048_576) } ?? "-"
                 let why = p.reason.map { "  (\($0))" } ?? ""
                 lines.append(
                     pad("\(number)", 4) + pad(p.name, 26) + pad(p.kind.rawValue, 16) + pad(p.onDevice ? "device" : "cpu", 8)
@@ -28,8 +28,8 @@ extension ExecutionPlan {
         }
         let onDevice = placements.filter(\.onDevice).count
         lines.append(
-            "\(onDevice) ops on the device, \(placements.count - onDevice) on the CPU; \(bufferBytes.count) activation buffers "
-                + "and \(Self.megabytes(scratchBytes)) scratch: activations \(Self.megabytes(activationBytes)) for this plan, "
+            "\(onDevice) ops on the device, \(placements.count - onDevice) on the CPU; an activation arena of "
+                + "\(Self.megabytes(arena.byteCount)) and \(Self.megabytes(scratchBytes)) scratch: activations \(Self.megabytes(activationBytes)) for this plan, "
                 + "weights \(Self.megabytes(weightBytes)) (uploaded once, shared by every plan of the engine); "
                 + String(format: "%.2f GMAC", Double(graph.macs) / 1e9))
         if deviceName != nil {

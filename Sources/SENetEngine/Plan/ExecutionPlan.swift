@@ -19,8 +19,8 @@ public final class ExecutionPlan: @unchecked Sendable {
         public let reason: String?
         /// The node's output value: shape, element type, layout.
         public let output: ValueInfo
-        /// Index of the device buffer holding the output; nil on the CPU.
-        public let buffer: Int?
+        /// Byte offset of the output in the activation arena; nil on the CPU.
+        public let arenaOffset: Int?
 
         public var outputShape: [Int] { output.shape }
     }
@@ -50,16 +50,16 @@ public final class ExecutionPlan: @unchecked Sendable {
     public var inputShape: [Int] { graph.values[graph.input].shape }
     public let placements: [Placement]
     public let steps: [Step]
-    /// Sizes in bytes of the activation buffers the plan allocated on the device.
-    public let bufferBytes: [Int]
+    /// Where each device value lives in the plan's one activation buffer.
+    public let arena: ActivationArena
     /// Bytes of the device weights the plan's device ops read (shared with the engine's other plans).
     public let weightBytes: Int
     /// Device name, or nil for a CPU-only plan.
     public let deviceName: String?
     /// Bytes of the scratch buffer shared by the ops that need one (im2col).
     public let scratchBytes: Int
-    /// Peak device memory for activations: the value buffers plus the shared scratch.
-    public var activationBytes: Int { bufferBytes.reduce(0, +) + scratchBytes }
+    /// Peak device memory for activations: the arena plus the shared scratch.
+    public var activationBytes: Int { arena.byteCount + scratchBytes }
     /// Convolution shapes that used tuned tile sizes, out of all convolutions.
     public let tunedConvolutions: Int, convolutions: Int
     /// The kernels the device ops use; nil on the CPU reference.
@@ -105,8 +105,8 @@ public final class ExecutionPlan: @unchecked Sendable {
         let onDevice = reasons.map { $0 == nil }
         steps = Self.schedule(graph, onDevice: onDevice, perturb: options.perturbLayer)
         perturbedValues = Set(steps.compactMap { if case .perturb(let value) = $0 { return value } else { return nil } })
-        let (assignment, sizes) = Self.assignBuffers(graph, steps: steps)
-        bufferBytes = sizes
+        let arena = ActivationArena(graph: graph, steps: steps, alignment: max(256, runtime?.device.baseAddressAlignment ?? 0))
+        self.arena = arena
 
         var buffers: [Int: CLBuffer] = [:]
         var ops: [Int: DeviceOp] = [:]
@@ -119,12 +119,16 @@ public final class ExecutionPlan: @unchecked Sendable {
                 lowered.map { $1.scratchBytes(output: graph.values[graph.nodes[$0].output], context: context) }.max() ?? 0
             weightBytes = DeviceModel.bytes(of: lowered.map(\.1))
             try Self.checkFits(
-                device: runtime.device, buffers: sizes + [scratchBytes], weights: weightBytes,
+                device: runtime.device, buffers: [arena.byteCount, scratchBytes], weights: weightBytes,
                 batch: graph.values[graph.input].shape[0],
                 limit: options.memoryLimitBytes)
-            let pool = try sizes.map { try runtime.buffer(bytes: $0) }
             let scratch = scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil
-            for (value, index) in assignment { buffers[value] = pool[index] }
+            if arena.byteCount > 0 {
+                let whole = try runtime.buffer(bytes: arena.byteCount)
+                for (value, offset) in arena.offsets {
+                    buffers[value] = try CLBuffer(subBufferOf: whole, offset: offset, byteCount: graph.values[value].byteCount)
+                }
+            }
             for (index, op) in lowered {
                 let node = graph.nodes[index]
                 ops[index] = try op.makeDeviceOp(
@@ -143,7 +147,7 @@ public final class ExecutionPlan: @unchecked Sendable {
         placements = graph.nodes.enumerated().map { index, node in
             Placement(
                 name: node.name, kind: node.kind, onDevice: onDevice[index], reason: reasons[index],
-                output: graph.values[node.output], buffer: assignment[node.output])
+                output: graph.values[node.output], arenaOffset: arena.offsets[node.output])
         }
     }
 

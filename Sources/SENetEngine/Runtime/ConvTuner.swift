@@ -100,7 +100,7 @@ public enum ConvTuner {
         let bias = Tensor.random(shape: [g.outChannels], seed: 13)
         let expected = Reference.conv2d(input, weight: weight, bias: bias, stride: g.stride, padding: g.padding, groups: g.groups)
         let buffers = Buffers(
-            input: try runtime.upload(input), weightT: try runtime.upload(ConvTiling.transposeWeights(weight)),
+            input: try runtime.upload(input), weightT: try runtime.upload(ConvTiling.packWeights(weight)),
             bias: try runtime.upload(bias), output: try runtime.buffer(floats: expected.count))
         let poison = Tensor(shape: expected.shape, repeating: .nan)
         var timings: [Tiling: Double] = [:]

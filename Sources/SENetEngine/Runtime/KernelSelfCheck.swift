@@ -36,7 +36,7 @@ public enum KernelSelfCheck {
         let tilings = [
             ConvTiling(channels: 16, pixels: 16, im2col: true), ConvTiling(channels: 4, pixels: 8, localSize: 8),
             ConvTiling(vectors: 2, vectorWidth: 8, pixels: 5, localSize: 4),
-            ConvTiling(vectors: 3, vectorWidth: 4, pixels: 3, localSize: nil),
+            ConvTiling(vectors: 4, vectorWidth: 4, pixels: 3, localSize: nil),
         ]
         let gpuTilings = [
             GPUConvTiling.defaultFor(device: runtime.device),
