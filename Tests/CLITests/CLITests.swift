@@ -232,6 +232,25 @@ final class PerformanceCLITests: XCTestCase {
         let after = try runCLI(["infer", "--verbose"] + model, environment: environment)
         XCTAssertEqual(after.status, 0, after.stderr)
         XCTAssertTrue(after.stderr.contains("20 of 20 layers tuned for this device"), after.stderr)
+
+        // A stored entry damaged by hand: `infer` warns, uses the default for it, and its
+        // logits still match the CPU reference's.
+        let tables = try FileManager.default.contentsOfDirectory(atPath: cache + "/senet-gpu/tuning")
+        XCTAssertEqual(tables.count, 1)
+        let tablePath = cache + "/senet-gpu/tuning/" + tables[0]
+        let text = try String(contentsOfFile: tablePath, encoding: .utf8)
+        let damaged = try XCTUnwrap(text.range(of: #""pixels" : [0-9]+"#, options: .regularExpression))
+        try text.replacingCharacters(in: damaged, with: #""pixels" : -3"#).write(
+            toFile: tablePath, atomically: true, encoding: .utf8)
+        let directory = try temporaryDirectory(self)
+        let (deviceLogits, cpuLogits) = (directory.appendingPathComponent("d.npy"), directory.appendingPathComponent("c.npy"))
+        let damagedRun = try runCLI(["infer", "--save-logits", deviceLogits.path] + model, environment: environment)
+        XCTAssertEqual(damagedRun.status, 0, damagedRun.stderr)
+        XCTAssertTrue(damagedRun.stderr.contains("is not valid on this device; using the default"), damagedRun.stderr)
+        let reference = try runCLI(["infer", "--device", "cpu", "--save-logits", cpuLogits.path] + model)
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+        assertClose(
+            try NumpyFile.read(path: deviceLogits.path), try NumpyFile.read(path: cpuLogits.path), tolerance: 1e-4)
         let refused = try runCLI(["tune", "--device", "cpu"] + model)
         XCTAssertEqual(refused.status, 1)
         XCTAssertTrue(refused.stderr.contains("tune needs an OpenCL device"), refused.stderr)

@@ -67,29 +67,37 @@ final class DevicePlanTests: XCTestCase {
 
     // MARK: - Buffers
 
-    func testBuffersAreReusedAndPeakMemoryIsReported() throws {
+    func testArenaPlacesLiveValuesApartAndStaysSmall() throws {
         let runtime = try openTestDevice()
         let model = try SyntheticWeights.model(Architecture(modelName: "seresnet50")!, seed: 1)
         let plan = try ExecutionPlan(model: model, runtime: runtime, inputShape: [1, 3, 224, 224])
-        // 89 ops share a handful of buffers; the largest activation is 256×56×56 floats.
-        XCTAssertLessThanOrEqual(plan.bufferBytes.count, 8)
-        let largest = 256 * 56 * 56 * 4
-        XCTAssertEqual(plan.bufferBytes.max(), largest)
-        XCTAssertLessThanOrEqual(plan.bufferBytes.reduce(0, +), 4 * largest)
-        // The im2col scratch is sized for the largest unfolded layer: the stem, 3·7·7 × 112·112.
-        XCTAssertEqual(plan.scratchBytes, 3 * 7 * 7 * 112 * 112 * 4)
-        XCTAssertEqual(plan.activationBytes, plan.bufferBytes.reduce(0, +) + plan.scratchBytes)
-        XCTAssertTrue(
-            plan.textDescription.contains("activations 16.8 MiB for this plan, weights 107.0 MiB"), plan.textDescription)
-        // Convolutions never write over their input; scale + add + ReLU may (it is elementwise),
-        // so the block output takes the branch's buffer.
-        let buffers = Dictionary(plan.placements.map { ($0.name, $0.buffer) }, uniquingKeysWith: { a, _ in a })
-        for block in model.blocks {
-            for (previous, next) in zip(block.convs, block.convs.dropFirst()) {
-                XCTAssertNotEqual(buffers[previous.name]!, buffers[next.name]!, next.name)
+        let graph = plan.graph
+        // Issue 11's bound: twice the largest layer's input plus output (the stem: 3×224×224 in,
+        // 64×112×112 out), and no im2col scratch with the default tiles.
+        let stem = (3 * 224 * 224 + 64 * 112 * 112) * 4
+        XCTAssertLessThanOrEqual(plan.activationBytes, 2 * stem)
+        XCTAssertEqual(plan.scratchBytes, 0)
+        XCTAssertEqual(plan.activationBytes, plan.arena.byteCount)
+        XCTAssertTrue(plan.textDescription.contains("activations 6.9 MiB for this plan, weights 107.0 MiB"), plan.textDescription)
+        // Values alive at the same step never share bytes, unless one is written in place over
+        // the other.
+        let values = plan.arena.offsets.keys.sorted()
+        for (i, a) in values.enumerated() {
+            for b in values[(i + 1)...] where plan.arena.lifetimes[a]!.overlaps(plan.arena.lifetimes[b]!) {
+                if plan.arena.aliases[a] == b || plan.arena.aliases[b] == a { continue }
+                let (ra, rb) = (plan.arena.offsets[a]!, plan.arena.offsets[b]!)
+                let apart = ra + graph.values[a].byteCount <= rb || rb + graph.values[b].byteCount <= ra
+                XCTAssertTrue(apart, "\(graph.values[a].name) and \(graph.values[b].name) overlap while both are alive")
             }
-            XCTAssertEqual(buffers[block.name]!, buffers[block.convs.last!.name]!, "\(block.name) in place")
         }
+        // scale + add + ReLU writes over the branch it reads (elementwise), so the block output
+        // takes the last convolution's place.
+        let offsets = Dictionary(plan.placements.map { ($0.name, $0.arenaOffset) }, uniquingKeysWith: { a, _ in a })
+        for block in model.blocks {
+            XCTAssertEqual(offsets[block.name]!, offsets[block.convs.last!.name]!, "\(block.name) in place")
+        }
+        let input = SyntheticWeights.input(shape: [1, 3, 224, 224], seed: 2)
+        assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
     }
 
     // MARK: - compare

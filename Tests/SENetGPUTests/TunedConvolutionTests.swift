@@ -12,7 +12,6 @@ final class TunedConvolutionTests: XCTestCase {
     // MARK: - Kernels
 
     func testEveryTilingOnEveryPathMatchesTheReference() throws {
-        let runtime = try openTestDevice()
         // GEMM with tails, strided 1×1, 3×3 with rows shorter than TN, 3×3 stride 2, a stem.
         let shapes: [(ConvGeometry, Bool)] = [
             (ConvGeometry(batch: 2, inChannels: 35, height: 9, width: 13, outChannels: 21, kernel: 1), true),
@@ -27,11 +26,18 @@ final class TunedConvolutionTests: XCTestCase {
                 true
             ),  // stem
         ]
-        for (index, (g, relu)) in shapes.enumerated() {
-            for tiling in ConvTuner.candidates where tiling.pixels != 4 || tiling.channels == 4 {
-                let result = try KernelSelfCheck.convolution(
-                    on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(500 + index))
-                XCTAssertTrue(result.passed, "\(result.shape): \(result.comparison)")
+        // Every pixel-vector tile, and every channel-vector tile the tuner tries on each device.
+        for runtime in try openTestDevices() {
+            let channelVector = ConvTuner.candidates(for: runtime.device).filter {
+                $0.kernel == .channelVector && $0.vectorWidth == ConvTiling.defaultFor(device: runtime.device).vectorWidth
+            }
+            let pixelVector = ConvTuner.candidates.filter { $0.pixels != 4 || $0.channels == 4 }
+            for (index, (g, relu)) in shapes.enumerated() {
+                for tiling in pixelVector + channelVector {
+                    let result = try KernelSelfCheck.convolution(
+                        on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(500 + index))
+                    XCTAssertTrue(result.passed, "\(runtime.device) \(tiling) \(result.shape): \(result.comparison)")
+                }
             }
         }
     }
@@ -54,8 +60,7 @@ final class TunedConvolutionTests: XCTestCase {
 
         let path = try XCTUnwrap(TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory))
         XCTAssertTrue(path.path.hasPrefix(directory.appendingPathComponent("tuning").path))
-        var table = TuningTable(
-            device: runtime.device.name, driver: runtime.device.driverVersion, engineVersion: "x", entries: [:])
+        var table = try TuningTable(for: runtime)
         for (_, g) in geometries {
             table.entries[ConvTuner.key(g)] = ConvTiling(channels: 8, pixels: 4, im2col: g.kernelHeight > 1)
         }
@@ -82,8 +87,7 @@ final class TunedConvolutionTests: XCTestCase {
 
         // Every convolution gets a tuned GPU tiling (split-K forced on half of them); the plan
         // of the GPU family uses all of them and still computes the network.
-        var table = TuningTable(
-            device: runtime.device.name, driver: runtime.device.driverVersion, engineVersion: "x", entries: [:])
+        var table = try TuningTable(for: runtime)
         for (index, (_, g)) in geometries.enumerated() {
             table.gpuEntries[ConvTuner.key(g)] = GPUConvTiling(
                 tileM: 32, tileN: 32, tileK: 8, workM: 2, workN: 2, slices: index.isMultiple(of: 2) ? 2 : 1)
