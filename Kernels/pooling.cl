@@ -7,7 +7,8 @@
 // loads, no barrier and no local memory: on CPUs (PoCL) a work-group then covers many rows
 // back to back, which is the cache block, where the barrier version spills at every step.
 //
-// max_pool2d: input [N*C, H, W] → output [N*C, OH, OW]; one work-item per output value.
+// max_pool2d: input [N*C, H, W] → output [N*C, OH, OW]; one work-item per output value,
+// dims (column, row, plane), so no work-item divides.
 // Padded positions never win (PyTorch semantics); OH/OW come from the host so ceil mode needs
 // no special case here.
 
@@ -42,23 +43,20 @@ __kernel void max_pool2d(__global const ACT_T* restrict input,
                          __global ACT_T* restrict output,
                          const int H, const int W, const int OH, const int OW,
                          const int kernelSize, const int stride, const int pad) {
-    const int pixel = get_global_id(0);
-    const int row = get_global_id(1);
-    if (pixel >= OH * OW) return;
-    const int oy = pixel / OW;
-    const int ox = pixel - oy * OW;
+    const int ox = get_global_id(0);
+    const int oy = get_global_id(1);
+    const int row = get_global_id(2);
+    if (ox >= OW) return;  // dim 0 is rounded up to whole work-groups
     __global const ACT_T* plane = input + (size_t)row * H * W;
+    const int iy0 = oy * stride - pad;
+    const int ix0 = ox * stride - pad;
+    const int yBegin = max(iy0, 0), yEnd = min(iy0 + kernelSize, H);
+    const int xBegin = max(ix0, 0), xEnd = min(ix0 + kernelSize, W);
     float best = -INFINITY;
-    for (int ky = 0; ky < kernelSize; ++ky) {
-        const int iy = oy * stride - pad + ky;
-        if (iy < 0 || iy >= H) continue;
-        for (int kx = 0; kx < kernelSize; ++kx) {
-            const int ix = ox * stride - pad + kx;
-            if (ix < 0 || ix >= W) continue;
-            best = fmax(best, plane[iy * W + ix]);
-        }
+    for (int iy = yBegin; iy < yEnd; ++iy) {
+        for (int ix = xBegin; ix < xEnd; ++ix) best = fmax(best, plane[iy * W + ix]);
     }
-    output[(size_t)row * OH * OW + pixel] = best;
+    output[((size_t)row * OH + oy) * OW + ox] = best;
 }
 
 __kernel void global_avg_pool_rows(__global const ACT_T* restrict input,

@@ -23,7 +23,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Skip the cold/warm start measurement (two child processes).")
     var noStartup = false
 
-    @Flag(help: "Skip measuring the device's SGEMM ceiling.")
+    @Flag(help: "Skip measuring the device's ceilings (SGEMM rate and FMA peak).")
     var noCeiling = false
 
     @Option(help: "How many of the costliest layers to list (all: a large number).")
@@ -46,6 +46,11 @@ struct BenchCommand: ParsableCommand {
         let ceilingGflops: Double?
         let ceilingTiling: String?
         let fractionOfCeiling: Double?
+        /// clock × compute units × native vector width × 2, when the driver reports a clock.
+        let nominalPeakGflops: Double?
+        /// What `fma_peak` reaches: the device's FMA peak as measured.
+        let measuredPeakGflops: Double?
+        let fractionOfPeak: Double?
         let coldStartSeconds, warmStartSeconds: Double?
         let peakActivationBytes, weightBytes: Int
         let layers: [Layer]
@@ -64,7 +69,9 @@ struct BenchCommand: ParsableCommand {
             let bench = try Benchmark(
                 plan: plan, profiledPlan: profiled ?? plan, input: input, macs: macs, warmup: warmup, iterations: iterations)
             var ceiling: (gflops: Double, tiling: ConvTiling)?
+            var peak: DevicePeak?
             if let runtime = engine.runtime, !noCeiling {
+                peak = try DevicePeak.measure(runtime: runtime)
                 let candidates = [(8, 8), (8, 16), (16, 8), (4, 16), (4, 4), (16, 16)].map {
                     ConvTiling(channels: $0.0, pixels: $0.1)
                 }
@@ -78,7 +85,9 @@ struct BenchCommand: ParsableCommand {
                 gmacsPerImage: Double(macs) / batch / 1e9, medianMs: bench.median * 1e3, minMs: bench.minimum * 1e3,
                 maxMs: bench.maximum * 1e3, msPerImage: bench.median * 1e3 / batch, imagesPerSecond: batch / bench.median,
                 gflops: bench.gflops, ceilingGflops: ceiling?.gflops, ceilingTiling: ceiling?.tiling.description,
-                fractionOfCeiling: ceiling.map { bench.gflops / $0.gflops }, coldStartSeconds: cold, warmStartSeconds: warm,
+                fractionOfCeiling: ceiling.map { bench.gflops / $0.gflops }, nominalPeakGflops: peak?.nominalGflops,
+                measuredPeakGflops: peak?.measuredGflops, fractionOfPeak: peak.map { bench.gflops / $0.measuredGflops },
+                coldStartSeconds: cold, warmStartSeconds: warm,
                 peakActivationBytes: plan.activationBytes, weightBytes: plan.weightBytes,
                 layers: bench.opSeconds.sorted { $0.seconds > $1.seconds }.prefix(max(0, layers)).map {
                     .init(name: $0.name, ms: $0.seconds * 1e3)
@@ -137,6 +146,13 @@ struct BenchCommand: ParsableCommand {
                 String(
                     format: "SGEMM ceiling on this device: %.1f GFLOP/s (%@); network at %.0f%% of it", ceiling,
                     r.ceilingTiling ?? "", fraction * 100))
+        }
+        if let peak = r.measuredPeakGflops, let fraction = r.fractionOfPeak {
+            let nominal = r.nominalPeakGflops.map { String(format: "; from its clock: %.1f GFLOP/s", $0) } ?? ""
+            print(
+                String(
+                    format: "FMA peak of this device: %.1f GFLOP/s measured%@; network at %.0f%% of it", peak, nominal,
+                    fraction * 100))
         }
         if let cold = r.coldStartSeconds, let warm = r.warmStartSeconds {
             print(String(format: "start to first result: cold %.2f s (empty kernel caches), warm %.2f s", cold, warm))

@@ -193,8 +193,9 @@ final class DeviceCLITests: XCTestCase {
         XCTAssertEqual(logged.status, 0, logged.stderr)
         XCTAssertFalse(quiet.stderr.contains("launch "), quiet.stderr)
         let launches = logged.stderr.split(separator: "\n").filter { $0.contains("launch ") }
-        // SE-ResNet-18: 20 convolutions, 8 blocks × 4 SE and residual ops, stem pool, head: at least 57 launches.
-        XCTAssertGreaterThanOrEqual(launches.count, 57, logged.stderr)
+        // SE-ResNet-18: 20 convolutions, 8 blocks × 4 SE and residual ops, stem pool, head (pool,
+        // classifier, softmax): 56 launches, more where a tiling adds im2col or a split-K pass.
+        XCTAssertGreaterThanOrEqual(launches.count, 56, logged.stderr)
         XCTAssertTrue(launches.contains { $0.contains("launch softmax_rows global [64] local [64]") }, logged.stderr)
         XCTAssertFalse(logged.stdout.contains("launch "), "stdout stays the results'")
     }
@@ -270,6 +271,7 @@ final class PerformanceCLITests: XCTestCase {
         XCTAssertEqual((report["layers"] as? [Any])?.count, 10)
         for key in [
             "medianMs", "minMs", "maxMs", "imagesPerSecond", "gflops", "ceilingGflops", "coldStartSeconds", "warmStartSeconds",
+            "measuredPeakGflops", "fractionOfPeak",
         ] {
             XCTAssertGreaterThan(report[key] as? Double ?? 0, 0, key)
         }

@@ -158,8 +158,8 @@ final class ErrorCLITests: XCTestCase {
     func testDeviceMemoryAndFailures() throws {
         try skipWithoutOpenCL()
         let base = ["infer", "--device", "0", "--model", "seresnet18", "--size", "64", "--batch", "8"]
-        try assertOneLineError(base + ["--memory-limit", "48"], "does not fit in device memory")
-        let fallback = try runCLI(base + ["--memory-limit", "48", "--fallback", "cpu"])
+        try assertOneLineError(base + ["--memory-limit", "46"], "does not fit in device memory")
+        let fallback = try runCLI(base + ["--memory-limit", "46", "--fallback", "cpu"])
         XCTAssertEqual(fallback.status, 0, fallback.stderr)
         XCTAssertTrue(fallback.stderr.contains("running on the CPU (--fallback cpu)"), fallback.stderr)
         XCTAssertTrue(fallback.stdout.contains("device: cpu"), fallback.stdout)

@@ -12,12 +12,12 @@ final class ProgramCacheTests: XCTestCase {
 
     func testSecondRuntimeLoadsProgramsFromDisk() throws {
         let directory = try temporaryDirectory(self)
-        let first = try openTestDevice(cacheDirectory: directory)
+        let first = try openTestDevice(cacheDirectory: directory, storeProgramBinaries: true)
         _ = try first.kernel("channel_scale_add_relu", file: "scale.cl")
         XCTAssertEqual(first.programs.statistics.compiledFromSource, 1)
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: directory.path).count, 1)
 
-        let second = try openTestDevice(cacheDirectory: directory)
+        let second = try openTestDevice(cacheDirectory: directory, storeProgramBinaries: true)
         XCTAssertTrue(try KernelSelfCheck.scaleAddReLU(on: second, shape: [2, 5, 3, 3], inPlace: false, seed: 1).passed)
         XCTAssertEqual(second.programs.statistics.loadedFromDisk, 1)
         XCTAssertEqual(second.programs.statistics.compiledFromSource, 0)
@@ -25,7 +25,7 @@ final class ProgramCacheTests: XCTestCase {
 
     func testDifferentDefinesAreDifferentEntries() throws {
         let directory = try temporaryDirectory(self)
-        let runtime = try openTestDevice(cacheDirectory: directory)
+        let runtime = try openTestDevice(cacheDirectory: directory, storeProgramBinaries: true)
         _ = try runtime.programs.program(file: "conv_tiled.cl", defines: ["TM": "4", "TN": "4"])
         _ = try runtime.programs.program(file: "conv_tiled.cl", defines: ["TM": "4", "TN": "8"])
         _ = try runtime.programs.program(file: "conv_tiled.cl", defines: ["TM": "4", "TN": "8"])
@@ -35,18 +35,32 @@ final class ProgramCacheTests: XCTestCase {
 
     func testCorruptOrTruncatedBinaryIsAMissAndIsRebuilt() throws {
         let directory = try temporaryDirectory(self)
-        _ = try openTestDevice(cacheDirectory: directory).kernel("channel_scale_add_relu", file: "scale.cl")
+        _ = try openTestDevice(cacheDirectory: directory, storeProgramBinaries: true).kernel(
+            "channel_scale_add_relu", file: "scale.cl")
         let file = directory.appendingPathComponent(try FileManager.default.contentsOfDirectory(atPath: directory.path)[0])
         let original = try Data(contentsOf: file)
         XCTAssertNotNil(ProgramCache.readVerified(file))
 
         for damaged in [original.prefix(original.count / 2), Data("garbage".utf8), Data()] {
             try damaged.write(to: file)
-            let runtime = try openTestDevice(cacheDirectory: directory)
+            let runtime = try openTestDevice(cacheDirectory: directory, storeProgramBinaries: true)
             XCTAssertTrue(try KernelSelfCheck.scaleAddReLU(on: runtime, shape: [1, 3, 4, 4], inPlace: true, seed: 2).passed)
             XCTAssertEqual(runtime.programs.statistics.compiledFromSource, 1)
             XCTAssertEqual(runtime.programs.statistics.loadedFromDisk, 0)
             XCTAssertNotNil(ProgramCache.readVerified(file), "the rebuilt binary replaced the damaged file")
+        }
+    }
+
+    func testPoCLKeepsItsOwnCacheAndOthersGetOurs() throws {
+        let directory = try temporaryDirectory(self)
+        for device in try testDevices() {
+            let runtime = try DeviceRuntime(device: device, sources: KernelSources(), cacheDirectory: directory)
+            let pocl = device.platformName.contains("Portable Computing Language")
+            XCTAssertEqual(runtime.programs.storesBinaries, !pocl, "\(device)")
+            let before = try FileManager.default.contentsOfDirectory(atPath: directory.path).count
+            _ = try runtime.kernel("channel_scale_add_relu", file: "scale.cl")
+            let after = try FileManager.default.contentsOfDirectory(atPath: directory.path).count
+            XCTAssertEqual(after - before, pocl ? 0 : 1, "\(device): a binary is written unless the driver caches")
         }
     }
 

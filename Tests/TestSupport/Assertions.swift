@@ -25,8 +25,12 @@ public func assertClose(
 
 /// The first OpenCL device, opened with the disk cache off (tests must not depend on it).
 /// Skips, saying why, only when the host has no OpenCL platform at all, and never on CI.
-public func openTestDevice(cacheDirectory: URL? = nil, sources: KernelSources = KernelSources()) throws -> DeviceRuntime {
-    try DeviceRuntime(device: try testDevices()[0], sources: sources, cacheDirectory: cacheDirectory)
+public func openTestDevice(
+    cacheDirectory: URL? = nil, sources: KernelSources = KernelSources(), storeProgramBinaries: Bool? = nil
+) throws -> DeviceRuntime {
+    try DeviceRuntime(
+        device: try testDevices()[0], sources: sources, cacheDirectory: cacheDirectory,
+        storeProgramBinaries: storeProgramBinaries)
 }
 
 /// Every OpenCL device on the host (PoCL and Intel's runtime on CI), each opened fresh.

@@ -70,27 +70,20 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Defaults before tuning, from the device and the layer (what `tune` picks most often on
-    /// SE-ResNet-50). CPUs, at the native vector width: 1×1 stride-1 layers with at least 14×14
-    /// pixels per image run as the pixel-vector GEMM (16 channels × one vector of pixels:
-    /// contiguous loads and stores); the rest run the channel-vector kernel with MLAS's 12
-    /// accumulators (4 vectors of channels × 3 pixels) for 1×1 layers, 16 (2 × 8) for 3×3 ones
-    /// and 8 (4 × 2) for the 3-channel stem, whose taps are short. GPUs: small pixel-vector
-    /// tiles, so there are enough work-items.
+    /// Defaults before tuning, from the device and the layer. CPUs, at the native vector width:
+    /// 1×1 stride-1 layers with at least 14×14 pixels per image run as the pixel-vector GEMM
+    /// (16 channels × one vector of pixels: contiguous loads and stores); every other layer
+    /// runs the channel-vector kernel with MLAS's 12 accumulators (4 vectors of channels × 3
+    /// pixels) in work-groups of 2. One tile for all of them on purpose: PoCL compiles each
+    /// tile and work-group size separately (about 0.4 s each), and `tune` gains little more.
+    /// GPUs: small pixel-vector tiles, so there are enough work-items.
     public static func defaultFor(device: CLDevice?, geometry g: ConvGeometry? = nil) -> ConvTiling {
         guard let device, device.type == "cpu" else { return ConvTiling(channels: 4, pixels: 4, im2col: true) }
         let width = [16, 8, 4].first { $0 <= device.nativeFloatVectorWidth } ?? 4
-        guard let g else { return ConvTiling(vectors: 4, vectorWidth: width, pixels: 3, localSize: 4) }
-        if g.kernelHeight == 1 {
-            if g.stride == 1, g.padding == 0, g.outHeight * g.outWidth >= 14 * 14 {
-                return ConvTiling(channels: 16, pixels: width, localSize: 8)
-            }
-            return ConvTiling(vectors: 4, vectorWidth: width, pixels: 3, localSize: 2)
+        if let g, g.kernelHeight == 1, g.stride == 1, g.padding == 0, g.outHeight * g.outWidth >= 14 * 14 {
+            return ConvTiling(channels: 16, pixels: width, localSize: 8)
         }
-        if g.inChannels <= 4 { return ConvTiling(vectors: 4, vectorWidth: width, pixels: 2, localSize: 8) }
-        return width == 16
-            ? ConvTiling(vectors: 2, vectorWidth: 16, pixels: 8, localSize: 2)
-            : ConvTiling(vectors: 4, vectorWidth: width, pixels: 3, localSize: 2)
+        return ConvTiling(vectors: 4, vectorWidth: width, pixels: 3, localSize: 2)
     }
 
     /// Output channels per block of packed weights; every tile's channel count divides it.

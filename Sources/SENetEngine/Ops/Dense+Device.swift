@@ -55,7 +55,7 @@ extension ScaleAddReLU: DeviceLowerable {
         return try DeviceOp([
             KernelLaunch(
                 kernel, [.buffer(b.inputs[0]), .buffer(b.inputs[1]), .buffer(b.inputs[2]), .buffer(b.output), .int(plane)],
-                global: [plane, shape[0] * shape[1]])
+                global: [b.runtime.roundedUp(plane), shape[0] * shape[1]], local: [b.runtime.independentWorkGroupSize, 1])
         ])
     }
 }

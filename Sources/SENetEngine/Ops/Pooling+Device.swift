@@ -58,7 +58,7 @@ extension MaxPool2d: DeviceLowerable {
             KernelLaunch(
                 kernel,
                 [.buffer(b.inputs[0]), .buffer(b.output)] + [s[2], s[3], oh, ow, self.kernel, stride, padding].map { .int($0) },
-                global: [oh * ow, s[0] * s[1]])
+                global: [b.runtime.roundedUp(ow), oh, s[0] * s[1]], local: [b.runtime.independentWorkGroupSize, 1, 1])
         ])
     }
 }

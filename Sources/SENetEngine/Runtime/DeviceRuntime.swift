@@ -9,14 +9,16 @@ public final class DeviceRuntime: @unchecked Sendable {
     public let queue: CLQueue
     public let programs: ProgramCache
 
+    /// `storeProgramBinaries`: see `ProgramCache.storesBinaries` (nil: by driver).
     public init(
         device: CLDevice, sources: KernelSources = .fromEnvironment(),
-        cacheDirectory: URL? = ProgramCache.defaultDirectory(), profiling: Bool = false
+        cacheDirectory: URL? = ProgramCache.defaultDirectory(), profiling: Bool = false, storeProgramBinaries: Bool? = nil
     ) throws {
         self.device = device
         context = try CLContext(device: device)
         queue = try CLQueue(context: context, profiling: profiling)
-        programs = ProgramCache(context: context, sources: sources, directory: cacheDirectory)
+        programs = ProgramCache(
+            context: context, sources: sources, directory: cacheDirectory, storesBinaries: storeProgramBinaries)
     }
 
     /// Opens device `index` of the flat list; a clear error when there is no platform or no

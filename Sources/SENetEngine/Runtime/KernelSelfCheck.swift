@@ -72,7 +72,21 @@ public enum KernelSelfCheck {
         results.append(try softmax(on: runtime, shape: [2, 7], seed: 601))
         results.append(
             try preprocess(on: runtime, width: 61, height: 47, settings: Preprocessing(resize: 40, crop: 32), seed: 700))
+        results.append(try fmaPeak(on: runtime, width: 4, iterations: 37))
         return results
+    }
+
+    /// `bench`'s FMA-rate kernel against the same chains of fused multiply-adds on the host.
+    public static func fmaPeak(on runtime: DeviceRuntime, width: Int, iterations: Int) throws -> Result {
+        let items = 2 * runtime.independentWorkGroupSize
+        let (op, out) = try DevicePeak.launch(runtime: runtime, width: width, items: items, iterations: iterations)
+        try runtime.write(Tensor(shape: [items], repeating: .nan), to: out)
+        try op.enqueue(on: runtime.queue, profile: false)
+        let expected = Tensor(
+            shape: [items], data: (0..<items).map { DevicePeak.expected(id: $0, width: width, iterations: iterations) })
+        return Result(
+            kernel: "fma_peak", shape: "\(items) items × \(width) lanes × \(iterations) steps",
+            comparison: Comparison(actual: try runtime.download(out, shape: [items]), expected: expected), tolerance: tolerance)
     }
 
     /// A convolution with one tiling against `Reference.conv2d` (+ ReLU).

@@ -20,6 +20,11 @@ public final class ProgramCache: @unchecked Sendable {
     public let sources: KernelSources
     /// Where binaries live; nil disables the disk cache.
     public let directory: URL?
+    /// Whether built programs are written to and read from `directory`. Off by default on PoCL:
+    /// it keeps its own cache of compiled kernels, and asking it for a program binary compiles
+    /// every kernel of the program once more for a generic work-group size (about half of a
+    /// cold start on SE-ResNet-50, for no gain on the next start).
+    public let storesBinaries: Bool
     private var programs: [String: CLProgram] = [:]
     private var stats = Statistics()
     private var buildLogs: [(file: String, options: String, log: String)] = []
@@ -29,10 +34,16 @@ public final class ProgramCache: @unchecked Sendable {
     public var warnings: [(file: String, options: String, log: String)] { lock.withLock { buildLogs } }
     private let lock = NSLock()
 
-    public init(context: CLContext, sources: KernelSources, directory: URL?) {
+    public init(context: CLContext, sources: KernelSources, directory: URL?, storesBinaries: Bool? = nil) {
         self.context = context
         self.sources = sources
         self.directory = directory
+        self.storesBinaries = storesBinaries ?? !Self.cachesItself(context.device)
+    }
+
+    /// Drivers with their own on-disk kernel cache (PoCL's `~/.cache/pocl`).
+    public static func cachesItself(_ device: CLDevice) -> Bool {
+        device.platformName.contains("Portable Computing Language")
     }
 
     public var statistics: Statistics { lock.withLock { stats } }
@@ -74,7 +85,7 @@ public final class ProgramCache: @unchecked Sendable {
     }
 
     private func loadOrBuild(file: String, source: String, options: String, key: String) throws -> CLProgram {
-        let path = directory?.appendingPathComponent("\(key).bin")
+        let path = storesBinaries ? directory?.appendingPathComponent("\(key).bin") : nil
         if let path, let binary = Self.readVerified(path) {
             if let program = try? CLProgram(context: context, binary: binary, options: options, name: file) {
                 stats.loadedFromDisk += 1
