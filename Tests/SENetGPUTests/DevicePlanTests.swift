@@ -100,6 +100,35 @@ final class DevicePlanTests: XCTestCase {
         assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
     }
 
+    func testScratchLivesInTheArenaBesideTheValuesOfItsStep() throws {
+        let runtime = try openTestDevice()
+        let model = try SyntheticWeights.model(Architecture(modelName: "legacy_seresnet34")!, seed: 3)
+        let shape = [2, 3, 64, 48]
+        let graph = try NetworkGraph(model: model, inputShape: shape)
+        var table = try TuningTable(for: runtime)
+        for (_, g) in graph.convolutions { table.entries[ConvTuner.key(g)] = ConvTiling(channels: 8, pixels: 8, im2col: true) }
+        let plan = try ExecutionPlan(
+            graph: graph, runtime: runtime, weights: DeviceModel(runtime: runtime), options: PlanOptions(), tuning: table)
+        XCTAssertGreaterThan(plan.scratchBytes, 0)
+        let scratchOps = plan.arena.scratchOffsets
+        XCTAssertEqual(
+            scratchOps.count, graph.convolutions.filter { $0.geometry.kernelHeight > 1 || $0.geometry.stride > 1 }.count)
+        for (step, action) in plan.steps.enumerated() {
+            guard case .device(let op) = action, let offset = scratchOps[op] else { continue }
+            let bytes =
+                TiledConvolution.scratchCount(
+                    graph.convolutions.first { $0.name == graph.nodes[op].name }!.geometry,
+                    tiling: ConvTiling(channels: 8, pixels: 8, im2col: true)) * 4
+            for (value, life) in plan.arena.lifetimes where life.contains(step) {
+                let start = plan.arena.offsets[value]!
+                let apart = offset + bytes <= start || start + graph.values[value].byteCount <= offset
+                XCTAssertTrue(apart, "\(graph.nodes[op].name)'s scratch overlaps \(graph.values[value].name)")
+            }
+        }
+        let input = SyntheticWeights.input(shape: shape, seed: 4)
+        assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
+    }
+
     // MARK: - compare
 
     func testCompareNamesThePerturbedLayer() throws {

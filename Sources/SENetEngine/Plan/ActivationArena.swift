@@ -12,10 +12,13 @@ public struct ActivationArena: Sendable {
     public let lifetimes: [Int: ClosedRange<Int>]
     /// Value → the value whose place it takes over in place (absent when it has its own).
     public let aliases: [Int: Int]
+    /// Op (node index) → byte offset of its scratch, alive only during its step.
+    public let scratchOffsets: [Int: Int]
     /// Bytes the arena needs.
     public let byteCount: Int
 
-    init(graph: NetworkGraph, steps: [ExecutionPlan.Step], alignment: Int) {
+    /// `scratch`: op (node index) → scratch bytes it needs while it runs.
+    init(graph: NetworkGraph, steps: [ExecutionPlan.Step], scratch: [Int: Int] = [:], alignment: Int) {
         var first: [Int: Int] = [:]
         var last: [Int: Int] = [:]
         func use(_ value: Int, _ step: Int) { last[value] = max(last[value] ?? step, step) }
@@ -52,6 +55,12 @@ public struct ActivationArena: Sendable {
             let life = first[value]!...last[value]!
             itemLife[r] = itemLife[r].map { min($0.lowerBound, life.lowerBound)...max($0.upperBound, life.upperBound) } ?? life
         }
+        // Scratch items get keys below every value's (−1 − op), alive at their op's step only.
+        for (index, step) in steps.enumerated() {
+            if case .device(let op) = step, let bytes = scratch[op] {
+                (itemBytes[-1 - op], itemLife[-1 - op]) = (bytes, index...index)
+            }
+        }
         func aligned(_ bytes: Int) -> Int { (bytes + alignment - 1) / alignment * alignment }
         var placed: [(offset: Int, bytes: Int, life: ClosedRange<Int>)] = []
         var itemOffsets: [Int: Int] = [:]
@@ -70,6 +79,7 @@ public struct ActivationArena: Sendable {
             itemOffsets[item] = offset
         }
         offsets = Dictionary(uniqueKeysWithValues: first.keys.map { ($0, itemOffsets[root($0)]!) })
+        scratchOffsets = Dictionary(uniqueKeysWithValues: scratch.keys.compactMap { op in itemOffsets[-1 - op].map { (op, $0) } })
         lifetimes = Dictionary(uniqueKeysWithValues: first.keys.map { ($0, first[$0]!...last[$0]!) })
         self.aliases = aliases
         byteCount = placed.map { $0.offset + $0.bytes }.max() ?? 0

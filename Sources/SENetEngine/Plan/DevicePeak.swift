@@ -15,9 +15,11 @@ public struct DevicePeak: Sendable {
     static let chains = 8
     static let (a, b): (Float, Float) = (0.999, 0.001)
 
-    /// Measures the device; `iterations` FMAs per chain and work-item.
-    public static func measure(runtime: DeviceRuntime, iterations: Int = 4096, repeats: Int = 5) throws -> DevicePeak {
+    /// Measures the device; `iterations` FMAs per chain and work-item (default: enough for tens
+    /// of milliseconds, so launch overhead does not count).
+    public static func measure(runtime: DeviceRuntime, iterations: Int? = nil, repeats: Int = 5) throws -> DevicePeak {
         let device = runtime.device
+        let iterations = iterations ?? (device.type == "cpu" ? 65_536 : 4096)
         let width = [16, 8, 4, 2, 1].first { $0 <= device.nativeFloatVectorWidth } ?? 1
         // Enough work-items to fill every unit several times (GPUs need thousands).
         let items = runtime.roundedUp(device.computeUnits * (device.type == "cpu" ? 16 : 4096))

@@ -28,8 +28,8 @@ extension ExecutionPlan {
         }
         let onDevice = placements.filter(\.onDevice).count
         lines.append(
-            "\(onDevice) ops on the device, \(placements.count - onDevice) on the CPU; an activation arena of "
-                + "\(Self.megabytes(arena.byteCount)) and \(Self.megabytes(scratchBytes)) scratch: activations \(Self.megabytes(activationBytes)) for this plan, "
+            "\(onDevice) ops on the device, \(placements.count - onDevice) on the CPU; one arena holds every activation and "
+                + "scratch (largest scratch \(Self.megabytes(scratchBytes))): activations \(Self.megabytes(activationBytes)) for this plan, "
                 + "weights \(Self.megabytes(weightBytes)) (uploaded once, shared by every plan of the engine); "
                 + String(format: "%.2f GMAC", Double(graph.macs) / 1e9))
         if deviceName != nil {

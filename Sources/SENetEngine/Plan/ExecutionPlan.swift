@@ -56,10 +56,10 @@ public final class ExecutionPlan: @unchecked Sendable {
     public let weightBytes: Int
     /// Device name, or nil for a CPU-only plan.
     public let deviceName: String?
-    /// Bytes of the scratch buffer shared by the ops that need one (im2col).
+    /// The largest scratch one op needs (im2col columns, split-K sums); it lives in the arena.
     public let scratchBytes: Int
-    /// Peak device memory for activations: the arena plus the shared scratch.
-    public var activationBytes: Int { arena.byteCount + scratchBytes }
+    /// Peak device memory for activations and scratch: the arena.
+    public var activationBytes: Int { arena.byteCount }
     /// Convolution shapes that used tuned tile sizes, out of all convolutions.
     public let tunedConvolutions: Int, convolutions: Int
     /// The kernels the device ops use; nil on the CPU reference.
@@ -105,28 +105,37 @@ public final class ExecutionPlan: @unchecked Sendable {
         let onDevice = reasons.map { $0 == nil }
         steps = Self.schedule(graph, onDevice: onDevice, perturb: options.perturbLayer)
         perturbedValues = Set(steps.compactMap { if case .perturb(let value) = $0 { return value } else { return nil } })
-        let arena = ActivationArena(graph: graph, steps: steps, alignment: max(256, runtime?.device.baseAddressAlignment ?? 0))
+        let context = runtime.map { LoweringContext(runtime: $0, family: family, tuning: tuning) }
+        let lowered = graph.nodes.indices.filter { onDevice[$0] }.map { ($0, graph.nodes[$0].op as! any DeviceLowerable) }
+        // Scratch (im2col columns, split-K partial sums) lives in the arena too, for its op's step.
+        var scratchByOp: [Int: Int] = [:]
+        if let context {
+            for (index, op) in lowered {
+                let bytes = op.scratchBytes(output: graph.values[graph.nodes[index].output], context: context)
+                if bytes > 0 { scratchByOp[index] = bytes }
+            }
+        }
+        let arena = ActivationArena(
+            graph: graph, steps: steps, scratch: scratchByOp, alignment: max(256, runtime?.device.baseAddressAlignment ?? 0))
         self.arena = arena
 
         var buffers: [Int: CLBuffer] = [:]
         var ops: [Int: DeviceOp] = [:]
-        var (weightBytes, scratchBytes) = (0, 0)
-        let context = runtime.map { LoweringContext(runtime: $0, family: family, tuning: tuning) }
+        var weightBytes = 0
         kernelFamily = family
         if let runtime, let weights, let context {
-            let lowered = graph.nodes.indices.filter { onDevice[$0] }.map { ($0, graph.nodes[$0].op as! any DeviceLowerable) }
-            scratchBytes =
-                lowered.map { $1.scratchBytes(output: graph.values[graph.nodes[$0].output], context: context) }.max() ?? 0
             weightBytes = DeviceModel.bytes(of: lowered.map(\.1))
             try Self.checkFits(
-                device: runtime.device, buffers: [arena.byteCount, scratchBytes], weights: weightBytes,
-                batch: graph.values[graph.input].shape[0],
-                limit: options.memoryLimitBytes)
-            let scratch = scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil
+                device: runtime.device, buffers: [arena.byteCount], weights: weightBytes,
+                batch: graph.values[graph.input].shape[0], limit: options.memoryLimitBytes)
+            var scratch: [Int: CLBuffer] = [:]
             if arena.byteCount > 0 {
                 let whole = try runtime.buffer(bytes: arena.byteCount)
                 for (value, offset) in arena.offsets {
                     buffers[value] = try CLBuffer(subBufferOf: whole, offset: offset, byteCount: graph.values[value].byteCount)
+                }
+                for (op, offset) in arena.scratchOffsets {
+                    scratch[op] = try CLBuffer(subBufferOf: whole, offset: offset, byteCount: scratchByOp[op]!)
                 }
             }
             for (index, op) in lowered {
@@ -137,13 +146,13 @@ public final class ExecutionPlan: @unchecked Sendable {
                         outputValue: graph.values[node.output],
                         inputs: node.inputs.map { buffers[$0]! }, output: buffers[node.output]!,
                         weights: try weights.weights(for: op),
-                        scratch: scratch))
+                        scratch: scratch[index]))
             }
         }
         valueBuffers = buffers
         deviceOps = ops
         self.weightBytes = weightBytes
-        self.scratchBytes = scratchBytes
+        scratchBytes = scratchByOp.values.max() ?? 0
         placements = graph.nodes.enumerated().map { index, node in
             Placement(
                 name: node.name, kind: node.kind, onDevice: onDevice[index], reason: reasons[index],
