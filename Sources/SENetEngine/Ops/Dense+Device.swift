@@ -45,17 +45,19 @@ extension Softmax: DeviceLowerable {
     }
 }
 
-/// relu(x · scale + shortcut) (`scale.cl`), one work-item per value; may run in place.
+/// relu(x · scale + shortcut) (`scale.cl`), 16 values per work-item; may run in place.
 extension ScaleAddReLU: DeviceLowerable {
     public var writesInPlace: Bool { true }
 
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
         let kernel = try b.runtime.kernel("channel_scale_add_relu", file: "scale.cl", element: b.outputValue.elementType)
         let plane = shape[2] * shape[3]
+        let total = shape.reduce(1, *)
         return try DeviceOp([
             KernelLaunch(
-                kernel, [.buffer(b.inputs[0]), .buffer(b.inputs[1]), .buffer(b.inputs[2]), .buffer(b.output), .int(plane)],
-                global: [b.runtime.roundedUp(plane), shape[0] * shape[1]], local: [b.runtime.independentWorkGroupSize, 1])
+                kernel,
+                [.buffer(b.inputs[0]), .buffer(b.inputs[1]), .buffer(b.inputs[2]), .buffer(b.output), .int(plane), .int(total)],
+                global: [b.runtime.roundedUp((total + 15) / 16)], local: [b.runtime.independentWorkGroupSize])
         ])
     }
 }
