@@ -30,9 +30,6 @@ public struct CLDevice: @unchecked Sendable, CustomStringConvertible {
     /// Floats in one native vector register (`CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT`): 16 with
     /// AVX-512, 8 with AVX2, often 1 on GPUs (their lanes are work-items).
     public let nativeFloatVectorWidth: Int
-    /// Global memory cache (`CL_DEVICE_GLOBAL_MEM_CACHE_SIZE`): PoCL reports the last level,
-    /// Intel's CPU runtime the per-core L2; 0 when the driver has none.
-    public let globalCacheBytes: UInt64
     /// Alignment in bytes of a sub-buffer's origin (`CL_DEVICE_MEM_BASE_ADDR_ALIGN` is in bits).
     public let baseAddressAlignment: Int
     /// cl_khr_fp16 and a non-empty CL_DEVICE_HALF_FP_CONFIG: some drivers advertise one only.
@@ -93,7 +90,6 @@ public struct CLDevice: @unchecked Sendable, CustomStringConvertible {
             "clGetDeviceInfo")
         maxWorkItemSizes = sizes
         nativeFloatVectorWidth = max(1, Int(try Self.value(id, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT) as cl_uint))
-        globalCacheBytes = (try? Self.value(id, CL_DEVICE_GLOBAL_MEM_CACHE_SIZE) as cl_ulong) ?? 0
         baseAddressAlignment = max(4, Int(try Self.value(id, CL_DEVICE_MEM_BASE_ADDR_ALIGN) as cl_uint) / 8)
         extensions = try Self.string(id, CL_DEVICE_EXTENSIONS).split(separator: " ").map(String.init)
         // CL_DEVICE_HALF_FP_CONFIG (0x1033) lives in cl_ext.h.

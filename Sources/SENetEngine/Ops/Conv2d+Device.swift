@@ -199,8 +199,11 @@ public enum TiledConvolution {
             return try KernelLaunch(kernel, arguments, global: [pixelBlocks, channelBlocks])
         }
         // A work-group is the cache block of one weight panel: when all pixel blocks fit in one,
-        // they run together (the 7×7 stage at batch 1) instead of re-reading the panel.
-        let local = min(size, pixelBlocks)
+        // they run together (the 7×7 stage at batch 1) instead of re-reading the panel. But keep
+        // 8 work-groups per compute unit (a CPU runtime's thread takes whole groups).
+        var local = min(size, pixelBlocks)
+        let units = runtime.device.computeUnits
+        while local > 1 && (pixelBlocks + local - 1) / local * channelBlocks < 8 * units { local /= 2 }
         let global = [(pixelBlocks + local - 1) / local * local, channelBlocks]
         return try KernelLaunch(kernel, arguments, global: global, local: [local, 1])
     }
