@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 swift format lint --strict --recursive Sources Tests Plugins Package.swift
+# The benchmark script's round and ratio arithmetic (standard library only).
+python3 bench/test_peers.py
 # The tests are XCTest; leaving swift-testing off keeps its "0 tests" line out of the summary.
 # The import check makes an import of an undeclared target (say OpenCL from SENetCore) an error:
 # SwiftPM alone lets a module that happens to be built already be imported.
