@@ -102,6 +102,49 @@ final class TunedConvolutionTests: XCTestCase {
         assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
     }
 
+    func testUntunedDefaultsComeFromTheDeviceAndTheLayer() throws {
+        for runtime in try openTestDevices() {
+            let device = runtime.device
+            let wide = ConvGeometry(batch: 1, inChannels: 256, height: 56, width: 56, outChannels: 64, kernel: 1)
+            let small = ConvGeometry(batch: 1, inChannels: 2048, height: 7, width: 7, outChannels: 512, kernel: 1)
+            let threeByThree = ConvGeometry(
+                batch: 1, inChannels: 64, height: 56, width: 56, outChannels: 64, kernel: 3, padding: 1)
+            let strided = ConvGeometry(batch: 1, inChannels: 256, height: 56, width: 56, outChannels: 512, kernel: 1, stride: 2)
+            guard device.type == "cpu" else {
+                XCTAssertEqual(ConvTiling.defaultFor(device: device, geometry: wide).kernel, .pixelVector)
+                continue
+            }
+            // Vectors as wide as the device's native float vector (16 with AVX-512, 8 with AVX2).
+            let native = [16, 8, 4].first { $0 <= device.nativeFloatVectorWidth } ?? 4
+            XCTAssertEqual(ConvTiling.defaultFor(device: device, geometry: wide).kernel, .pixelVector)
+            XCTAssertEqual(ConvTiling.defaultFor(device: device, geometry: wide).pixels, native)
+            for g in [small, threeByThree, strided] {
+                let tiling = ConvTiling.defaultFor(device: device, geometry: g)
+                XCTAssertEqual(tiling.kernel, .channelVector, "\(ConvTuner.key(g))")
+                XCTAssertEqual(tiling.vectorWidth, native, "\(ConvTuner.key(g))")
+                XCTAssertTrue(tiling.isValid(on: device), "\(tiling)")
+                // No im2col by default: the untuned plan needs no scratch.
+                XCTAssertEqual(TiledConvolution.scratchCount(g, tiling: tiling), 0)
+            }
+        }
+    }
+
+    func testDevicePeakIsMeasuredAndMatchesTheClockFormula() throws {
+        for runtime in try openTestDevices() {
+            let peak = try DevicePeak.measure(runtime: runtime, iterations: 256, repeats: 1)
+            XCTAssertGreaterThan(peak.measuredGflops, 0)
+            XCTAssertEqual(peak.vectorWidth, [16, 8, 4, 2, 1].first { $0 <= runtime.device.nativeFloatVectorWidth })
+            let d = runtime.device
+            if d.clockMHz > 0 {
+                let formula = Double(d.clockMHz) * 1e6 * Double(d.computeUnits) * Double(d.nativeFloatVectorWidth) * 2 / 1e9
+                XCTAssertEqual(try XCTUnwrap(peak.nominalGflops), formula, accuracy: 1e-9)
+            } else {
+                XCTAssertNil(peak.nominalGflops, "no clock, no formula")
+            }
+            XCTAssertTrue(try KernelSelfCheck.fmaPeak(on: runtime, width: peak.vectorWidth, iterations: 19).passed)
+        }
+    }
+
     func testDamagedTuningFileFallsBackToDefaults() throws {
         let directory = try temporaryDirectory(self)
         let file = directory.appendingPathComponent("t.json")
