@@ -17,6 +17,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case layerFailed(layer: String, reason: String)
     /// The tuner found no working candidate for a shape.
     case tuningFailed(shape: String, reason: String)
+    /// The whole network with the newly tuned tiles disagrees with the CPU reference.
+    case tunedNetworkDisagrees(relativeError: Float)
     /// A launch whose sizes the device or the kernel cannot run.
     case invalidLaunch(kernel: String, global: [Int], local: [Int]?, reason: String)
     /// A pattern selecting ops for the CPU matched none; carries the kinds that exist.
@@ -47,6 +49,9 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
             return "the device failed in layer \(layer): \(reason); no results were written"
         case .tuningFailed(let shape, let reason):
             return "tuning failed for convolution \(shape): \(reason); the driver may be miscompiling"
+        case .tunedNetworkDisagrees(let error):
+            return "the tuned network's logits differ from the CPU reference (relative error \(error)), so nothing was saved; "
+                + "the driver may be miscompiling"
         case .invalidLaunch(let kernel, let global, let local, let reason):
             return "kernel \(kernel) cannot launch with global \(global), local \(local.map { "\($0)" } ?? "driver's"): \(reason)"
         case .unmatchedOpPattern(let pattern, let kinds):

@@ -55,7 +55,7 @@ enum ErrorMessages {
             return "\(text); \(hint), or --fallback cpu to run on the CPU"
         case .layerFailed(let layer, _):
             return "\(text). Run `senet-gpu compare` or force the layer onto the CPU with --cpu-ops \(layer)"
-        case .tuningFailed: return "\(text); try `senet-gpu compare`"
+        case .tuningFailed, .tunedNetworkDisagrees: return "\(text); try `senet-gpu compare`"
         case .unmatchedOpPattern(let pattern, let kinds):
             return "--cpu-ops '\(pattern)' matches no op; use a layer name from `senet-gpu plan`, a kind "
                 + "(\(kinds.joined(separator: ", "))) or a pattern like layer4* or *.se*"

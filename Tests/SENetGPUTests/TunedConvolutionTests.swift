@@ -151,5 +151,8 @@ final class TunedConvolutionTests: XCTestCase {
         try Data("{not json".utf8).write(to: file)
         XCTAssertNil(TuningTable.load(from: file))
         XCTAssertNil(TuningTable.load(from: nil))
+        let (table, warnings) = TuningTable.load(from: file, for: try openTestDevice())
+        XCTAssertNil(table)
+        XCTAssertEqual(warnings, ["tuning table \(file.path) is damaged and was ignored; run `tune` again"])
     }
 }

@@ -145,9 +145,7 @@ extension ConvTuner {
         let input = Tensor.random(shape: inputShape, seed: 21)
         let comparison = Comparison(actual: try plan.run(input).logits, expected: graph.runReference(input).logits)
         guard comparison.passes(tolerance: 1e-4) else {
-            throw EngineError.tuningFailed(
-                shape: "the whole network",
-                reason: "the tuned plan's logits differ from the CPU reference (relative error \(comparison.relativeError))")
+            throw EngineError.tunedNetworkDisagrees(relativeError: comparison.relativeError)
         }
         return comparison.relativeError
     }
