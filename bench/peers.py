@@ -41,7 +41,6 @@ import os
 import platform
 import re
 import shlex
-import statistics
 import subprocess
 import sys
 import time
@@ -50,19 +49,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 CACHE = ROOT / "bench" / ".cache"
 RESULTS = ROOT / "bench" / "results"
-DEFAULT_BINARY = ".build/release/senet-gpu"
 OPSET = 17
-SEED = 1
-# Targets of the guide: senet-gpu / ORT, median of the per-round ratios.
-LATENCY_BATCH, LATENCY_TARGET, LATENCY_AIM = 1, 1.5, 1.0  # latency at batch 1: at most
-THROUGHPUT_BATCH, THROUGHPUT_TARGET, THROUGHPUT_AIM = 8, 0.8, 1.0  # images/s at batch 8: at least
-OPTIONAL_BENCH_FLAGS = ("--no-startup", "--no-ceiling")  # passed when `senet-gpu bench --help` lists them
-EXPECTED_SENET_GPU_KEYS = ("medianMs", "minMs", "maxMs", "imagesPerSecond", "device", "batch", "iterations")
-BINARY_WAIT_SECONDS = 120  # a binary being rebuilt may vanish for a moment
-ORT, TORCH = "onnxruntime", "pytorch"
-LABELS = {ORT: "ONNX Runtime", TORCH: "PyTorch"}
-
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from peers_report import (  # noqa: E402  (re-exported: bench/test_peers.py uses them as peers.X)
+    LATENCY_AIM, LATENCY_BATCH, LATENCY_TARGET, ORT, SEED, THROUGHPUT_AIM, THROUGHPUT_BATCH, THROUGHPUT_TARGET, TORCH,
+    display_path, markdown, round_order, stats, summarise, target_line, verdict,
+)
+from peers_senet import (  # noqa: E402  (re-exported likewise)
+    DEFAULT_BINARY, EXPECTED_SENET_GPU_KEYS, binary_identity, bench_flags, ensure_binary, parse_json, run_rounds,
+    run_senet_gpu, senet_gpu_command,
+)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -169,74 +167,6 @@ def module_version(name: str) -> str | None:
         return None
 
 
-# --- statistics (pure; see bench/test_peers.py) --------------------------------
-
-def stats(batch: int, times: list[float]) -> dict:
-    med = statistics.median(times)
-    return {"medianMs": med, "minMs": min(times), "maxMs": max(times),
-            "msPerImage": med / batch, "imagesPerSecond": batch * 1e3 / med}
-
-
-def spread(values: list[float]) -> dict | None:
-    if not values:
-        return None
-    return {"median": statistics.median(values), "min": min(values), "max": max(values), "perRound": values}
-
-
-def round_order(keys: list[str], round_index: int) -> list[str]:
-    """Forward in even rounds, reversed in odd ones, so no engine always runs first."""
-    return list(keys) if round_index % 2 == 0 else list(reversed(keys))
-
-
-def engine_ms(rnd: dict, key: str) -> float | None:
-    entry = rnd["engines"].get(key)
-    return entry.get("medianMs") if entry else None
-
-
-def summarise(batch: int, rounds: list[dict], sg_keys: list[str], peer_keys: list[str]) -> dict:
-    """Per engine: median/min/max of round medians. Per senet-gpu key and peer: per-round ratios.
-
-    A round counts for a ratio only when both of its engines produced a median.
-    Latency ratio = senet-gpu ms / peer ms; throughput ratio = senet-gpu images/s / peer images/s.
-    """
-    engines = {}
-    for key in sg_keys + peer_keys:
-        meds = [m for m in (engine_ms(r, key) for r in rounds) if m is not None]
-        engines[key] = None if not meds else {
-            "medianOfRoundMediansMs": statistics.median(meds), "fastestRoundMs": min(meds),
-            "slowestRoundMs": max(meds), "roundsOk": len(meds),
-            "msPerImage": statistics.median(meds) / batch,
-            "imagesPerSecond": batch * 1e3 / statistics.median(meds)}
-    ratios = {}
-    for sg in sg_keys:
-        ratios[sg] = {}
-        for peer in peer_keys:
-            pairs = [(engine_ms(r, sg), engine_ms(r, peer)) for r in rounds]
-            pairs = [(a, b) for a, b in pairs if a is not None and b is not None]
-            ratios[sg][peer] = {"latency": spread([a / b for a, b in pairs]),
-                                "throughput": spread([(batch * 1e3 / a) / (batch * 1e3 / b) for a, b in pairs])}
-    return {"engines": engines, "ratios": ratios}
-
-
-def verdict(ratio: float, target: float, at_most: bool) -> str:
-    if (ratio <= target) if at_most else (ratio >= target):
-        return "met"
-    return f"missed by {ratio / target if at_most else target / ratio:.2f}×"
-
-
-def target_line(batch: int, ratios: dict) -> str | None:
-    """Verdict against the guide's target and aim, for the batch sizes that have one."""
-    if batch == LATENCY_BATCH and ratios.get("latency"):
-        r, sign, target, aim, at_most, what = ratios["latency"]["median"], "≤", LATENCY_TARGET, LATENCY_AIM, True, "latency"
-    elif batch == THROUGHPUT_BATCH and ratios.get("throughput"):
-        r, sign, target, aim, at_most, what = (ratios["throughput"]["median"], "≥", THROUGHPUT_TARGET,
-                                               THROUGHPUT_AIM, False, "throughput")
-    else:
-        return None
-    return (f"senet-gpu/ORT {what} {r:.2f}×: target {sign} {target}× {verdict(r, target, at_most)}, "
-            f"aim {aim}× {verdict(r, aim, at_most)}")
-
-
 # --- model and peers ----------------------------------------------------------
 
 def onnx_cache_path(name: str, size: int) -> Path:
@@ -286,210 +216,6 @@ def time_calls(fn, iterations: int, warmup: int) -> tuple[list[float], object]:
         out = fn()
         times.append((time.perf_counter() - t0) * 1e3)
     return times, out
-
-
-# --- senet-gpu ------------------------------------------------------------------
-
-def resolve_binary(path: str) -> Path:
-    return Path(path) if os.path.isabs(path) else ROOT / path
-
-
-def ensure_binary(path: str) -> str | None:
-    binary = resolve_binary(path)
-    if not binary.exists() and path == DEFAULT_BINARY:
-        print("peers: building senet-gpu (swift build -c release --product senet-gpu) ...", file=sys.stderr)
-        if subprocess.run(["swift", "build", "-c", "release", "--product", "senet-gpu"], cwd=ROOT).returncode:
-            print("peers: swift build failed", file=sys.stderr)
-    if not binary.exists():
-        print(f"peers: senet-gpu binary {binary} not found; reporting peers only", file=sys.stderr)
-        return None
-    return str(binary)
-
-
-def binary_identity(binary: str) -> dict | None:
-    try:
-        st = os.stat(binary)
-        return {"sizeBytes": st.st_size, "mtime": datetime.datetime.fromtimestamp(st.st_mtime).astimezone()
-                .isoformat(timespec="seconds"),
-                "sha256": hashlib.sha256(Path(binary).read_bytes()).hexdigest()}
-    except OSError:
-        return None
-
-
-def wait_for_binary(binary: str) -> bool:
-    deadline = time.monotonic() + BINARY_WAIT_SECONDS
-    while not os.path.exists(binary):
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(2)
-    return True
-
-
-def bench_flags(binary: str) -> list[str]:
-    """The optional flags of OPTIONAL_BENCH_FLAGS that this binary's `bench --help` lists."""
-    try:
-        proc = subprocess.run([binary, "bench", "--help"], capture_output=True, text=True, timeout=60)
-    except (OSError, subprocess.SubprocessError):
-        return []
-    text = proc.stdout + proc.stderr
-    return [f for f in OPTIONAL_BENCH_FLAGS if re.search(re.escape(f) + r"(?![\w-])", text)]
-
-
-def senet_gpu_command(binary: str, args, device: int, batch: int, flags: list[str]) -> list[str]:
-    cmd = [binary, "bench", "--device", str(device), "--model", args.model, "--batch", str(batch),
-           "--size", str(args.size), "--iterations", str(args.iterations), "--warmup", str(args.warmup),
-           "--json", *flags]
-    if args.kernel_family:
-        cmd += ["--kernel-family", args.kernel_family]
-    return cmd + list(args.extra_args)
-
-
-def parse_json(text: str) -> dict | None:
-    """The JSON object in the output: the whole text, else the last line that parses."""
-    for chunk in [text] + text.strip().splitlines()[::-1]:
-        try:
-            obj = json.loads(chunk)
-            if isinstance(obj, dict):
-                return obj
-        except ValueError:
-            continue
-    return None
-
-
-def run_senet_gpu(cmd: list[str], timeout: float, expect: dict | None = None) -> dict:
-    """One bench child process. Always returns the raw record; `medianMs` only when usable.
-    expect: JSON keys whose values must match (batch, iterations); a mismatch is recorded and warned."""
-    rec = {"command": cmd}
-    if not wait_for_binary(cmd[0]):
-        rec["error"] = f"binary {cmd[0]} missing for {BINARY_WAIT_SECONDS} s"
-        print(f"peers: {rec['error']}", file=sys.stderr)
-        return rec
-    t0 = time.perf_counter()
-    try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT)
-    except (OSError, subprocess.TimeoutExpired) as err:
-        rec["error"] = str(err)
-        print(f"peers: senet-gpu failed: {err}", file=sys.stderr)
-        return rec
-    rec["wallSeconds"] = time.perf_counter() - t0
-    rec["returncode"] = proc.returncode
-    result = parse_json(proc.stdout) if proc.returncode == 0 else None
-    rec["json"] = result
-    if result is None or not isinstance(result.get("medianMs"), (int, float)) or result["medianMs"] <= 0:
-        rec["error"] = "no usable JSON (medianMs)"
-        rec["stdout"], rec["stderr"] = proc.stdout[-4000:], proc.stderr[-4000:]
-        print(f"peers: `{shlex.join(cmd)}` exited {proc.returncode} without usable JSON", file=sys.stderr)
-        for label, text in (("stderr", proc.stderr), ("stdout", proc.stdout)):
-            if text.strip():
-                print(f"--- senet-gpu {label} ---\n{text.rstrip()[-2000:]}", file=sys.stderr)
-        return rec
-    rec["medianMs"] = float(result["medianMs"])
-    bad = {k: result[k] for k, v in (expect or {}).items() if k in result and result[k] != v}
-    if bad:
-        rec["mismatch"] = bad
-        print(f"peers: senet-gpu reported {bad}, expected {expect}", file=sys.stderr)
-    if proc.stderr.strip():
-        rec["stderr"] = proc.stderr[-4000:]
-    return rec
-
-
-def run_rounds(engines: dict, rounds: int) -> list[dict]:
-    """engines: key -> callable returning a record dict (with medianMs when it worked), in forward order."""
-    out = []
-    for r in range(rounds):
-        order = round_order(list(engines), r)
-        rec = {"round": r, "order": order, "startedAt": datetime.datetime.now().astimezone()
-               .isoformat(timespec="seconds"), "loadAverage": list(os.getloadavg()), "engines": {}}
-        for key in order:
-            rec["engines"][key] = engines[key]()
-        out.append(rec)
-    return out
-
-
-# --- report ------------------------------------------------------------------------
-
-def fmt_spread(s: dict | None) -> str:
-    return "—" if s is None else f"{s['median']:.2f}× ({s['min']:.2f}–{s['max']:.2f})"
-
-
-def display_path(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT))
-    except ValueError:
-        return str(path)
-
-
-def markdown(report: dict) -> str:
-    """The Markdown summary of a raw report (pure function of it)."""
-    a = report["settings"]
-    peers = report["peers"]
-    sg_keys = report["senetGpuKeys"]
-    lines = [f"Reproduce: `{report['reproduce']}`", ""]
-    lines.append(f"### {a['model']}, {a['size']}×{a['size']}, synthetic weights (seed {SEED}) — "
-                 f"{report['date'][:16].replace('T', ' ')}")
-    lines.append("")
-    load = report["loadAverageBefore"]
-    lines.append(f"- Machine: {report['machine']}; load average before {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
-                 f"(1 / 5 / 15 min)")
-    v = report["versions"]
-    lines.append(f"- Versions: onnxruntime {v['onnxruntime']}, torch {v['torch'] or 'not used'}, "
-                 f"{v['pocl']}, senet-gpu {v['senetGpu']}, Python {v['python']}")
-    devs = ", ".join(f"{k.split(':')[1]} = {report['deviceNames'].get(k) or '?'}" for k in sg_keys) or "none"
-    extra = ""
-    if a.get("kernelFamily"):
-        extra += f", `--kernel-family {a['kernelFamily']}`"
-    if a.get("senetGpuArgs"):
-        extra += f", extra args `{a['senetGpuArgs']}`"
-    lines.append(f"- senet-gpu on OpenCL device {devs}{extra}; ORT/PyTorch on {a['threads']} threads")
-    lines.append(f"- {a['rounds']} interleaved rounds per batch; per round and engine {a['warmup']} warm-up + "
-                 f"{a['iterations']} timed calls, median (senet-gpu: one `bench --json` process, its own median; "
-                 "peers: time.perf_counter around each call); order alternates each round. Engine ms: median of "
-                 "round medians (fastest–slowest round). Ratios: median of per-round ratios (lowest–highest round)")
-    lines.append("")
-    lines.append("| batch | engine | median ms | round medians ms | ms / image | images/s |")
-    lines.append("|---:|---|---:|---|---:|---:|")
-    for b in report["batches"]:
-        for key in sg_keys + peers:
-            label = (f"senet-gpu dev {key.split(':')[1]}" if key in sg_keys else LABELS[key])
-            e = b["summary"]["engines"][key]
-            if e is None:
-                lines.append(f"| {b['batch']} | {label} | failed | | | |")
-            else:
-                lines.append(f"| {b['batch']} | {label} | {e['medianOfRoundMediansMs']:.2f} | "
-                             f"{e['fastestRoundMs']:.2f}–{e['slowestRoundMs']:.2f} | {e['msPerImage']:.2f} | "
-                             f"{e['imagesPerSecond']:.2f} |")
-    lines.append("")
-    if sg_keys:
-        head = "| batch | device | latency vs ORT | throughput vs ORT |"
-        rule = "|---:|---:|---:|---:|"
-        if TORCH in peers:
-            head += " latency vs PyTorch | throughput vs PyTorch |"
-            rule += "---:|---:|"
-        lines += [head + " rounds |", rule + "---:|"]
-        for b in report["batches"]:
-            for key in sg_keys:
-                rs = b["summary"]["ratios"][key]
-                n = len((rs[ORT]["latency"] or {}).get("perRound", []))
-                row = f"| {b['batch']} | {key.split(':')[1]} |"
-                for peer in peers:
-                    row += f" {fmt_spread(rs[peer]['latency'])} | {fmt_spread(rs[peer]['throughput'])} |"
-                lines.append(row + f" {n} |")
-        lines.append("")
-        for b in report["batches"]:
-            for key in sg_keys:
-                t = target_line(b["batch"], b["summary"]["ratios"][key][ORT])
-                if t:
-                    lines.append(f"- batch {b['batch']}, device {key.split(':')[1]}: {t}")
-    else:
-        lines.append("- senet-gpu missing: peers only")
-    for b in report["batches"]:
-        if b.get("ortVsTorchMaxAbsDiff") is not None:
-            lines.append(f"- batch {b['batch']}: ORT vs PyTorch output max |Δ| {b['ortVsTorchMaxAbsDiff']:.2e}")
-    for w in report.get("warnings", []):
-        lines.append(f"- Warning: {w}")
-    lines.append("")
-    lines.append(f"Raw data: `{report['jsonOut']}`")
-    return "\n".join(lines)
 
 
 def load_onnx(args) -> tuple[Path, object, object]:
