@@ -18,11 +18,10 @@
 // device (the 7×7 stage at batch 1), each slice writes its partial sums to partial
 // [slices, OC, P] and conv_gemm_reduce adds them, the bias and the ReLU.
 
-// Activations are stored as ACT_T: the engine sets it from each value's element type.
+// Activations are stored as ACT_T and weights as W_T (precision.cl); accumulators are fp32.
+// With HALF_MATH the local tiles are half and each TK step's products are summed in half, then
+// added to the fp32 accumulators (TK terms at most: half rounding stays near 1e-3).
 #define WB 64  // Output channels per packed weight block (ConvTiling.weightBlock).
-#ifndef ACT_T
-#define ACT_T float
-#endif
 #ifndef TM
 #define TM 64
 #endif
@@ -42,21 +41,27 @@
 #define GROUP_N (TN / WN)
 #define GROUP_M (TM / WM)
 #define GROUP (GROUP_N * GROUP_M)
+#if HALF_MATH
+#define LT half
+#else
+#define LT float
+#endif
+
 #if GROUP % TN != 0
 #error "the work-group size must be a multiple of TN: each work-item stages one pixel column"
 #endif
 
 __kernel __attribute__((reqd_work_group_size(GROUP_N, GROUP_M, 1)))
 void conv_gemm(__global const ACT_T* restrict input,
-               __global const float* restrict weightT,
+               __global const W_T* restrict weightT,
                __global const float* restrict bias,
                __global ACT_T* restrict output,
                __global float* restrict partial,
                const int C, const int H, const int W, const int OC, const int OH, const int OW,
                const int KH, const int KW, const int stride, const int pad, const int N,
                const int relu, const int slices, const int kPerSlice) {
-    __local float weights[TK][TM];
-    __local float pixels[TK][TN];
+    __local LT weights[TK][TM];
+    __local LT pixels[TK][TN];
     const int tx = get_local_id(0);
     const int ty = get_local_id(1);
     const int lid = ty * GROUP_N + tx;
@@ -91,7 +96,7 @@ void conv_gemm(__global const ACT_T* restrict input,
             const int kk = i / TM;
             const int k = k0 + kk;
             const int oc = oc0 + i - kk * TM;
-            weights[kk][i - kk * TM] = (k < kEnd && oc < OC) ? weightT[((size_t)(oc / WB) * K + k) * WB + oc % WB] : 0.0f;
+            weights[kk][i - kk * TM] = (LT)((k < kEnd && oc < OC) ? LOAD_W(weightT, ((size_t)(oc / WB) * K + k) * WB + oc % WB) : 0.0f);
         }
         for (int kk = lid / TN; kk < TK; kk += GROUP / TN) {
             const int k = k0 + kk;
@@ -102,19 +107,32 @@ void conv_gemm(__global const ACT_T* restrict input,
                 const int kx = k - c * taps - ky * KW;
                 const int iy = iy0 + ky;
                 const int ix = ix0 + kx;
-                if (iy >= 0 && iy < H && ix >= 0 && ix < W) v = planes[((size_t)c * H + iy) * W + ix];
+                if (iy >= 0 && iy < H && ix >= 0 && ix < W) v = LOAD_ACT(planes, ((size_t)c * H + iy) * W + ix);
             }
-            pixels[kk][column] = v;
+            pixels[kk][column] = (LT)v;
         }
         barrier(CLK_LOCAL_MEM_FENCE);
+#if HALF_MATH
+        half part[WM][WN];
+        for (int m = 0; m < WM; ++m)
+            for (int n = 0; n < WN; ++n) part[m][n] = 0.0h;
+#else
+#define part acc
+#endif
         for (int kk = 0; kk < TK; ++kk) {
-            float w[WM];
-            float x[WN];
+            LT w[WM];
+            LT x[WN];
             for (int m = 0; m < WM; ++m) w[m] = weights[kk][ty + m * GROUP_M];
             for (int n = 0; n < WN; ++n) x[n] = pixels[kk][tx + n * GROUP_N];
             for (int m = 0; m < WM; ++m)
-                for (int n = 0; n < WN; ++n) acc[m][n] = mad(w[m], x[n], acc[m][n]);
+                for (int n = 0; n < WN; ++n) part[m][n] = mad(w[m], x[n], part[m][n]);
         }
+#if HALF_MATH
+        for (int m = 0; m < WM; ++m)
+            for (int n = 0; n < WN; ++n) acc[m][n] += (float)part[m][n];
+#else
+#undef part
+#endif
         barrier(CLK_LOCAL_MEM_FENCE);
     }
 
@@ -130,7 +148,7 @@ void conv_gemm(__global const ACT_T* restrict input,
                 const int outImage = p / plane;
                 float v = acc[m][n] + bias[oc];
                 if (relu) v = fmax(v, 0.0f);
-                output[((size_t)outImage * OC + oc) * plane + p - outImage * plane] = v;
+                STORE_ACT(v, output, ((size_t)outImage * OC + oc) * plane + p - outImage * plane);
             }
         }
     }
@@ -148,5 +166,5 @@ __kernel void conv_gemm_reduce(__global const float* restrict partial,
     for (int s = 0; s < slices; ++s) v += partial[((size_t)s * OC + oc) * P + p];
     if (relu) v = fmax(v, 0.0f);
     const int image = p / plane;
-    output[((size_t)image * OC + oc) * plane + p - image * plane] = v;
+    STORE_ACT(v, output, ((size_t)image * OC + oc) * plane + p - image * plane);
 }

@@ -10,10 +10,9 @@
 // dim 0 = block of NP pixels of the flat [N·OH·OW] output (batch folded into the pixels, so a
 // small 7×7 layer still has work at batch 8), dim 1 = block of OV·VW output channels.
 // A work-group along dim 0 is the cache block: its items share one weight panel.
+// Activations are stored as ACT_T and weights as W_T (precision.cl); sums are fp32. With
+// HALF_MATH the products and short partial sums are half (fp16 devices that gain from it).
 
-#ifndef ACT_T
-#define ACT_T float
-#endif
 #ifndef VW
 #define VW 8
 #endif
@@ -26,22 +25,22 @@
 #define OCW (OV * VW)
 #define WB 64  // Output channels per packed weight block (ConvTiling.weightBlock).
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
 #define VEC CAT(float, VW)
-#define VLOAD CAT(vload, VW)
 #define VSTORE CAT(vstore, VW)
+// Half partial sums cover this many input channels of one tap before they are added to the
+// fp32 accumulators (HALF_MATH): short enough that half rounding stays near 1e-3.
+#define HALF_BLOCK 8
 
 // VW consecutive floats, zeros past `valid` (the last channel block of an odd OC).
 inline VEC load_channels(__global const float* p, const int valid) {
-    if (valid >= VW) return VLOAD(0, p);
+    if (valid >= VW) return CAT(vload, VW)(0, p);
     float t[VW];
     for (int i = 0; i < VW; ++i) t[i] = i < valid ? p[i] : 0.0f;
-    return VLOAD(0, t);
+    return CAT(vload, VW)(0, t);
 }
 
 __kernel void conv_ocvec(__global const ACT_T* restrict input,
-                         __global const float* restrict weightT,
+                         __global const W_T* restrict weightT,
                          __global const float* restrict bias,
                          __global ACT_T* restrict output,
                          const int C, const int H, const int W,
@@ -73,7 +72,7 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
     for (int i = 0; i < NP * OV; ++i) acc[i] = (VEC)(0.0f);
 
     const size_t channelStride = (size_t)K * K * WB;
-    __global const float* panel = weightT + (size_t)(oc0 / WB) * C * K * K * WB + oc0 % WB;
+    __global const W_T* panel = weightT + (size_t)(oc0 / WB) * C * K * K * WB + oc0 % WB;
     for (int ky = 0; ky < K; ++ky) {
         for (int kx = 0; kx < K; ++kx) {
             // This tap's input offset per pixel; padding reads element 0 scaled by 0.
@@ -89,16 +88,38 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
                 keep[j] = ok ? 1.0f : 0.0f;
                 inside &= ok;
             }
-            __global const float* w = panel + (ky * K + kx) * WB;
+            __global const W_T* w = panel + (ky * K + kx) * WB;
             __global const ACT_T* x = input;
+#if HALF_MATH
+            // Half products summed over HALF_BLOCK channels, then added to the fp32 accumulators.
+            for (int c0 = 0; c0 < C; c0 += HALF_BLOCK) {
+                const int cEnd = min(C, c0 + HALF_BLOCK);
+                CAT(half, VW) part[NP * OV];
+#pragma unroll
+                for (int i = 0; i < NP * OV; ++i) part[i] = (CAT(half, VW))(0.0h);
+                for (int c = c0; c < cEnd; ++c, w += channelStride, x += HW) {
+                    CAT(half, VW) wv[OV];
+#pragma unroll
+                    for (int o = 0; o < OV; ++o) wv[o] = CAT(vload, VW)(o, w);
+#pragma unroll
+                    for (int j = 0; j < NP; ++j) {
+                        const CAT(half, VW) xv = (CAT(half, VW))(x[off[j]] * (half)keep[j]);
+#pragma unroll
+                        for (int o = 0; o < OV; ++o) part[j * OV + o] = fma(wv[o], xv, part[j * OV + o]);
+                    }
+                }
+#pragma unroll
+                for (int i = 0; i < NP * OV; ++i) acc[i] += CAT(convert_float, VW)(part[i]);
+            }
+#else
             if (inside) {
                 for (int c = 0; c < C; ++c, w += channelStride, x += HW) {
                     VEC wv[OV];
 #pragma unroll
-                    for (int o = 0; o < OV; ++o) wv[o] = VLOAD(o, w);
+                    for (int o = 0; o < OV; ++o) wv[o] = LOADN_W(VW, w + o * VW);
 #pragma unroll
                     for (int j = 0; j < NP; ++j) {
-                        const VEC xv = (VEC)(x[off[j]]);
+                        const VEC xv = (VEC)(LOAD_ACT(x, off[j]));
 #pragma unroll
                         for (int o = 0; o < OV; ++o) acc[j * OV + o] = fma(wv[o], xv, acc[j * OV + o]);
                     }
@@ -107,15 +128,16 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
                 for (int c = 0; c < C; ++c, w += channelStride, x += HW) {
                     VEC wv[OV];
 #pragma unroll
-                    for (int o = 0; o < OV; ++o) wv[o] = VLOAD(o, w);  // Zero-padded past OC.
+                    for (int o = 0; o < OV; ++o) wv[o] = LOADN_W(VW, w + o * VW);  // Zero-padded past OC.
 #pragma unroll
                     for (int j = 0; j < NP; ++j) {
-                        const VEC xv = (VEC)(x[off[j]] * keep[j]);
+                        const VEC xv = (VEC)(LOAD_ACT(x, off[j]) * keep[j]);
 #pragma unroll
                         for (int o = 0; o < OV; ++o) acc[j * OV + o] = fma(wv[o], xv, acc[j * OV + o]);
                     }
                 }
             }
+#endif
         }
     }
 
@@ -134,7 +156,7 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
             float t[VW];
             VSTORE(v, 0, t);
             const int lanes = min(VW, ocValid - o * VW);
-            for (int i = 0; i < lanes; ++i) out[(size_t)(o * VW + i) * P] = t[i];
+            for (int i = 0; i < lanes; ++i) STORE_ACT(t[i], out, (size_t)(o * VW + i) * P);
         }
     }
 }

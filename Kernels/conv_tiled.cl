@@ -20,10 +20,7 @@
 //   dim 0 = (output row, block of TN columns), dim 1 = block of TM channels, dim 2 = image.
 //   Inputs outside the image (padding) read as 0.
 
-// Activations are stored as ACT_T: the engine sets it from each value's element type.
-#ifndef ACT_T
-#define ACT_T float
-#endif
+// Activations are stored as ACT_T and weights as W_T (precision.cl); arithmetic is fp32.
 #ifndef TM
 #define TM 8
 #endif
@@ -35,8 +32,6 @@
 // The packed weights of output channel oc0 at tap 0, for a layer with `taps` taps.
 #define PANEL(weights, oc0, taps) ((weights) + (size_t)((oc0) / WB) * (taps) * WB + (oc0) % WB)
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
 #define VEC CAT(float, TN)
 #define VLOAD CAT(vload, TN)
 #define VSTORE CAT(vstore, TN)
@@ -46,26 +41,26 @@ inline void store_tile(__global ACT_T* out, VEC acc, const float b, const int re
     acc += (VEC)(b);
     if (relu) acc = fmax(acc, (VEC)(0.0f));
     if (valid == TN) {
-        VSTORE(acc, 0, out);
+        STOREN_ACT(TN, acc, out);
     } else {
         float tmp[TN];
         VSTORE(acc, 0, tmp);
-        for (int j = 0; j < valid; ++j) out[j] = tmp[j];
+        for (int j = 0; j < valid; ++j) STORE_ACT(tmp[j], out, j);
     }
 }
 
 // acc[m] += w[m] · v for the tile's output channels that exist (all TM in full tiles).
-inline void accumulate(VEC* acc, __global const float* w, const VEC v, const int channels) {
+inline void accumulate(VEC* acc, __global const W_T* w, const VEC v, const int channels) {
     if (channels == TM) {
 #pragma unroll
-        for (int m = 0; m < TM; ++m) acc[m] = fma((VEC)(w[m]), v, acc[m]);
+        for (int m = 0; m < TM; ++m) acc[m] = fma((VEC)(LOAD_W(w, m)), v, acc[m]);
     } else {
-        for (int m = 0; m < channels; ++m) acc[m] = fma((VEC)(w[m]), v, acc[m]);
+        for (int m = 0; m < channels; ++m) acc[m] = fma((VEC)(LOAD_W(w, m)), v, acc[m]);
     }
 }
 
 __kernel void conv1x1_gemm(__global const ACT_T* restrict input,
-                           __global const float* restrict weightT,
+                           __global const W_T* restrict weightT,
                            __global const float* restrict bias,
                            __global ACT_T* restrict output,
                            const int C, const int P, const int OC, const int relu) {
@@ -79,21 +74,21 @@ __kernel void conv1x1_gemm(__global const ACT_T* restrict input,
 
     if (p0 + TN <= P && oc0 + TM <= OC) {
         for (int c = 0; c < C; ++c) {
-            const VEC v = VLOAD(0, x + (size_t)c * P);
-            __global const float* w = PANEL(weightT, oc0, C) + (size_t)c * WB;
+            const VEC v = LOADN_ACT(TN, x + (size_t)c * P);
+            __global const W_T* w = PANEL(weightT, oc0, C) + (size_t)c * WB;
 #pragma unroll
-            for (int m = 0; m < TM; ++m) acc[m] = fma((VEC)(w[m]), v, acc[m]);
+            for (int m = 0; m < TM; ++m) acc[m] = fma((VEC)(LOAD_W(w, m)), v, acc[m]);
         }
     } else {
         // Edge tile: guard the pixels past P and the channels past OC.
         const int valid = min(TN, P - p0);
         for (int c = 0; c < C; ++c) {
             float t[TN];
-            for (int j = 0; j < TN; ++j) t[j] = j < valid ? x[(size_t)c * P + j] : 0.0f;
+            for (int j = 0; j < TN; ++j) t[j] = j < valid ? LOAD_ACT(x, (size_t)c * P + j) : 0.0f;
             const VEC v = VLOAD(0, t);
-            __global const float* w = PANEL(weightT, oc0, C) + (size_t)c * WB;
+            __global const W_T* w = PANEL(weightT, oc0, C) + (size_t)c * WB;
             for (int m = 0; m < TM; ++m) {
-                if (oc0 + m < OC) acc[m] = fma((VEC)(w[m]), v, acc[m]);
+                if (oc0 + m < OC) acc[m] = fma((VEC)(LOAD_W(w, m)), v, acc[m]);
             }
         }
     }
@@ -118,18 +113,18 @@ __kernel void im2col(__global const ACT_T* restrict input,
     const int iy = oy * stride - pad + ky;
     __global ACT_T* out = columns + ((size_t)n * C * K * K + tap) * OH * OW + oy * OW;
     if (iy < 0 || iy >= H) {
-        for (int ox = 0; ox < OW; ++ox) out[ox] = 0.0f;
+        for (int ox = 0; ox < OW; ++ox) STORE_ACT(0.0f, out, ox);
         return;
     }
     __global const ACT_T* row = input + (((size_t)n * C + c) * H + iy) * W;
     for (int ox = 0; ox < OW; ++ox) {
         const int ix = ox * stride - pad + kx;
-        out[ox] = (ix >= 0 && ix < W) ? row[ix] : 0.0f;
+        STORE_ACT((ix >= 0 && ix < W) ? LOAD_ACT(row, ix) : 0.0f, out, ox);
     }
 }
 
 __kernel void conv1x1_strided(__global const ACT_T* restrict input,
-                              __global const float* restrict weightT,
+                              __global const W_T* restrict weightT,
                               __global const float* restrict bias,
                               __global ACT_T* restrict output,
                               const int C, const int H, const int W,
@@ -152,7 +147,7 @@ __kernel void conv1x1_strided(__global const ACT_T* restrict input,
     for (int c = 0; c < C; ++c) {
         __global const ACT_T* plane = x + (size_t)c * H * W;
         float t[TN];
-        for (int j = 0; j < TN; ++j) t[j] = plane[offset[j]];
+        for (int j = 0; j < TN; ++j) t[j] = LOAD_ACT(plane, offset[j]);
         const VEC v = VLOAD(0, t);
         accumulate(acc, PANEL(weightT, oc0, C) + (size_t)c * WB, v, channels);
     }
@@ -163,7 +158,7 @@ __kernel void conv1x1_strided(__global const ACT_T* restrict input,
 }
 
 __kernel void conv_tiled(__global const ACT_T* restrict input,
-                         __global const float* restrict weightT,
+                         __global const W_T* restrict weightT,
                          __global const float* restrict bias,
                          __global ACT_T* restrict output,
                          const int C, const int H, const int W,
@@ -188,17 +183,17 @@ __kernel void conv_tiled(__global const ACT_T* restrict input,
             const int iy = oy * stride - pad + ky;
             if (iy < 0 || iy >= H) continue;
             __global const ACT_T* row = plane + iy * W;
-            __global const float* w = PANEL(weightT, oc0, C * K * K) + (size_t)((c * K + ky) * K) * WB;
+            __global const W_T* w = PANEL(weightT, oc0, C * K * K) + (size_t)((c * K + ky) * K) * WB;
             for (int kx = 0; kx < K; ++kx, w += WB) {
                 const int first = ix0 + kx;
                 VEC v;
                 if (stride == 1 && first >= 0 && first + TN <= W) {
-                    v = VLOAD(0, row + first);
+                    v = LOADN_ACT(TN, row + first);
                 } else {
                     float t[TN];
                     for (int j = 0; j < TN; ++j) {
                         const int ix = first + j * stride;
-                        t[j] = (j < valid && ix >= 0 && ix < W) ? row[ix] : 0.0f;
+                        t[j] = (j < valid && ix >= 0 && ix < W) ? LOAD_ACT(row, ix) : 0.0f;
                     }
                     v = VLOAD(0, t);
                 }

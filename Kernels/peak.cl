@@ -7,8 +7,6 @@
 #endif
 #define CHAINS 8
 
-#define CAT_(a, b) a##b
-#define CAT(a, b) CAT_(a, b)
 #define VEC CAT(float, VW)
 #define VSTORE CAT(vstore, VW)
 

@@ -12,24 +12,21 @@
 // Padded positions never win (PyTorch semantics); OH/OW come from the host so ceil mode needs
 // no special case here.
 
-// Activations are stored as ACT_T: the engine sets it from each value's element type.
-#ifndef ACT_T
-#define ACT_T float
-#endif
+// Feature maps are stored as ACT_T (precision.cl); pooled means are float.
 #ifndef GAP_WG
 #define GAP_WG 64
 #endif
 
 __kernel __attribute__((reqd_work_group_size(GAP_WG, 1, 1)))
 void global_avg_pool(__global const ACT_T* restrict input,
-                     __global ACT_T* restrict output,
+                     __global float* restrict output,
                      const int HW) {
     __local float partial[GAP_WG];
     const int row = get_group_id(0);
     const int lid = get_local_id(0);
     __global const ACT_T* values = input + (size_t)row * HW;
     float sum = 0.0f;
-    for (int i = lid; i < HW; i += GAP_WG) sum += values[i];
+    for (int i = lid; i < HW; i += GAP_WG) sum += LOAD_ACT(values, i);
     partial[lid] = sum;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int step = GAP_WG / 2; step > 0; step >>= 1) {
@@ -54,21 +51,21 @@ __kernel void max_pool2d(__global const ACT_T* restrict input,
     const int xBegin = max(ix0, 0), xEnd = min(ix0 + kernelSize, W);
     float best = -INFINITY;
     for (int iy = yBegin; iy < yEnd; ++iy) {
-        for (int ix = xBegin; ix < xEnd; ++ix) best = fmax(best, plane[iy * W + ix]);
+        for (int ix = xBegin; ix < xEnd; ++ix) best = fmax(best, LOAD_ACT(plane, iy * W + ix));
     }
-    output[((size_t)row * OH + oy) * OW + ox] = best;
+    STORE_ACT(best, output, ((size_t)row * OH + oy) * OW + ox);
 }
 
 __kernel void global_avg_pool_rows(__global const ACT_T* restrict input,
-                                   __global ACT_T* restrict output,
+                                   __global float* restrict output,
                                    const int HW, const int rows) {
     const int row = get_global_id(0);
     if (row >= rows) return;
     __global const ACT_T* values = input + (size_t)row * HW;
     float4 partial = (float4)(0.0f);
     int i = 0;
-    for (; i + 4 <= HW; i += 4) partial += vload4(0, values + i);
+    for (; i + 4 <= HW; i += 4) partial += LOADN_ACT(4, values + i);
     float sum = (partial.x + partial.y) + (partial.z + partial.w);
-    for (; i < HW; ++i) sum += values[i];
+    for (; i < HW; ++i) sum += LOAD_ACT(values, i);
     output[row] = sum / (float)HW;
 }

@@ -10,10 +10,7 @@
 // dim 1 = y, dim 2 = channel. Each computes the horizontal pass for the rows its vertical
 // window needs, rounding and clipping to a byte in between, exactly like PIL's two passes.
 
-// The network input is stored as ACT_T: the engine sets it from the input's element type.
-#ifndef ACT_T
-#define ACT_T float
-#endif
+// The network input is stored as ACT_T (precision.cl).
 
 #define PRECISION_BITS 22
 
@@ -53,5 +50,5 @@ __kernel void preprocess_image(__global const float* restrict pixels,
     }
     const float mean = c == 0 ? mean0 : (c == 1 ? mean1 : mean2);
     const float stdev = c == 0 ? std0 : (c == 1 ? std1 : std2);
-    output[offset + ((size_t)c * crop + y) * crop + x] = ((float)clip8(vertical) / 255.0f - mean) / stdev;
+    STORE_ACT(((float)clip8(vertical) / 255.0f - mean) / stdev, output, offset + ((size_t)c * crop + y) * crop + x);
 }

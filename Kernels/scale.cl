@@ -8,13 +8,10 @@
 // The plan may run it in place (output is x's buffer), so x and output are not `restrict`:
 // each work-item reads its values of x before it writes them and touches no other element.
 
-// Activations are stored as ACT_T: the engine sets it from each value's element type.
-#ifndef ACT_T
-#define ACT_T float
-#endif
+// x, shortcut and output are stored as ACT_T (precision.cl); scale is float.
 
 __kernel void channel_scale_add_relu(__global const ACT_T* x,
-                                     __global const ACT_T* restrict scale,
+                                     __global const float* restrict scale,
                                      __global const ACT_T* restrict shortcut,
                                      __global ACT_T* output,
                                      const int HW, const int total) {
@@ -22,9 +19,11 @@ __kernel void channel_scale_add_relu(__global const ACT_T* x,
     if (i0 >= total) return;
     const int row = i0 / HW;
     if (i0 + 16 <= total && (i0 + 15) / HW == row) {
-        const float16 v = vload16(0, x + i0) * scale[row] + vload16(0, shortcut + i0);
-        vstore16(fmax(v, 0.0f), 0, output + i0);
+        const float16 v = LOADN_ACT(16, x + i0) * scale[row] + LOADN_ACT(16, shortcut + i0);
+        STOREN_ACT(16, fmax(v, 0.0f), output + i0);
         return;
     }
-    for (int i = i0; i < min(i0 + 16, total); ++i) output[i] = fmax(x[i] * scale[i / HW] + shortcut[i], 0.0f);
+    for (int i = i0; i < min(i0 + 16, total); ++i) {
+        STORE_ACT(fmax(LOAD_ACT(x, i) * scale[i / HW] + LOAD_ACT(shortcut, i), 0.0f), output, i);
+    }
 }

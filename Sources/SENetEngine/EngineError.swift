@@ -27,6 +27,11 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case unknownLayer(name: String)
     /// A run's input differs from the shape its plan was built for.
     case inputShapeMismatch(got: [Int], planned: [Int])
+    /// A weight tensor (as the device would store it, BatchNorm folded) holds values past
+    /// half's largest finite value, 65504, so fp16 storage would make them infinite.
+    case weightOutOfHalfRange(tensor: String, largest: Float, count: Int)
+    /// Half arithmetic was asked for on a device without cl_khr_fp16.
+    case halfArithmeticUnsupported(device: String)
 
     public var description: String {
         switch self {
@@ -60,6 +65,11 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
             return "'\(name)' is not a layer of this network"
         case .inputShapeMismatch(let got, let planned):
             return "input shape \(got) differs from the plan's \(planned)"
+        case .weightOutOfHalfRange(let tensor, let largest, let count):
+            return
+                "tensor \(tensor) has \(count) values outside the fp16 range (largest magnitude \(largest), fp16 stops at 65504)"
+        case .halfArithmeticUnsupported(let device):
+            return "device \(device) has no fp16 arithmetic (no cl_khr_fp16 or an empty CL_DEVICE_HALF_FP_CONFIG)"
         }
     }
 }

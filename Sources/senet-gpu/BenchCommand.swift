@@ -38,6 +38,9 @@ struct BenchCommand: ParsableCommand {
             let ms: Double
         }
         let model, device: String
+        /// fp32 or fp16, and the convolutions that multiply in half.
+        let precision: String
+        let halfArithmeticConvolutions: Int
         let batch: Int
         let inputShape: [Int]
         let iterations: Int
@@ -80,7 +83,9 @@ struct BenchCommand: ParsableCommand {
             let (cold, warm) = noStartup || engine.runtime == nil ? (nil, nil) : try measureStartup()
             let batch = Double(input.shape[0])
             report = Report(
-                model: model.architecture.modelName, device: plan.deviceName ?? "cpu (Swift reference)", batch: input.shape[0],
+                model: model.architecture.modelName, device: plan.deviceName ?? "cpu (Swift reference)",
+                precision: plan.precision.rawValue, halfArithmeticConvolutions: plan.halfArithmeticConvolutions,
+                batch: input.shape[0],
                 inputShape: input.shape, iterations: bench.iterations,
                 gmacsPerImage: Double(macs) / batch / 1e9, medianMs: bench.median * 1e3, minMs: bench.minimum * 1e3,
                 maxMs: bench.maximum * 1e3, msPerImage: bench.median * 1e3 / batch, imagesPerSecond: batch / bench.median,
@@ -107,6 +112,7 @@ struct BenchCommand: ParsableCommand {
         if let weights = modelOptions.weights { arguments += ["--weights", weights] }
         if let model = modelOptions.model { arguments += ["--model", model] }
         if let kernels = engineOptions.kernelOptions.kernels { arguments += ["--kernels", kernels] }
+        arguments += ["--precision", engineOptions.precision, "--arithmetic", engineOptions.arithmetic]
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CACHE_HOME"] = caches.path
         environment["POCL_CACHE_DIR"] = caches.appendingPathComponent("pocl").path
@@ -135,6 +141,9 @@ struct BenchCommand: ParsableCommand {
 
     private func printText(_ r: Report) {
         print("\(r.model) on \(r.device), input \(r.inputShape), \(String(format: "%.2f", r.gmacsPerImage)) GMAC per image")
+        if r.precision == "fp16" {
+            print("precision: fp16 storage, half arithmetic in \(r.halfArithmeticConvolutions) convolutions")
+        }
         print(
             String(
                 format: "latency: median %.2f ms, min %.2f ms, max %.2f ms over %d runs (%.2f ms per image)", r.medianMs, r.minMs,

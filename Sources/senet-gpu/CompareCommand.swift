@@ -10,15 +10,15 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Run a device and the CPU reference on the same input and compare every layer.",
         discussion:
-            "Exits 1 when the logits or the probabilities differ by more than --tolerance (relative to the largest reference value) and names the first layer over it."
+            "Exits 1 when the logits or the probabilities differ by more than --tolerance (relative to the largest reference value) and names the first layer over it. With --precision fp16 the device stores half and the reference stays fp32; the default tolerance is then 2e-2 (see docs/PRECISION.md)."
     )
 
     @OptionGroup var engineOptions: EngineOptions
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Largest relative error accepted (max |device - reference| / max |reference|).")
-    var tolerance: Float = 1e-4
+    @Option(help: "Largest relative error accepted (max |device - reference| / max |reference|); default 1e-4, 2e-2 in fp16.")
+    var tolerance: Float?
 
     @Flag(help: "Compare every OpenCL device on the host, one summary row each.")
     var allDevices = false
@@ -33,6 +33,10 @@ struct CompareCommand: ParsableCommand {
             let maxAbsoluteError, relativeError: Float
         }
         let device: String
+        let precision: String
+        let tolerance: Float
+        /// Images whose top-1 class is the reference's, out of the batch.
+        let top1Agreement: Int, images: Int
         let logitsRelativeError: Float
         let probabilitiesRelativeError: Float
         let firstDivergingLayer: String?
@@ -57,7 +61,7 @@ struct CompareCommand: ParsableCommand {
                 var options = engineOptions
                 options.device = index
                 let plan = try options.engine(for: model).plan(for: input.shape)
-                let result = try LayerComparison(plan: plan, input: input, tolerance: tolerance)
+                let result = try LayerComparison(plan: plan, input: input, tolerance: tolerance ?? plan.precision.tolerance)
                 summaries.append(summary(result))
                 if !json && !allDevices { printTable(result) }
             }
@@ -79,7 +83,8 @@ struct CompareCommand: ParsableCommand {
 
     private func summary(_ result: LayerComparison) -> Summary {
         Summary(
-            device: result.deviceName, logitsRelativeError: result.logits.relativeError,
+            device: result.deviceName, precision: result.precision.rawValue, tolerance: result.tolerance,
+            top1Agreement: result.top1Agreement, images: result.images, logitsRelativeError: result.logits.relativeError,
             probabilitiesRelativeError: result.probabilities.relativeError,
             firstDivergingLayer: result.firstDiverging?.name, passed: result.passed,
             layers: result.rows.map {
@@ -91,7 +96,9 @@ struct CompareCommand: ParsableCommand {
     }
 
     private func printTable(_ result: LayerComparison) {
-        print("compare \(result.deviceName) against the CPU reference, tolerance \(result.tolerance) relative")
+        print(
+            "compare \(result.deviceName) (\(result.precision)) against the fp32 CPU reference, tolerance \(result.tolerance) relative"
+        )
         print("layer".padding(toLength: 26, withPad: " ", startingAt: 0) + "kind            where   max abs err   rel err")
         for row in result.rows {
             let mark = row.comparison.passes(tolerance: result.tolerance) ? "" : "  over tolerance"
@@ -106,6 +113,7 @@ struct CompareCommand: ParsableCommand {
                 "first layer over tolerance: \(first.name) (\(first.kind.rawValue)), relative error \(first.comparison.relativeError)"
             )
         }
+        print("top-1 class: \(result.top1Agreement) of \(result.images) images agree with the reference")
         print(
             String(
                 format: "logits: relative error %.3e, probabilities %.3e: ", result.logits.relativeError,

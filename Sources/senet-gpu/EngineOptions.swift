@@ -31,6 +31,18 @@ struct EngineOptions: ParsableArguments {
     )
     var kernelFamily = "auto"
 
+    @Option(
+        help:
+            "fp32, or fp16: feature maps and weights stored as half on the device (half the memory), sums in fp32. The CPU reference is fp32."
+    )
+    var precision = "fp32"
+
+    @Option(
+        help:
+            "With --precision fp16: auto (half arithmetic only where `tune` found it faster), fp32, or fp16 (half products, fp32 accumulators; needs cl_khr_fp16)."
+    )
+    var arithmetic = "auto"
+
     @OptionGroup var kernelOptions: KernelOptions
 
     /// `--kernel-family` as the library's choice; nil for auto.
@@ -42,12 +54,33 @@ struct EngineOptions: ParsableArguments {
         return family
     }
 
+    /// `--precision` and `--arithmetic` as the library's choices; errors for values that make
+    /// no sense, or fp16 asked of the CPU reference.
+    func precisionChoice() throws -> (Precision, Arithmetic) {
+        guard let chosen = Precision(rawValue: precision) else {
+            throw CLIError.invalidOption("--precision '\(precision)' is not fp32 or fp16")
+        }
+        guard let math = Arithmetic(rawValue: arithmetic) else {
+            throw CLIError.invalidOption("--arithmetic '\(arithmetic)' is not auto, fp32 or fp16")
+        }
+        if chosen == .fp32 && math == .fp16 {
+            throw CLIError.invalidOption("--arithmetic fp16 needs --precision fp16 (half storage)")
+        }
+        if chosen == .fp16 && device == "cpu" {
+            throw CLIError.invalidOption("the CPU reference computes in fp32 only; --precision fp16 needs an OpenCL device")
+        }
+        return (chosen, math)
+    }
+
     var planOptions: PlanOptions {
         var options = PlanOptions(
             cpuOps: (cpuOps ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
             perturbLayer: debugPerturb, failLayer: debugFail)
         options.memoryLimitBytes = memoryLimit.map { $0 * 1_048_576 }
         options.kernelFamily = try? family()
+        if let (precision, arithmetic) = try? precisionChoice() {
+            (options.precision, options.arithmetic) = (precision, arithmetic)
+        }
         return options
     }
 
@@ -59,7 +92,9 @@ struct EngineOptions: ParsableArguments {
         } catch let error as EngineError {
             guard case .deviceOutOfMemory = error, fallback == "cpu" else { throw error }
             printErr("senet-gpu: note: \(error.description.split(separator: ";")[0]); running on the CPU (--fallback cpu)")
-            engine = InferenceEngine(model: engine.model, runtime: nil, options: planOptions)
+            var options = planOptions
+            options.precision = .fp32  // The reference is fp32.
+            engine = InferenceEngine(model: engine.model, runtime: nil, options: options)
             return try engine.plan(for: shape)
         }
     }
@@ -75,6 +110,7 @@ struct EngineOptions: ParsableArguments {
 
     func engine(for model: SEResNet, profiling: Bool = false) throws -> InferenceEngine {
         _ = try family()  // A bad --kernel-family is an error, not auto.
+        _ = try precisionChoice()
         if let fallback, fallback != "cpu" {
             throw CLIError.invalidOption("--fallback '\(fallback)' is not supported; the only fallback is `cpu`")
         }

@@ -61,6 +61,8 @@ enum ErrorMessages {
                 + "(\(kinds.joined(separator: ", "))) or a pattern like layer4* or *.se*"
         case .unknownLayer: return "\(text); see `senet-gpu plan` for the layer names"
         case .invalidLaunch: return "\(text); report it with the output of `senet-gpu devices --json`"
+        case .weightOutOfHalfRange: return "\(text); run this model with --precision fp32"
+        case .halfArithmeticUnsupported: return "\(text); use --arithmetic fp32 (fp16 storage still works) or --arithmetic auto"
         case .noOpenCLPlatform, .kernelBuildFailed, .inputShapeMismatch: return text
         }
     }

@@ -15,6 +15,9 @@ struct SelfCheckCommand: ParsableCommand {
 
     @OptionGroup var kernelOptions: KernelOptions
 
+    @Option(help: "fp32, or fp16 (half storage on every kernel, and half arithmetic where the device has cl_khr_fp16).")
+    var precision = "fp32"
+
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
@@ -25,6 +28,7 @@ struct SelfCheckCommand: ParsableCommand {
             let passed: Bool
         }
         let device: String
+        let precision: String
         let rows: [Row]
         let compiledFromSource, loadedFromDisk: Int
         let seconds: Double
@@ -35,11 +39,14 @@ struct SelfCheckCommand: ParsableCommand {
         let start = Date()
         let report: Report
         do {
+            guard let chosen = Precision(rawValue: precision) else {
+                throw CLIError.invalidOption("--precision '\(precision)' is not fp32 or fp16")
+            }
             let runtime = try kernelOptions.openRuntime(index: device)
-            let results = try KernelSelfCheck.run(on: runtime)
+            let results = try KernelSelfCheck.run(on: runtime, precision: chosen)
             let stats = runtime.programs.statistics
             report = Report(
-                device: runtime.device.description,
+                device: runtime.device.description, precision: chosen.rawValue,
                 rows: results.map {
                     .init(
                         kernel: $0.kernel, shape: $0.shape, relativeError: $0.comparison.relativeError,
@@ -52,12 +59,12 @@ struct SelfCheckCommand: ParsableCommand {
         if json {
             try printJSON(report)
         } else {
-            print("kernel self-check on \(report.device)")
+            print("kernel self-check on \(report.device), \(report.precision)")
             for row in report.rows {
                 let error = String(format: "%.2e", row.relativeError)
                 print(
                     "  \(row.passed ? "ok  " : "FAIL") \(row.kernel.padding(toLength: 24, withPad: " ", startingAt: 0)) "
-                        + "\(row.shape.padding(toLength: 34, withPad: " ", startingAt: 0)) rel err \(error)")
+                        + "\(row.shape.padding(toLength: 46, withPad: " ", startingAt: 0)) rel err \(error)")
             }
             print(
                 String(

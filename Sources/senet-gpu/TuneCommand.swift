@@ -32,26 +32,27 @@ struct TuneCommand: ParsableCommand {
             var table = try stored ?? TuningTable(for: runtime)
             let shapes = try NetworkGraph(model: model, inputShape: input.shape).convolutions
             let family = try engineOptions.family() ?? .forDevice(runtime.device)
+            let (precision, _) = try engineOptions.precisionChoice()
             var seen: Set<String> = []
             print(
-                "tuning \(model.architecture.modelName) convolutions (\(family) kernels) for input \(input.shape) on \(runtime.device)"
+                "tuning \(model.architecture.modelName) convolutions (\(family) kernels, \(precision)) for input \(input.shape) on \(runtime.device)"
             )
-            for (name, geometry) in shapes where seen.insert(ConvTuner.key(geometry)).inserted {
+            for (name, geometry) in shapes where seen.insert(ConvTuner.key(geometry, precision: precision)).inserted {
                 let line: String
                 switch family {
                 case .cpu:
-                    let result = try ConvTuner.tune(geometry, runtime: runtime)
+                    let result = try ConvTuner.tune(geometry, runtime: runtime, precision: precision)
                     table.entries[result.key] = result.best
                     line = Self.describe(result)
                 case .gpu:
-                    let result = try ConvTuner.tuneGPU(geometry, runtime: runtime)
+                    let result = try ConvTuner.tuneGPU(geometry, runtime: runtime, precision: precision)
                     table.gpuEntries[result.key] = result.best
                     line = Self.describe(result)
                 }
                 print("  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(line)")
             }
             let error = try ConvTuner.verifyNetwork(
-                model, inputShape: input.shape, runtime: runtime, family: family, table: table)
+                model, inputShape: input.shape, runtime: runtime, family: family, table: table, precision: precision)
             print(String(format: "whole tuned network vs the CPU reference: relative error %.2e", error))
             try table.save(to: path)
             print("saved \(table.entries.count) CPU-family and \(table.gpuEntries.count) GPU-family shapes to \(path.path)")

@@ -36,6 +36,16 @@ public struct NetworkGraph: Sendable {
         nodes.compactMap { node in (node.op as? Conv2d).map { (name: $0.name, geometry: $0.geometry) } }
     }
 
+    /// The same graph with its feature maps (every [N, C, H, W] value, the input included)
+    /// stored as `element`; per-channel values (pooled features, SE scales, logits) stay fp32.
+    public func storingFeatureMaps(as element: ElementType) -> NetworkGraph {
+        var graph = self
+        for index in graph.values.indices where graph.values[index].shape.count == 4 {
+            graph.values[index].elementType = element
+        }
+        return graph
+    }
+
     /// The node named `name`, if any.
     public func node(named name: String) -> GraphNode? { nodes.first { $0.name == name } }
 

@@ -1,19 +1,23 @@
-/// How the values of a tensor are stored. Only fp32 exists today; fp16 storage arrives as a
-/// new case here plus the conversions that switch on it.
+/// How the values of a tensor are stored. Arithmetic on them is fp32 either way unless a
+/// kernel is built for half arithmetic.
 public enum ElementType: String, Sendable, Codable, CaseIterable {
     case float32
+    /// IEEE half: 11 significant bits, largest finite value 65504.
+    case float16
 
     /// Bytes per element.
     public var byteSize: Int {
         switch self {
         case .float32: return 4
+        case .float16: return 2
         }
     }
 
-    /// The OpenCL C type of a stored element (kernels' `ACT_T`).
+    /// The OpenCL C type of a stored element.
     public var openCLType: String {
         switch self {
         case .float32: return "float"
+        case .float16: return "half"
         }
     }
 }

@@ -13,6 +13,7 @@ public enum ModelBuilder {
     ) throws -> SEResNet {
         try checkKeys(layout: layout, available: available, source: source)
         var warnings: [String] = []
+        var names: [String: String] = [:]
         // Every tensor passes here once: NaN or infinity in a weight is worth a warning by name.
         func tensor(_ key: String) throws -> Tensor {
             let value = try load(key)
@@ -21,6 +22,7 @@ public enum ModelBuilder {
             return value
         }
         func convBN(_ c: WeightLayout.ConvBN) throws -> ConvLayer {
+            names[c.name] = "\(c.weightKey) (\(c.batchNormPrefix) folded in)"
             func bn(_ field: String) throws -> Tensor { try tensor("\(c.batchNormPrefix).\(field)") }
             let (weight, bias) = fold(
                 weight: try tensor(c.weightKey), gamma: try bn("weight"), beta: try bn("bias"), mean: try bn("running_mean"),
@@ -33,6 +35,7 @@ public enum ModelBuilder {
         let blocks = try layout.blocks.map { block -> ResidualBlock in
             let se = block.squeezeExcite
             let (c, r) = (se.channels, se.reducedWidth)
+            (names["\(se.name).fc1"], names[se.name]) = (se.reduceWeightKey, se.expandWeightKey)
             return ResidualBlock(
                 name: block.name, convs: try block.convs.map(convBN),
                 squeezeExcite: SqueezeExciteLayer(
@@ -45,6 +48,8 @@ public enum ModelBuilder {
             classifierWeight: try tensor(layout.classifierWeightKey),
             classifierBias: try tensor(layout.classifierBiasKey))
         model.warnings = warnings
+        names["classifier"] = layout.classifierWeightKey
+        model.weightNames = names
         return model
     }
 

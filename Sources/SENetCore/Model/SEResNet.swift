@@ -74,6 +74,9 @@ public struct SEResNet: Sendable {
     public let classifierWeight: Tensor, classifierBias: Tensor
     /// Problems found while loading that do not stop it (NaN or infinite weights, by tensor).
     public var warnings: [String] = []
+    /// Layer name → the weight file's name for that layer's weight matrix (what the device
+    /// stores), so errors about it name the file's tensor. Empty for synthetic models.
+    public var weightNames: [String: String] = [:]
 
     /// Multiply-accumulates of one forward pass on one image of `height`×`width`.
     public func macs(height: Int, width: Int) throws -> Int {

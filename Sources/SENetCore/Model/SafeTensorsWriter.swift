@@ -1,19 +1,27 @@
 import Foundation
 
-/// Writes float32 tensors (and int64 scalars, for bookkeeping such as `num_batches_tracked`)
-/// as a safetensors file, atomically: a reader never sees a half-written file.
+/// Writes float tensors as F32, F16 or BF16 (and int64 scalars, for bookkeeping such as
+/// `num_batches_tracked`) as a safetensors file, atomically: a reader never sees a half-written
+/// file. F16 and BF16 round to nearest even, as PyTorch's `.to()` does.
 public enum SafeTensorsWriter {
     public static func write(
         _ tensors: [(name: String, tensor: Tensor)], int64Scalars: [(name: String, value: Int64)] = [],
-        metadata: [String: String] = [:], to path: String
+        metadata: [String: String] = [:], dtype: SafeTensorsFile.DType = .f32, to path: String
     ) throws {
+        precondition([.f32, .f16, .bf16].contains(dtype), "the writer stores F32, F16 or BF16")
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var body = Data()
         for (name, tensor) in tensors {
             let begin = body.count
-            for value in tensor.data { withUnsafeBytes(of: value.bitPattern.littleEndian) { body.append(contentsOf: $0) } }
-            header[name] = ["dtype": "F32", "shape": tensor.shape, "data_offsets": [begin, body.count]]
+            for value in tensor.data {
+                switch dtype {
+                case .f16: withUnsafeBytes(of: Float16(value).bitPattern.littleEndian) { body.append(contentsOf: $0) }
+                case .bf16: withUnsafeBytes(of: bfloat16Bits(value).littleEndian) { body.append(contentsOf: $0) }
+                default: withUnsafeBytes(of: value.bitPattern.littleEndian) { body.append(contentsOf: $0) }
+                }
+            }
+            header[name] = ["dtype": dtype.rawValue, "shape": tensor.shape, "data_offsets": [begin, body.count]]
         }
         for (name, value) in int64Scalars {
             let begin = body.count
@@ -28,4 +36,12 @@ public enum SafeTensorsWriter {
         file.append(body)
         try file.write(to: URL(fileURLWithPath: path), options: .atomic)
     }
+}
+
+/// The bfloat16 nearest to `value` (ties to even; NaN stays NaN), as its bits.
+func bfloat16Bits(_ value: Float) -> UInt16 {
+    if value.isNaN { return 0x7FC0 }
+    let bits = value.bitPattern
+    let rounded = bits &+ 0x7FFF &+ ((bits >> 16) & 1)
+    return UInt16(truncatingIfNeeded: rounded >> 16)
 }

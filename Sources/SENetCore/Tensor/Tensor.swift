@@ -47,3 +47,22 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         return range.lowerBound + (range.upperBound - range.lowerBound) * unit
     }
 }
+
+extension Tensor {
+    /// The values as `element` would store them, back as fp32 (half: rounded to nearest even).
+    public func rounded(to element: ElementType) -> Tensor {
+        switch element {
+        case .float32: return self
+        case .float16: return Tensor(shape: shape, data: data.map { Float(Float16($0)) })
+        }
+    }
+}
+
+extension Tensor {
+    /// Index of the largest value in row `row` of a [N, K] tensor (the first one on ties).
+    public func argmax(row: Int) -> Int {
+        let width = shape[1]
+        let values = data[(row * width)..<((row + 1) * width)]
+        return values.indices.max { values[$0] < values[$1] || (values[$0] == values[$1] && $0 > $1) }! - row * width
+    }
+}

@@ -1,111 +1,6 @@
 import OpenCLKit
 import SENetCore
 
-/// Which kernel and tile sizes serve one convolution shape on the CPU family.
-public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
-    /// The register tile's orientation.
-    public enum Kernel: String, Codable, Sendable {
-        /// `conv_tiled.cl`: vectors over `pixels` output pixels, `channels` output channels each.
-        case pixelVector
-        /// `conv_ocvec.cl`: vectors of `vectorWidth` output channels (`channels` of them in all),
-        /// `pixels` output pixels broadcast; batch folded into the pixels; no im2col.
-        case channelVector
-    }
-
-    public var kernel: Kernel
-    /// Output channels per work-item.
-    public var channels: Int
-    /// Output pixels per work-item (pixelVector: an OpenCL vector width, 4, 8 or 16).
-    public var pixels: Int
-    /// Floats per vector of the channelVector kernel (4, 8 or 16); unused by pixelVector.
-    public var vectorWidth: Int
-    /// Work-group size along dim 0, or nil to let the driver choose.
-    public var localSize: Int?
-    /// pixelVector only: unfold the input with im2col and run a GEMM (when the plan has
-    /// scratch), instead of the direct tiled kernel. Ignored for 1×1 stride-1 layers.
-    public var im2col: Bool
-
-    public init(channels: Int, pixels: Int, localSize: Int? = nil, im2col: Bool = false) {
-        (kernel, self.channels, self.pixels, vectorWidth, self.localSize, self.im2col) =
-            (.pixelVector, channels, pixels, 0, localSize, im2col)
-    }
-
-    /// A channelVector tiling: `vectors` vectors of `vectorWidth` channels × `pixels` pixels.
-    public init(vectors: Int, vectorWidth: Int, pixels: Int, localSize: Int?) {
-        (kernel, channels, self.pixels, self.vectorWidth, self.localSize, im2col) =
-            (.channelVector, vectors * vectorWidth, pixels, vectorWidth, localSize, false)
-    }
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        kernel = try c.decodeIfPresent(Kernel.self, forKey: .kernel) ?? .pixelVector
-        channels = try c.decode(Int.self, forKey: .channels)
-        pixels = try c.decode(Int.self, forKey: .pixels)
-        vectorWidth = try c.decodeIfPresent(Int.self, forKey: .vectorWidth) ?? 0
-        localSize = try c.decodeIfPresent(Int.self, forKey: .localSize)
-        im2col = try c.decodeIfPresent(Bool.self, forKey: .im2col) ?? false
-    }
-
-    public var description: String {
-        let local = localSize.map { " local=\($0)" } ?? ""
-        switch kernel {
-        case .pixelVector: return "TM=\(channels) TN=\(pixels)\(local)\(im2col ? " im2col" : "")"
-        case .channelVector: return "ocvec \(channels / max(vectorWidth, 1))x\(vectorWidth) NP=\(pixels)\(local)"
-        }
-    }
-
-    /// Whether the kernels can run this tiling on `device` (a table read from disk may hold
-    /// anything): vector widths OpenCL has, tiles that fit the registers, a legal work-group.
-    public func isValid(on device: CLDevice) -> Bool {
-        if let size = localSize, size < 1 || size > min(device.maxWorkGroupSize, device.maxWorkItemSizes.first ?? 1) {
-            return false
-        }
-        switch kernel {
-        case .pixelVector:
-            return (1...16).contains(channels) && Self.weightBlock % channels == 0 && [4, 8, 16].contains(pixels)
-        case .channelVector:
-            return [4, 8, 16].contains(vectorWidth) && channels % vectorWidth == 0 && (1...4).contains(channels / vectorWidth)
-                && Self.weightBlock % channels == 0
-                && (1...16).contains(pixels) && !im2col
-        }
-    }
-
-    /// Defaults before tuning, from the device and the layer. CPUs, at the native vector width:
-    /// 1×1 stride-1 layers with at least 14×14 pixels per image run as the pixel-vector GEMM
-    /// (16 channels × one vector of pixels: contiguous loads and stores); every other layer
-    /// runs the channel-vector kernel with MLAS's 12 accumulators (4 vectors of channels × 3
-    /// pixels) in work-groups of 2. One tile for all of them on purpose: PoCL compiles each
-    /// tile and work-group size separately (about 0.4 s each), and `tune` gains little more.
-    /// GPUs: small pixel-vector tiles, so there are enough work-items.
-    public static func defaultFor(device: CLDevice?, geometry g: ConvGeometry? = nil) -> ConvTiling {
-        guard let device, device.type == "cpu" else { return ConvTiling(channels: 4, pixels: 4, im2col: true) }
-        let width = [16, 8, 4].first { $0 <= device.nativeFloatVectorWidth } ?? 4
-        if let g, g.kernelHeight == 1, g.stride == 1, g.padding == 0, g.outHeight * g.outWidth >= 14 * 14 {
-            return ConvTiling(channels: 16, pixels: width, localSize: 8)
-        }
-        return ConvTiling(vectors: 4, vectorWidth: width, pixels: 3, localSize: 2)
-    }
-
-    /// Output channels per block of packed weights; every tile's channel count divides it.
-    public static let weightBlock = 64
-
-    /// Weight [OC, C, K, K] packed to [⌈OC/64⌉, C·K·K, 64], the layout every convolution kernel
-    /// reads (MLAS packs the same way): a tile's output channels at one tap are contiguous, and
-    /// a work-item streams one contiguous panel. Channels past OC are zero.
-    public static func packWeights(_ weight: Tensor) -> Tensor {
-        let outChannels = weight.shape[0]
-        let taps = weight.count / outChannels
-        let block = weightBlock
-        let blocks = (outChannels + block - 1) / block
-        var packed = Tensor(shape: [blocks, taps, block])
-        for o in 0..<outChannels {
-            let base = (o / block) * taps * block + o % block
-            for t in 0..<taps { packed.data[base + t * block] = weight.data[o * taps + t] }
-        }
-        return packed
-    }
-}
-
 /// A convolution on the CPU family: `conv_ocvec` for channel-vector tilings; otherwise
 /// `conv1x1_gemm` for 1×1 stride-1 layers, and for the rest `im2col` into `scratch` followed by
 /// `conv1x1_gemm` when the tiling asks for it, else `conv1x1_strided` or `conv_tiled` directly.
@@ -120,14 +15,16 @@ public enum TiledConvolution {
     /// The launches (im2col first when used) of one convolution, arguments bound.
     public static func make(
         runtime: DeviceRuntime, geometry g: ConvGeometry, tiling: ConvTiling, input: CLBuffer, weightT: CLBuffer,
-        bias: CLBuffer, output: CLBuffer, relu: Bool, scratch: CLBuffer? = nil, element: ElementType = .float32
+        bias: CLBuffer, output: CLBuffer, relu: Bool, scratch: CLBuffer? = nil, types: KernelTypes = KernelTypes()
     ) throws -> DeviceOp {
         precondition(g.groups == 1, "the tiled kernels have no groups")
         if tiling.kernel == .channelVector {
+            var types = types
+            types.halfArithmetic = tiling.halfArithmetic
             return DeviceOp([
                 try channelVectorLaunch(
                     runtime: runtime, geometry: g, tiling: tiling, arguments: [input, weightT, bias, output], relu: relu,
-                    element: element)
+                    types: types)
             ])
         }
         let defines = ["TM": tiling.channels, "TN": tiling.pixels]
@@ -137,9 +34,9 @@ public enum TiledConvolution {
         var source = input
         var inChannels = g.inChannels
         var launches: [KernelLaunch] = []
-        let scratchBytes = scratchCount(g, tiling: tiling) * element.byteSize
+        let scratchBytes = scratchCount(g, tiling: tiling) * types.activations.byteSize
         if scratchBytes > 0, let scratch, scratch.byteCount >= scratchBytes {
-            let im2col = try runtime.kernel("im2col", file: "conv_tiled.cl", defines: defines, element: element)
+            let im2col = try runtime.kernel("im2col", file: "conv_tiled.cl", defines: defines, types: types)
             let taps = g.inChannels * g.kernelHeight * g.kernelWidth
             launches.append(
                 try KernelLaunch(
@@ -151,7 +48,7 @@ public enum TiledConvolution {
                     global: [g.outHeight, taps, g.batch]))
             (variant, source, inChannels) = (.gemm, scratch, taps)
         }
-        let kernel = try runtime.kernel(variant.rawValue, file: "conv_tiled.cl", defines: defines, element: element)
+        let kernel = try runtime.kernel(variant.rawValue, file: "conv_tiled.cl", defines: defines, types: types)
         let ints: [Int]
         let pixelBlocks: Int
         switch variant {
@@ -184,10 +81,10 @@ public enum TiledConvolution {
     /// batch-folded output, rounded up to the work-group; dim 1 = blocks of `channels`.
     static func channelVectorLaunch(
         runtime: DeviceRuntime, geometry g: ConvGeometry, tiling: ConvTiling, arguments buffers: [CLBuffer], relu: Bool,
-        element: ElementType
+        types: KernelTypes
     ) throws -> KernelLaunch {
         let defines = ["VW": tiling.vectorWidth, "OV": tiling.channels / tiling.vectorWidth, "NP": tiling.pixels]
-        let kernel = try runtime.kernel("conv_ocvec", file: "conv_ocvec.cl", defines: defines, element: element)
+        let kernel = try runtime.kernel("conv_ocvec", file: "conv_ocvec.cl", defines: defines, types: types)
         let ints = [
             g.inChannels, g.height, g.width, g.outChannels, g.outHeight, g.outWidth, g.kernelHeight, g.stride, g.padding,
             g.batch, relu ? 1 : 0,
@@ -236,23 +133,41 @@ extension Conv2d: DeviceLowerable {
         }
     }
 
-    /// The tuned CPU-family tiling for this shape when it is valid on the device, else the default.
+    /// The tuned CPU-family tiling for this shape and precision when it is valid on the device,
+    /// else the default; `--arithmetic` overrides the tuned choice of half arithmetic (forcing
+    /// it moves a pixel-vector layer to the channel-vector kernel, which has it).
     func cpuTiling(_ context: LoweringContext) -> ConvTiling {
-        if let tuned = context.tuning?.entries[ConvTuner.key(geometry)], tuned.isValid(on: context.device) { return tuned }
-        return ConvTiling.defaultFor(device: context.device, geometry: geometry)
+        let key = ConvTuner.key(geometry, precision: context.precision)
+        var tiling = ConvTiling.defaultFor(device: context.device, geometry: geometry)
+        if let tuned = context.tuning?.entries[key], tuned.isValid(on: context.device) { tiling = tuned }
+        switch (context.precision, context.arithmetic) {
+        case (.fp32, _), (.fp16, .fp32): tiling.halfArithmetic = false
+        case (.fp16, .fp16):
+            if tiling.kernel != .channelVector { tiling = ConvTiling.channelVectorDefault(device: context.device) }
+            tiling.halfArithmetic = true
+        case (.fp16, .auto): break
+        }
+        return tiling
     }
 
-    /// The tuned GPU tiling for this shape when the device can run it, else the device's default.
+    /// The tuned GPU tiling for this shape and precision when the device can run it, else the
+    /// device's default; half arithmetic as for `cpuTiling`.
     func gpuTiling(_ context: LoweringContext) -> GPUConvTiling {
-        if let tuned = context.tuning?.gpuEntries[ConvTuner.key(geometry)], tuned.fits(context.device) { return tuned }
-        return GPUConvTiling.defaultFor(device: context.device, geometry: geometry)
+        let key = ConvTuner.key(geometry, precision: context.precision)
+        var tiling = GPUConvTiling.defaultFor(device: context.device, geometry: geometry)
+        if let tuned = context.tuning?.gpuEntries[key], tuned.isValid(on: context.device) { tiling = tuned }
+        switch (context.precision, context.arithmetic) {
+        case (.fp32, _), (.fp16, .fp32): tiling.halfArithmetic = false
+        case (.fp16, .fp16): tiling.halfArithmetic = true
+        case (.fp16, .auto): break
+        }
+        return tiling
     }
 
     public func unsupportedReason(inputs: [ValueInfo], output: ValueInfo, device: CLDevice) -> String? {
         if geometry.groups != 1 { return "no grouped convolution kernel" }
-        let values = inputs + [output]
-        if let other = values.first(where: { $0.elementType != .float32 || $0.layout != .nchw }) {
-            return "no \(other.elementType.rawValue) \(other.layout.rawValue) convolution kernel"
+        if let other = (inputs + [output]).first(where: { $0.layout != .nchw }) {
+            return "no \(other.layout.rawValue) convolution kernel"
         }
         return nil
     }
@@ -261,10 +176,10 @@ extension Conv2d: DeviceLowerable {
         if b.family == .gpu {
             return try GPUConvolution.make(
                 runtime: b.runtime, geometry: geometry, tiling: gpuTiling(b.context), input: b.inputs[0], weightT: b.weights[0],
-                bias: b.weights[1], output: b.output, relu: layer.relu, scratch: b.scratch, element: b.outputValue.elementType)
+                bias: b.weights[1], output: b.output, relu: layer.relu, scratch: b.scratch, types: b.types)
         }
         return try TiledConvolution.make(
             runtime: b.runtime, geometry: geometry, tiling: cpuTiling(b.context), input: b.inputs[0], weightT: b.weights[0],
-            bias: b.weights[1], output: b.output, relu: layer.relu, scratch: b.scratch, element: b.outputValue.elementType)
+            bias: b.weights[1], output: b.output, relu: layer.relu, scratch: b.scratch, types: b.types)
     }
 }

@@ -8,18 +8,31 @@ import SENetCore
 public struct GPUConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
     public var tileM, tileN, tileK, workM, workN: Int
     public var slices: Int?
+    /// fp16 plans only: half local tiles, products and per-step sums (`HALF_MATH`).
+    public var halfArithmetic = false
 
     public init(tileM: Int, tileN: Int, tileK: Int, workM: Int, workN: Int, slices: Int? = nil) {
         (self.tileM, self.tileN, self.tileK, self.workM, self.workN, self.slices) = (tileM, tileN, tileK, workM, workN, slices)
     }
 
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let field = { (key: CodingKeys) in try c.decode(Int.self, forKey: key) }
+        (tileM, tileN, tileK, workM, workN) = (
+            try field(.tileM), try field(.tileN), try field(.tileK), try field(.workM), try field(.workN)
+        )
+        slices = try c.decodeIfPresent(Int.self, forKey: .slices)
+        halfArithmetic = try c.decodeIfPresent(Bool.self, forKey: .halfArithmetic) ?? false
+    }
+
     /// Work-items per work-group.
     public var groupSize: Int { (tileM / workM) * (tileN / workN) }
-    /// Local memory one work-group stages.
+    /// Local memory one work-group stages (fp32 tiles; half arithmetic stages half as much).
     public var localBytes: Int { tileK * (tileM + tileN) * MemoryLayout<Float>.stride }
 
     public var description: String {
         "M=\(tileM) N=\(tileN) K=\(tileK) WM=\(workM) WN=\(workN) group=\(groupSize)" + (slices.map { " split=\($0)" } ?? "")
+            + (halfArithmetic ? " half" : "")
     }
 
     /// What the tuner tries (work-groups of 64 to 256), each also with split-K off.
@@ -79,8 +92,10 @@ public enum GPUConvolution {
     /// K is split (`scratchBytes`).
     public static func make(
         runtime: DeviceRuntime, geometry g: ConvGeometry, tiling t: GPUConvTiling, input: CLBuffer, weightT: CLBuffer,
-        bias: CLBuffer, output: CLBuffer, relu: Bool, scratch: CLBuffer?, element: ElementType = .float32
+        bias: CLBuffer, output: CLBuffer, relu: Bool, scratch: CLBuffer?, types: KernelTypes = KernelTypes()
     ) throws -> DeviceOp {
+        var types = types
+        types.halfArithmetic = t.halfArithmetic
         precondition(g.groups == 1, "conv_gemm has no groups")
         let defines = ["TM": t.tileM, "TN": t.tileN, "TK": t.tileK, "WM": t.workM, "WN": t.workN]
         let k = g.inChannels * g.kernelHeight * g.kernelWidth
@@ -93,7 +108,7 @@ public enum GPUConvolution {
         }
         let kPerSlice = ceilDiv(ceilDiv(k, slices), t.tileK) * t.tileK
         slices = ceilDiv(k, kPerSlice)
-        let kernel = try runtime.kernel("conv_gemm", file: "conv_gemm.cl", defines: defines, element: element)
+        let kernel = try runtime.kernel("conv_gemm", file: "conv_gemm.cl", defines: defines, types: types)
         if t.groupSize > kernel.maxWorkGroupSize {
             // Registers or local memory limit this build below the group size: take the largest
             // candidate the kernel allows (preferring multiples of the preferred group size).
@@ -113,11 +128,11 @@ public enum GPUConvolution {
                     reason: "no tiling fits CL_KERNEL_WORK_GROUP_SIZE \(kernel.maxWorkGroupSize)")
             }
             var retry = next
-            retry.slices = t.slices
+            (retry.slices, retry.halfArithmetic) = (t.slices, t.halfArithmetic)
             return try make(
                 runtime: runtime, geometry: g, tiling: retry, input: input, weightT: weightT, bias: bias, output: output,
                 relu: relu,
-                scratch: scratch, element: element)
+                scratch: scratch, types: types)
         }
         let (groupN, groupM) = (t.tileN / t.workN, t.tileM / t.workM)
         let partial = slices > 1 ? scratch! : output  // Unused when K is not split.
@@ -133,7 +148,7 @@ public enum GPUConvolution {
                 local: [groupN, groupM, 1])
         ]
         if slices > 1 {
-            let reduce = try runtime.kernel("conv_gemm_reduce", file: "conv_gemm.cl", defines: defines, element: element)
+            let reduce = try runtime.kernel("conv_gemm_reduce", file: "conv_gemm.cl", defines: defines, types: types)
             launches.append(
                 try KernelLaunch(
                     reduce,

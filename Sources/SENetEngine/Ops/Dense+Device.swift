@@ -8,7 +8,7 @@ extension Linear: DeviceLowerable {
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
         let name = b.family == .cpu ? "linear" : "linear_wg"
         let kernel = try b.runtime.kernel(
-            name, file: "head.cl", defines: ["SOFTMAX_WG": Softmax.workGroupSize], element: b.outputValue.elementType)
+            name, file: "head.cl", defines: ["SOFTMAX_WG": Softmax.workGroupSize], types: b.types)
         let code: Int
         switch activation {
         case .none: code = 0
@@ -36,7 +36,7 @@ extension Softmax: DeviceLowerable {
 
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
         let kernel = try b.runtime.kernel(
-            "softmax_rows", file: "head.cl", defines: ["SOFTMAX_WG": Self.workGroupSize], element: b.outputValue.elementType)
+            "softmax_rows", file: "head.cl", defines: ["SOFTMAX_WG": Self.workGroupSize], types: b.types)
         return try DeviceOp([
             KernelLaunch(
                 kernel, [.buffer(b.inputs[0]), .buffer(b.output), .int(shape[1])], global: [shape[0] * Self.workGroupSize],
@@ -50,7 +50,7 @@ extension ScaleAddReLU: DeviceLowerable {
     public var writesInPlace: Bool { true }
 
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
-        let kernel = try b.runtime.kernel("channel_scale_add_relu", file: "scale.cl", element: b.outputValue.elementType)
+        let kernel = try b.runtime.kernel("channel_scale_add_relu", file: "scale.cl", types: b.types)
         let plane = shape[2] * shape[3]
         let total = shape.reduce(1, *)
         return try DeviceOp([

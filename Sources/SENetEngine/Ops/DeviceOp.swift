@@ -31,6 +31,11 @@ public struct DeviceBinding {
     public var runtime: DeviceRuntime { context.runtime }
     public var tuning: TuningTable? { context.tuning }
     public var family: KernelFamily { context.family }
+    /// The op's element types: its feature maps' storage and the plan's weight storage.
+    public var types: KernelTypes {
+        let featureMap = (inputValues + [outputValue]).first { $0.shape.count == 4 }
+        return KernelTypes(activations: featureMap?.elementType ?? .float32, weights: context.precision.storage)
+    }
 }
 
 /// A graph op that can run on an OpenCL device. Each op kind adds it by extension beside its
@@ -53,11 +58,12 @@ extension DeviceLowerable {
     public func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int { 0 }
     public var writesInPlace: Bool { false }
 
-    /// The common case: every value fp32 in its natural layout.
+    /// The common case: feature maps fp32 or fp16, per-channel values fp32, natural layouts.
     public func unsupportedReason(inputs: [ValueInfo], output: ValueInfo, device: CLDevice) -> String? {
         let values = inputs + [output]
-        if let other = values.first(where: { $0.elementType != .float32 }) {
-            return "no \(other.elementType.rawValue) kernel for \(Self.kind)"
+        if let other = values.first(where: { $0.elementType != .float32 && ($0.shape.count != 4 || $0.elementType != .float16) })
+        {
+            return "no \(other.elementType.rawValue) kernel for \(Self.kind) on \(other.shape.count)-D values"
         }
         if let other = values.first(where: { $0.layout != ($0.shape.count == 4 ? .nchw : .nc) }) {
             return "no \(other.layout.rawValue) kernel for \(Self.kind)"

@@ -11,18 +11,24 @@ public enum KernelFamily: String, CaseIterable, Sendable, Codable {
     public static func forDevice(_ device: CLDevice) -> KernelFamily { device.type == "cpu" ? .cpu : .gpu }
 }
 
-/// What every device op of a plan is lowered with: the device, the kernel family and the tuned
-/// tile sizes.
+/// What every device op of a plan is lowered with: the device, the kernel family, the tuned
+/// tile sizes and the precision.
 public struct LoweringContext {
     public let runtime: DeviceRuntime
     public let family: KernelFamily
     /// Tuned tile sizes for this device, if any.
     public let tuning: TuningTable?
+    public let precision: Precision
+    public let arithmetic: Arithmetic
 
-    public init(runtime: DeviceRuntime, family: KernelFamily? = nil, tuning: TuningTable? = nil) {
+    public init(
+        runtime: DeviceRuntime, family: KernelFamily? = nil, tuning: TuningTable? = nil, precision: Precision = .fp32,
+        arithmetic: Arithmetic = .auto
+    ) {
         self.runtime = runtime
         self.family = family ?? .forDevice(runtime.device)
         self.tuning = tuning
+        (self.precision, self.arithmetic) = (precision, arithmetic)
     }
 
     public var device: CLDevice { runtime.device }

@@ -22,17 +22,17 @@ extension GlobalAveragePool: DeviceLowerable {
         return try DeviceOp([
             Self.launch(
                 runtime: b.runtime, rows: s[0] * s[1], plane: s[2] * s[3], input: b.inputs[0], output: b.output,
-                variant: .of(b.family), element: b.outputValue.elementType)
+                variant: .of(b.family), types: b.types)
         ])
     }
 
     /// The pooling launch over `rows` planes of `plane` values.
     static func launch(
         runtime: DeviceRuntime, rows: Int, plane: Int, input: CLBuffer, output: CLBuffer, variant: Variant,
-        element: ElementType = .float32
+        types: KernelTypes = KernelTypes()
     ) throws -> KernelLaunch {
         let kernel = try runtime.kernel(
-            variant.rawValue, file: "pooling.cl", defines: ["GAP_WG": workGroupSize], element: element)
+            variant.rawValue, file: "pooling.cl", defines: ["GAP_WG": workGroupSize], types: types)
         switch variant {
         case .workGroup:
             return try KernelLaunch(
@@ -53,7 +53,7 @@ extension MaxPool2d: DeviceLowerable {
         let (oh, ow) = (b.outputValue.shape[2], b.outputValue.shape[3])
         let kernel = try b.runtime.kernel(
             "max_pool2d", file: "pooling.cl", defines: ["GAP_WG": GlobalAveragePool.workGroupSize],
-            element: b.outputValue.elementType)
+            types: b.types)
         return try DeviceOp([
             KernelLaunch(
                 kernel,

@@ -6,11 +6,12 @@ import SENetImages
 /// floats: the same arithmetic as `Reference.preprocess`, bit for bit.
 public enum DevicePreprocessing {
     /// Uploads `image` and its resampling tables and enqueues the kernel that writes
-    /// [3, crop, crop] into `output` starting at float `offset`. The returned launch holds the
+    /// [3, crop, crop] into `output` starting at value `offset`, stored as `element`. The returned launch holds the
     /// uploaded buffers: keep it until the queue has run it.
     @discardableResult
     public static func enqueue(
-        _ image: RGBImage, _ p: Preprocessing, runtime: DeviceRuntime, output: CLBuffer, offset: Int
+        _ image: RGBImage, _ p: Preprocessing, runtime: DeviceRuntime, output: CLBuffer, offset: Int,
+        element: ElementType = .float32
     ) throws -> KernelLaunch {
         try p.validate(width: image.width, height: image.height)
         let (w, h) = p.resizedSize(width: image.width, height: image.height)
@@ -23,8 +24,10 @@ public enum DevicePreprocessing {
             try floats(columns.first), try floats(columns.count), try floats(columns.weights.map(Int.init)),
             try floats(rows.first), try floats(rows.count), try floats(rows.weights.map(Int.init)),
         ]
-        let kernel = try runtime.kernel("preprocess_image", file: "preprocess.cl")
-        precondition((offset + 3 * p.crop * p.crop) * 4 <= output.byteCount, "preprocessed image does not fit the input buffer")
+        let kernel = try runtime.kernel("preprocess_image", file: "preprocess.cl", types: KernelTypes(activations: element))
+        precondition(
+            (offset + 3 * p.crop * p.crop) * element.byteSize <= output.byteCount,
+            "preprocessed image does not fit the input buffer")
         let ints = [offset, image.width, columns.kernelSize, rows.kernelSize, x0, y0, p.crop]
         let launch = try KernelLaunch(
             kernel, buffers.map { .buffer($0) } + [.buffer(output)] + ints.map { .int($0) } + (p.mean + p.std).map { .float($0) },

@@ -5,7 +5,7 @@ extension ExecutionPlan {
     /// A table of the plan for people: each op, where it runs and why, its output and buffer,
     /// the transfers, and the memory it needs.
     public var textDescription: String {
-        var lines = ["plan for input \(inputShape) on \(deviceName ?? "the CPU reference")"]
+        var lines = ["plan for input \(inputShape) on \(deviceName ?? "the CPU reference"), \(precisionDescription)"]
         lines.append(pad("#", 4) + pad("op", 26) + pad("kind", 16) + pad("where", 8) + pad("output", 20) + "arena offset")
         var number = 0
         for step in steps {
@@ -38,6 +38,13 @@ extension ExecutionPlan {
                     + (tunedConvolutions == 0 ? " (defaults)" : ""))
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `fp32`, or fp16 with what is half and what is not.
+    public var precisionDescription: String {
+        guard precision == .fp16 else { return "fp32" }
+        return "fp16 storage (feature maps and weight matrices; biases, per-channel values and sums fp32), "
+            + "half arithmetic in \(halfArithmeticConvolutions) of \(convolutions) convolutions"
     }
 
     /// Ops that run on the CPU although a device was chosen, with the reason: the log of fallbacks.

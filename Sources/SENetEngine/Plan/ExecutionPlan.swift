@@ -64,6 +64,10 @@ public final class ExecutionPlan: @unchecked Sendable {
     public let tunedConvolutions: Int, convolutions: Int
     /// The kernels the device ops use; nil on the CPU reference.
     public let kernelFamily: KernelFamily?
+    /// How the plan stores feature maps and weights (fp32 on the CPU reference).
+    public let precision: Precision
+    /// Device convolutions that multiply in half (fp16 plans with half arithmetic).
+    public let halfArithmeticConvolutions: Int
 
     let runtime: DeviceRuntime?
     let options: PlanOptions
@@ -80,16 +84,24 @@ public final class ExecutionPlan: @unchecked Sendable {
     ) throws {
         try self.init(
             graph: NetworkGraph(model: model, inputShape: inputShape), runtime: runtime,
-            weights: runtime.map(DeviceModel.init(runtime:)), options: options, tuning: tuning)
+            weights: runtime.map { DeviceModel(runtime: $0, precision: options.precision, tensorNames: model.weightNames) },
+            options: options, tuning: tuning)
     }
 
-    /// A plan of `graph`; device weights come from `weights`, uploaded there once per engine.
+    /// A plan of `graph`; device weights come from `weights` (in `options.precision`), uploaded
+    /// there once per engine. In fp16 the plan stores the graph's feature maps as half.
     public init(
-        graph: NetworkGraph, runtime: DeviceRuntime?, weights: DeviceModel?, options: PlanOptions = PlanOptions(),
+        graph fp32Graph: NetworkGraph, runtime: DeviceRuntime?, weights: DeviceModel?, options: PlanOptions = PlanOptions(),
         tuning: TuningTable? = nil
     ) throws {
-        try options.validate(graph)
+        try options.validate(fp32Graph)
+        precondition(weights == nil || weights!.precision == options.precision, "device weights in another precision")
+        if let runtime, options.precision == .fp16, options.arithmetic == .fp16, !runtime.device.supportsFP16 {
+            throw EngineError.halfArithmeticUnsupported(device: runtime.device.description)
+        }
+        let graph = runtime != nil ? fp32Graph.storingFeatureMaps(as: options.precision.storage) : fp32Graph
         self.graph = graph
+        precision = runtime != nil ? options.precision : .fp32
         self.runtime = runtime
         self.options = options
         deviceName = runtime?.device.description
@@ -97,7 +109,7 @@ public final class ExecutionPlan: @unchecked Sendable {
         convolutions = graph.convolutions.count
         tunedConvolutions =
             graph.convolutions.filter { conv in
-                let key = ConvTuner.key(conv.geometry)
+                let key = ConvTuner.key(conv.geometry, precision: runtime == nil ? .fp32 : options.precision)
                 return family == .gpu ? tuning?.gpuEntries[key] != nil : tuning?.entries[key] != nil
             }.count
 
@@ -105,8 +117,18 @@ public final class ExecutionPlan: @unchecked Sendable {
         let onDevice = reasons.map { $0 == nil }
         steps = Self.schedule(graph, onDevice: onDevice, perturb: options.perturbLayer)
         perturbedValues = Set(steps.compactMap { if case .perturb(let value) = $0 { return value } else { return nil } })
-        let context = runtime.map { LoweringContext(runtime: $0, family: family, tuning: tuning) }
+        let context = runtime.map {
+            LoweringContext(
+                runtime: $0, family: family, tuning: tuning, precision: options.precision, arithmetic: options.arithmetic)
+        }
         let lowered = graph.nodes.indices.filter { onDevice[$0] }.map { ($0, graph.nodes[$0].op as! any DeviceLowerable) }
+        halfArithmeticConvolutions =
+            context.map { context in
+                lowered.filter { _, op in
+                    guard let conv = op as? Conv2d else { return false }
+                    return family == .gpu ? conv.gpuTiling(context).halfArithmetic : conv.cpuTiling(context).halfArithmetic
+                }.count
+            } ?? 0
         // Scratch (im2col columns, split-K partial sums) lives in the arena too, for its op's step.
         var scratchByOp: [Int: Int] = [:]
         if let context {
@@ -124,7 +146,7 @@ public final class ExecutionPlan: @unchecked Sendable {
         var weightBytes = 0
         kernelFamily = family
         if let runtime, let weights, let context {
-            weightBytes = DeviceModel.bytes(of: lowered.map(\.1))
+            weightBytes = DeviceModel.bytes(of: lowered.map(\.1), precision: options.precision)
             try Self.checkFits(
                 device: runtime.device, buffers: [arena.byteCount], weights: weightBytes,
                 batch: graph.values[graph.input].shape[0], limit: options.memoryLimitBytes)

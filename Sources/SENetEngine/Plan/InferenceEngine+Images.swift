@@ -18,7 +18,8 @@ extension InferenceEngine {
                 for (index, image) in images.enumerated() {
                     pending.append(
                         try DevicePreprocessing.enqueue(
-                            image, preprocessing, runtime: runtime, output: buffer, offset: index * 3 * crop * crop))
+                            image, preprocessing, runtime: runtime, output: buffer, offset: index * 3 * crop * crop,
+                            element: plan.graph.values[plan.graph.input].elementType))
                 }
             })
             withExtendedLifetime(pending) {}

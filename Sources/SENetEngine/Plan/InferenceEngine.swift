@@ -27,7 +27,7 @@ public final class InferenceEngine: @unchecked Sendable {
         self.model = model
         self.runtime = runtime
         self.options = options
-        deviceModel = runtime.map(DeviceModel.init(runtime:))
+        deviceModel = runtime.map { DeviceModel(runtime: $0, precision: options.precision, tensorNames: model.weightNames) }
         if let runtime {
             tuningPath = TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory)
             (tuning, tuningWarnings) = TuningTable.load(from: tuningPath, for: runtime)

@@ -14,7 +14,12 @@ public struct LayerComparison: Sendable {
     }
 
     public let deviceName: String
+    /// How the plan stored its values; the reference is always fp32.
+    public let precision: Precision
     public let tolerance: Float
+    /// Images of the batch whose top-1 class on the device is the reference's.
+    public let top1Agreement: Int
+    public let images: Int
     /// Every node in execution order, the softmax included.
     public let rows: [Row]
     /// The logits and the probabilities compared.
@@ -41,6 +46,9 @@ public struct LayerComparison: Sendable {
                 comparison: Comparison(actual: tensor, expected: want))
         }
         logits = Comparison(actual: output.logits, expected: expected.logits)
+        images = output.logits.shape[0]
+        top1Agreement = (0..<images).filter { output.logits.argmax(row: $0) == expected.logits.argmax(row: $0) }.count
+        precision = plan.precision
         probabilities = Comparison(actual: output.probabilities, expected: expected.probabilities)
         deviceName = plan.deviceName ?? "cpu"
         self.tolerance = tolerance

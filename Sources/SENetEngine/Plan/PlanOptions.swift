@@ -16,6 +16,10 @@ public struct PlanOptions: Sendable, Equatable {
     public var profile = false
     /// The kernels to use; nil: the device type's family.
     public var kernelFamily: KernelFamily?
+    /// How feature maps and weights are stored on the device (the CPU reference is fp32).
+    public var precision: Precision = .fp32
+    /// The arithmetic of fp16 convolutions.
+    public var arithmetic: Arithmetic = .auto
 
     public init(cpuOps: [String] = [], perturbLayer: String? = nil, failLayer: String? = nil, profile: Bool = false) {
         self.cpuOps = cpuOps

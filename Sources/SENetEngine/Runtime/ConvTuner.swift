@@ -47,42 +47,72 @@ public enum ConvTuner {
         return channelVector + pixelVector
     }
 
-    /// The identity of a convolution shape in the tuning table.
-    public static func key(_ g: ConvGeometry) -> String {
+    /// The identity of a convolution shape in the tuning table; fp16 shapes are their own
+    /// entries (other loads, and half arithmetic among the candidates).
+    public static func key(_ g: ConvGeometry, precision: Precision = .fp32) -> String {
         "k\(g.kernelHeight) s\(g.stride) p\(g.padding) g\(g.groups) c\(g.inChannels) o\(g.outChannels) \(g.height)x\(g.width) "
-            + "n\(g.batch)"
+            + "n\(g.batch)" + (precision == .fp16 ? " fp16" : "")
     }
 
-    /// Times each CPU-family candidate on `g`, after checking it against the reference, and
-    /// returns the fastest.
-    public static func tune(_ g: ConvGeometry, runtime: DeviceRuntime, repeats: Int = 3) throws -> Result<ConvTiling> {
-        let tried = candidates(for: runtime.device)
+    /// Times each CPU-family candidate on `g` in `precision`, after checking it against the
+    /// reference, and returns the fastest. fp16 on a device with half arithmetic also tries the
+    /// channel-vector tiles at the native width with it.
+    public static func tune(_ g: ConvGeometry, runtime: DeviceRuntime, precision: Precision = .fp32, repeats: Int = 3) throws
+        -> Result<ConvTiling>
+    {
+        var tried = candidates(for: runtime.device)
+        if precision == .fp16 && runtime.device.supportsFP16 {
+            let native = ConvTiling.nativeWidth(runtime.device)
+            tried += tried.filter { $0.kernel == .channelVector && $0.vectorWidth == native }.map {
+                var half = $0
+                half.halfArithmetic = true
+                return half
+            }
+        }
         let scratchCount = tried.map { TiledConvolution.scratchCount(g, tiling: $0) }.max() ?? 0
-        let scratch = scratchCount > 0 ? try runtime.buffer(floats: scratchCount) : nil
+        let scratch = scratchCount > 0 ? try runtime.buffer(bytes: scratchCount * precision.storage.byteSize) : nil
         return try search(
-            g, runtime: runtime, candidates: tried, fallback: .defaultFor(device: runtime.device, geometry: g), repeats: repeats
+            g, runtime: runtime, precision: precision, candidates: tried,
+            fallback: .defaultFor(device: runtime.device, geometry: g),
+            repeats: repeats
         ) {
             try TiledConvolution.make(
                 runtime: runtime, geometry: g, tiling: $0, input: $1.input, weightT: $1.weightT, bias: $1.bias, output: $1.output,
-                relu: false, scratch: scratch)
+                relu: false, scratch: scratch, types: KernelTypes(precision))
         }
     }
 
-    /// Times each GPU-family candidate the device can run on `g` (split-K on and off), after
-    /// checking it against the reference, and returns the fastest.
-    public static func tuneGPU(_ g: ConvGeometry, runtime: DeviceRuntime, repeats: Int = 3) throws -> Result<GPUConvTiling> {
+    /// Times each GPU-family candidate the device can run on `g` (split-K on and off; in fp16
+    /// with half arithmetic too where the device has it), after checking it against the
+    /// reference, and returns the fastest.
+    public static func tuneGPU(_ g: ConvGeometry, runtime: DeviceRuntime, precision: Precision = .fp32, repeats: Int = 3)
+        throws -> Result<GPUConvTiling>
+    {
         let units = runtime.device.computeUnits
-        let tried = GPUConvTiling.candidates.filter { $0.fits(runtime.device) }
+        var tried = GPUConvTiling.candidates.filter { $0.fits(runtime.device) }
+        if precision == .fp16 && runtime.device.supportsFP16 {
+            tried += tried.map {
+                var half = $0
+                half.halfArithmetic = true
+                return half
+            }
+        }
         let scratchBytes = tried.map { GPUConvolution.scratchBytes(g, tiling: $0, computeUnits: units) }.max() ?? 0
         let scratch = scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil
         return try search(
-            g, runtime: runtime, candidates: tried, fallback: .defaultFor(device: runtime.device, geometry: g), repeats: repeats
+            g, runtime: runtime, precision: precision, candidates: tried,
+            fallback: .defaultFor(device: runtime.device, geometry: g), repeats: repeats
         ) {
             try GPUConvolution.make(
                 runtime: runtime, geometry: g, tiling: $0, input: $1.input, weightT: $1.weightT, bias: $1.bias, output: $1.output,
-                relu: false, scratch: scratch)
+                relu: false, scratch: scratch, types: KernelTypes(precision))
         }
     }
+
+    /// Largest relative error a candidate may have against the fp32 reference on the same
+    /// (half-rounded, in fp16) inputs and weights: fp16 adds the output's rounding, and half
+    /// arithmetic the products' and partial sums'.
+    static func candidateTolerance(_ precision: Precision) -> Float { precision == .fp16 ? 1e-2 : 1e-4 }
 
     /// The device buffers every candidate of one shape shares.
     struct Buffers {
@@ -94,16 +124,18 @@ public enum ConvTuner {
     /// The machine drifts, so the three fastest and the default are timed again in interleaved
     /// rounds, and the default stays unless a finalist beats it by more than 3 %.
     static func search<Tiling>(
-        _ g: ConvGeometry, runtime: DeviceRuntime, candidates: [Tiling], fallback: Tiling, repeats: Int,
-        make: (Tiling, Buffers) throws -> DeviceOp
+        _ g: ConvGeometry, runtime: DeviceRuntime, precision: Precision = .fp32, candidates: [Tiling], fallback: Tiling,
+        repeats: Int, make: (Tiling, Buffers) throws -> DeviceOp
     ) throws -> Result<Tiling> {
-        let input = Tensor.random(shape: g.inputShape, seed: 11)
-        let weight = Tensor.random(shape: g.weightShape, seed: 12, in: -0.1...0.1)
+        let storage = precision.storage
+        let input = Tensor.random(shape: g.inputShape, seed: 11).rounded(to: storage)
+        let weight = Tensor.random(shape: g.weightShape, seed: 12, in: -0.1...0.1).rounded(to: storage)
         let bias = Tensor.random(shape: [g.outChannels], seed: 13)
         let expected = Reference.conv2d(input, weight: weight, bias: bias, stride: g.stride, padding: g.padding, groups: g.groups)
         let buffers = Buffers(
-            input: try runtime.upload(input), weightT: try runtime.upload(ConvTiling.packWeights(weight)),
-            bias: try runtime.upload(bias), output: try runtime.buffer(floats: expected.count))
+            input: try runtime.upload(input, as: storage),
+            weightT: try runtime.upload(ConvTiling.packWeights(weight), as: storage),
+            bias: try runtime.upload(bias), output: try runtime.buffer(bytes: expected.count * storage.byteSize))
         let poison = Tensor(shape: expected.shape, repeating: .nan)
         var timings: [Tiling: Double] = [:]
         var ops: [Tiling: DeviceOp] = [:]
@@ -118,10 +150,10 @@ public enum ConvTuner {
         }
         for tiling in tried {
             let op = try make(tiling, buffers)
-            try runtime.write(poison, to: buffers.output)
+            try runtime.write(poison, to: buffers.output, as: storage)
             try op.enqueue(on: runtime.queue, profile: false)
-            let actual = try runtime.download(buffers.output, shape: expected.shape)
-            guard Comparison(actual: actual, expected: expected).passes(tolerance: 1e-4) else {
+            let actual = try runtime.download(buffers.output, shape: expected.shape, as: storage)
+            guard Comparison(actual: actual, expected: expected).passes(tolerance: candidateTolerance(precision)) else {
                 rejected.append(tiling)
                 continue
             }
@@ -147,19 +179,23 @@ public enum ConvTuner {
 extension ConvTuner {
     /// Runs `model` on a seeded input of `inputShape` through a plan that uses `table`, and
     /// compares the logits with the CPU reference: a table is saved only when the whole tuned
-    /// network still computes the network (relative error ≤ 1e-4). Returns the error.
+    /// network still computes the network (relative error ≤ `precision.tolerance`). Returns
+    /// the error.
     @discardableResult
     public static func verifyNetwork(
-        _ model: SEResNet, inputShape: [Int], runtime: DeviceRuntime, family: KernelFamily, table: TuningTable
+        _ model: SEResNet, inputShape: [Int], runtime: DeviceRuntime, family: KernelFamily, table: TuningTable,
+        precision: Precision = .fp32
     ) throws -> Float {
         var options = PlanOptions()
         options.kernelFamily = family
+        options.precision = precision
         let graph = try NetworkGraph(model: model, inputShape: inputShape)
         let plan = try ExecutionPlan(
-            graph: graph, runtime: runtime, weights: DeviceModel(runtime: runtime), options: options, tuning: table)
+            graph: graph, runtime: runtime, weights: DeviceModel(runtime: runtime, precision: precision), options: options,
+            tuning: table)
         let input = Tensor.random(shape: inputShape, seed: 21)
         let comparison = Comparison(actual: try plan.run(input).logits, expected: graph.runReference(input).logits)
-        guard comparison.passes(tolerance: 1e-4) else {
+        guard comparison.passes(tolerance: precision.tolerance) else {
             throw EngineError.tunedNetworkDisagrees(relativeError: comparison.relativeError)
         }
         return comparison.relativeError

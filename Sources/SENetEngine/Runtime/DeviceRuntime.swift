@@ -46,19 +46,20 @@ public final class DeviceRuntime: @unchecked Sendable {
     }
 
     /// A fresh kernel object (each launch binds its own arguments once) from a cached program
-    /// built with `defines`, and `ACT_T` set to the activations' element type.
-    public func kernel(_ name: String, file: String, defines: [String: Int] = [:], element: ElementType = .float32) throws
+    /// built with `defines` and the element types of `types` (`precision.cl`).
+    public func kernel(_ name: String, file: String, defines: [String: Int] = [:], types: KernelTypes = KernelTypes()) throws
         -> CLKernel
     {
-        var all = defines.mapValues(String.init)
-        all["ACT_T"] = element.openCLType
+        let all = defines.merging(types.defines) { mine, _ in mine }.mapValues(String.init)
         return try CLKernel(program: programs.program(file: file, defines: all), name: name)
     }
 
-    /// A device buffer holding `tensor`'s values stored as `element`.
+    /// A device buffer holding `tensor`'s values stored as `element` (fp16: rounded to nearest
+    /// even; values past 65504 become infinite, so callers check the range first).
     public func upload(_ tensor: Tensor, as element: ElementType = .float32) throws -> CLBuffer {
         switch element {
         case .float32: return try CLBuffer(queue: queue, values: tensor.data)
+        case .float16: return try CLBuffer(queue: queue, values: tensor.data.map { Float16($0).bitPattern })
         }
     }
 
@@ -66,6 +67,7 @@ public final class DeviceRuntime: @unchecked Sendable {
     public func write(_ tensor: Tensor, to buffer: CLBuffer, as element: ElementType = .float32) throws {
         switch element {
         case .float32: try buffer.write(tensor.data, queue: queue)
+        case .float16: try buffer.write(tensor.data.map { Float16($0).bitPattern }, queue: queue)
         }
     }
 
@@ -82,6 +84,9 @@ public final class DeviceRuntime: @unchecked Sendable {
         let count = shape.reduce(1, *)
         switch element {
         case .float32: return Tensor(shape: shape, data: try buffer.read(Float.self, count: count, queue: queue))
+        case .float16:
+            let bits = try buffer.read(UInt16.self, count: count, queue: queue)
+            return Tensor(shape: shape, data: bits.map { Float(Float16(bitPattern: $0)) })
         }
     }
 }

@@ -20,9 +20,19 @@ public enum KernelSelfCheck {
     /// fp32 tolerance on the relative error of a single kernel.
     public static let tolerance: Float = 1e-5
 
+    /// Tolerance of one kernel in `precision` against the fp32 reference on the same
+    /// half-rounded inputs: the output's rounding (4.9e-4 relative) and the weights' (about as
+    /// much in a long dot product) fit 2e-3; half arithmetic rounds products and partial sums
+    /// too: 1e-2.
+    public static func tolerance(_ precision: Precision, halfArithmetic: Bool = false) -> Float {
+        precision == .fp32 ? tolerance : (halfArithmetic ? 1e-2 : 2e-3)
+    }
+
     /// The standard set: every kernel, shapes chosen to hit edge cases (odd sizes, channel counts
-    /// that are not multiples of 4 or 16, stride 2, batch > 1, ceil mode, in-place runs).
-    public static func run(on runtime: DeviceRuntime) throws -> [Result] {
+    /// that are not multiples of 4 or 16, stride 2, batch > 1, ceil mode, in-place runs). In
+    /// fp16, every kernel with half storage, and the half-arithmetic convolutions where the
+    /// device has fp16.
+    public static func run(on runtime: DeviceRuntime, precision: Precision = .fp32) throws -> [Result] {
         let convs: [(ConvGeometry, Bool)] = [
             (
                 ConvGeometry(batch: 2, inChannels: 3, height: 23, width: 17, outChannels: 10, kernel: 7, stride: 2, padding: 3),
@@ -33,46 +43,69 @@ public enum KernelSelfCheck {
             (ConvGeometry(batch: 2, inChannels: 19, height: 5, width: 7, outChannels: 21, kernel: 1), true),
         ]
         var results: [Result] = []
-        let tilings = [
+        var tilings = [
             ConvTiling(channels: 16, pixels: 16, im2col: true), ConvTiling(channels: 4, pixels: 8, localSize: 8),
             ConvTiling(vectors: 2, vectorWidth: 8, pixels: 5, localSize: 4),
             ConvTiling(vectors: 4, vectorWidth: 4, pixels: 3, localSize: nil),
         ]
-        let gpuTilings = [
+        var gpuTilings = [
             GPUConvTiling.defaultFor(device: runtime.device),
             GPUConvTiling(tileM: 32, tileN: 32, tileK: 16, workM: 2, workN: 2, slices: 3),
         ]
+        if precision == .fp16 && runtime.device.supportsFP16 {
+            tilings += tilings.filter { $0.kernel == .channelVector }.map {
+                var t = $0
+                t.halfArithmetic = true
+                return t
+            }
+            gpuTilings += gpuTilings.map {
+                var t = $0
+                t.halfArithmetic = true
+                return t
+            }
+        }
         for (index, (g, relu)) in convs.enumerated() {
             for tiling in tilings {
-                results.append(try convolution(on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(150 + index)))
+                results.append(
+                    try convolution(on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(150 + index), precision: precision))
             }
             for tiling in gpuTilings where tiling.fits(runtime.device) {
-                results.append(try gpuConvolution(on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(170 + index)))
+                results.append(
+                    try gpuConvolution(
+                        on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(170 + index), precision: precision))
             }
         }
         for (index, shape) in [[2, 37, 56, 56], [1, 5, 7, 3], [3, 17, 1, 1]].enumerated() {
             for variant in GlobalAveragePool.Variant.allCases {
-                results.append(try globalAveragePool(on: runtime, shape: shape, variant: variant, seed: UInt64(200 + index)))
+                results.append(
+                    try globalAveragePool(
+                        on: runtime, shape: shape, variant: variant, seed: UInt64(200 + index), precision: precision))
             }
         }
-        results.append(try scaleAddReLU(on: runtime, shape: [3, 6, 13, 11], inPlace: false, seed: 301))
-        results.append(try scaleAddReLU(on: runtime, shape: [2, 19, 7, 5], inPlace: true, seed: 302))
-        results.append(try maxPool(on: runtime, shape: [2, 3, 15, 15], padding: 1, ceilMode: false, seed: 400))
-        results.append(try maxPool(on: runtime, shape: [1, 5, 112, 111], padding: 0, ceilMode: true, seed: 401))
-        results.append(try maxPool(on: runtime, shape: [1, 2, 8, 9], padding: 0, ceilMode: true, seed: 402))
+        results.append(try scaleAddReLU(on: runtime, shape: [3, 6, 13, 11], inPlace: false, seed: 301, precision: precision))
+        results.append(try scaleAddReLU(on: runtime, shape: [2, 19, 7, 5], inPlace: true, seed: 302, precision: precision))
+        for (seed, shape, padding, ceil) in [
+            (400, [2, 3, 15, 15], 1, false), (401, [1, 5, 112, 111], 0, true), (402, [1, 2, 8, 9], 0, true),
+        ] {
+            results.append(
+                try maxPool(on: runtime, shape: shape, padding: padding, ceilMode: ceil, seed: UInt64(seed), precision: precision)
+            )
+        }
         for (index, activation) in [Activation.none, .relu, .sigmoid].enumerated() {
             for family in KernelFamily.allCases {
                 results.append(
                     try linear(
                         on: runtime, batch: 3, in: 37, out: 11 + index, activation: activation, family: family,
-                        seed: 500 + UInt64(index)))
+                        seed: 500 + UInt64(index), precision: precision))
             }
         }
         results.append(try softmax(on: runtime, shape: [3, 1000], seed: 600))
         results.append(try softmax(on: runtime, shape: [2, 7], seed: 601))
         results.append(
-            try preprocess(on: runtime, width: 61, height: 47, settings: Preprocessing(resize: 40, crop: 32), seed: 700))
-        results.append(try fmaPeak(on: runtime, width: 4, iterations: 37))
+            try preprocess(
+                on: runtime, width: 61, height: 47, settings: Preprocessing(resize: 40, crop: 32), seed: 700, precision: precision
+            ))
+        if precision == .fp32 { results.append(try fmaPeak(on: runtime, width: 4, iterations: 37)) }
         return results
     }
 
@@ -90,87 +123,91 @@ public enum KernelSelfCheck {
     }
 
     /// A convolution with one tiling against `Reference.conv2d` (+ ReLU).
-    public static func convolution(on runtime: DeviceRuntime, _ g: ConvGeometry, tiling: ConvTiling, relu: Bool, seed: UInt64)
-        throws -> Result
-    {
+    public static func convolution(
+        on runtime: DeviceRuntime, _ g: ConvGeometry, tiling: ConvTiling, relu: Bool, seed: UInt64, precision: Precision = .fp32
+    ) throws -> Result {
         let layer = ConvLayer(
             name: "check", weight: Tensor.random(shape: g.weightShape, seed: seed &+ 1),
             bias: Tensor.random(shape: [g.outChannels], seed: seed &+ 2), stride: g.stride, padding: g.padding, relu: relu)
-        let tuning = TuningTable(device: "", driver: "", engineVersion: "", entries: [ConvTuner.key(g): tiling])
+        let tuning = TuningTable(
+            device: "", driver: "", engineVersion: "", entries: [ConvTuner.key(g, precision: precision): tiling])
         let shape = "\(g.inputShape) k\(g.kernelHeight) s\(g.stride) p\(g.padding)\(relu ? " relu" : "") \(tiling)"
         return try check(
             Conv2d(layer: layer, geometry: g), [Tensor.random(shape: g.inputShape, seed: seed)], output: g.outputShape,
-            on: runtime, shape: shape, tuning: tuning)
+            on: runtime, shape: shape, tuning: tuning, precision: precision, halfArithmetic: tiling.halfArithmetic)
     }
 
     /// `conv_gemm` (and `conv_gemm_reduce` when K is split) with one tiling against
     /// `Reference.conv2d` (+ ReLU).
     public static func gpuConvolution(
-        on runtime: DeviceRuntime, _ g: ConvGeometry, tiling: GPUConvTiling, relu: Bool, seed: UInt64
-    )
-        throws -> Result
-    {
+        on runtime: DeviceRuntime, _ g: ConvGeometry, tiling: GPUConvTiling, relu: Bool, seed: UInt64,
+        precision: Precision = .fp32
+    ) throws -> Result {
         let layer = ConvLayer(
             name: "check", weight: Tensor.random(shape: g.weightShape, seed: seed &+ 1),
             bias: Tensor.random(shape: [g.outChannels], seed: seed &+ 2), stride: g.stride, padding: g.padding, relu: relu)
-        let tuning = TuningTable(device: "", driver: "", engineVersion: "", entries: [:], gpuEntries: [ConvTuner.key(g): tiling])
+        let tuning = TuningTable(
+            device: "", driver: "", engineVersion: "", entries: [:], gpuEntries: [ConvTuner.key(g, precision: precision): tiling])
         let shape = "\(g.inputShape) k\(g.kernelHeight) s\(g.stride) p\(g.padding)\(relu ? " relu" : "") \(tiling)"
         return try check(
             Conv2d(layer: layer, geometry: g), [Tensor.random(shape: g.inputShape, seed: seed)], output: g.outputShape,
-            on: runtime, shape: shape, family: .gpu, tuning: tuning)
+            on: runtime, shape: shape, family: .gpu, tuning: tuning, precision: precision, halfArithmetic: tiling.halfArithmetic)
     }
 
     /// `global_avg_pool` or `global_avg_pool_rows` against `Reference.globalAveragePool`.
     public static func globalAveragePool(
-        on runtime: DeviceRuntime, shape: [Int], variant: GlobalAveragePool.Variant, seed: UInt64
+        on runtime: DeviceRuntime, shape: [Int], variant: GlobalAveragePool.Variant, seed: UInt64, precision: Precision = .fp32
     ) throws -> Result {
-        let input = Tensor.random(shape: shape, seed: seed)
+        let input = Tensor.random(shape: shape, seed: seed).rounded(to: precision.storage)
         let expected = Reference.globalAveragePool(input)
         let output = try runtime.upload(Tensor(shape: expected.shape, repeating: .nan))
         let launch = try GlobalAveragePool.launch(
-            runtime: runtime, rows: shape[0] * shape[1], plane: shape[2] * shape[3], input: try runtime.upload(input),
-            output: output, variant: variant)
+            runtime: runtime, rows: shape[0] * shape[1], plane: shape[2] * shape[3],
+            input: try runtime.upload(input, as: precision.storage), output: output, variant: variant,
+            types: KernelTypes(precision))
         _ = try launch.enqueue(on: runtime.queue, profile: false)
         let actual = try runtime.download(output, shape: expected.shape)
         return Result(
             kernel: launch.kernel.name, shape: "\(shape)", comparison: Comparison(actual: actual, expected: expected),
-            tolerance: tolerance)
+            tolerance: tolerance(precision))
     }
 
     /// `channel_scale_add_relu`, into a separate buffer or over its first input.
-    public static func scaleAddReLU(on runtime: DeviceRuntime, shape: [Int], inPlace: Bool, seed: UInt64) throws -> Result {
+    public static func scaleAddReLU(
+        on runtime: DeviceRuntime, shape: [Int], inPlace: Bool, seed: UInt64, precision: Precision = .fp32
+    ) throws -> Result {
         let inputs = [
             Tensor.random(shape: shape, seed: seed), Tensor.random(shape: [shape[0], shape[1]], seed: seed &+ 1, in: 0...1),
             Tensor.random(shape: shape, seed: seed &+ 2),
         ]
         return try check(
             ScaleAddReLU(name: "check", shape: shape), inputs, output: shape, on: runtime,
-            shape: "\(shape)\(inPlace ? " in place" : "")", inPlace: inPlace)
+            shape: "\(shape)\(inPlace ? " in place" : "")", inPlace: inPlace, precision: precision)
     }
 
     /// `max_pool2d` (3×3, stride 2) against `Reference.maxPool2d`.
-    public static func maxPool(on runtime: DeviceRuntime, shape: [Int], padding: Int, ceilMode: Bool, seed: UInt64) throws
-        -> Result
-    {
+    public static func maxPool(
+        on runtime: DeviceRuntime, shape: [Int], padding: Int, ceilMode: Bool, seed: UInt64, precision: Precision = .fp32
+    ) throws -> Result {
         let window = PoolWindow(kernel: 3, stride: 2, padding: padding, ceilMode: ceilMode)
         let op = MaxPool2d(name: "check", kernel: 3, stride: 2, padding: padding, ceilMode: ceilMode, inputShape: shape)
         return try check(
             op, [Tensor.random(shape: shape, seed: seed)],
             output: [shape[0], shape[1], window.outputSize(shape[2]), window.outputSize(shape[3])], on: runtime,
-            shape: "\(shape) k3 s2 p\(padding)\(ceilMode ? " ceil" : "")")
+            shape: "\(shape) k3 s2 p\(padding)\(ceilMode ? " ceil" : "")", precision: precision)
     }
 
     /// `linear` with each activation against `Reference.linear`.
     public static func linear(
         on runtime: DeviceRuntime, batch: Int, in features: Int, out classes: Int, activation: Activation,
-        family: KernelFamily = .cpu, seed: UInt64
+        family: KernelFamily = .cpu, seed: UInt64, precision: Precision = .fp32
     ) throws -> Result {
         let op = Linear(
             name: "check", weight: Tensor.random(shape: [classes, features], seed: seed &+ 1),
             bias: Tensor.random(shape: [classes], seed: seed &+ 2), activation: activation, batch: batch)
         return try check(
             op, [Tensor.random(shape: [batch, features], seed: seed)], output: [batch, classes], on: runtime,
-            shape: "[\(batch), \(features)] → \(classes) \(activation.rawValue)", family: family)
+            shape: "[\(batch), \(features)] → \(classes) \(activation.rawValue)", family: family, precision: precision)
     }
 
     /// `softmax_rows` against `Reference.softmax`.
@@ -181,44 +218,54 @@ public enum KernelSelfCheck {
     }
 
     /// `preprocess_image` against `Reference.preprocess` on a random image.
-    public static func preprocess(on runtime: DeviceRuntime, width: Int, height: Int, settings: Preprocessing, seed: UInt64)
-        throws -> Result
-    {
+    public static func preprocess(
+        on runtime: DeviceRuntime, width: Int, height: Int, settings: Preprocessing, seed: UInt64, precision: Precision = .fp32
+    ) throws -> Result {
         var generator = SplitMix64(seed: seed)
         let image = RGBImage(
             width: width, height: height,
             pixels: (0..<(width * height * 3)).map { _ in UInt8(truncatingIfNeeded: generator.next()) })
-        let expected = try Reference.preprocess(image, settings)
-        let output = try runtime.upload(Tensor(shape: expected.shape, repeating: .nan))
-        let launch = try DevicePreprocessing.enqueue(image, settings, runtime: runtime, output: output, offset: 0)
-        let actual = try runtime.download(output, shape: expected.shape)
+        let element = precision.storage
+        let expected = try Reference.preprocess(image, settings).rounded(to: element)
+        let output = try runtime.upload(Tensor(shape: expected.shape, repeating: .nan), as: element)
+        let launch = try DevicePreprocessing.enqueue(
+            image, settings, runtime: runtime, output: output, offset: 0, element: element)
+        let actual = try runtime.download(output, shape: expected.shape, as: element)
+        // Bit for bit before rounding, so the same after it: the fp32 tolerance holds in fp16 too.
         return Result(
             kernel: launch.kernel.name, shape: "\(width)×\(height) resize \(settings.resize) crop \(settings.crop)",
             comparison: Comparison(actual: actual, expected: expected), tolerance: tolerance)
     }
 
     /// Runs `op`'s device op on `inputs` into a NaN-poisoned output (so a kernel that skips
-    /// values fails) and compares it with `op.reference(inputs)`.
+    /// values fails) and compares it with `op.reference(inputs)`. In fp16 the feature maps are
+    /// stored as half (the reference gets the same rounded inputs) and so are the weights.
     static func check(
         _ op: any DeviceLowerable, _ inputs: [Tensor], output shape: [Int], on runtime: DeviceRuntime, shape label: String,
-        family: KernelFamily = .cpu, tuning: TuningTable? = nil, inPlace: Bool = false
+        family: KernelFamily = .cpu, tuning: TuningTable? = nil, inPlace: Bool = false, precision: Precision = .fp32,
+        halfArithmetic: Bool = false
     ) throws -> Result {
-        let context = LoweringContext(runtime: runtime, family: family, tuning: tuning)
+        let context = LoweringContext(runtime: runtime, family: family, tuning: tuning, precision: precision)
+        let element = { (shape: [Int]) in shape.count == 4 ? precision.storage : ElementType.float32 }
+        let inputs = inputs.map { $0.rounded(to: element($0.shape)) }
         let expected = op.reference(inputs)
         precondition(expected.shape == shape, "\(type(of: op)) made \(expected.shape), expected \(shape)")
-        let outputValue = ValueInfo(name: "output", shape: shape)
-        let inputBuffers = try inputs.map { try runtime.upload($0) }
-        let output = inPlace ? inputBuffers[0] : try runtime.upload(Tensor(shape: shape, repeating: .nan))
+        let outputValue = ValueInfo(name: "output", shape: shape, elementType: element(shape))
+        let inputBuffers = try inputs.map { try runtime.upload($0, as: element($0.shape)) }
+        let output = inPlace ? inputBuffers[0] : try runtime.upload(Tensor(shape: shape, repeating: .nan), as: element(shape))
         let scratchBytes = op.scratchBytes(output: outputValue, context: context)
         let binding = DeviceBinding(
-            context: context, inputValues: inputs.map { ValueInfo(name: "input", shape: $0.shape) }, outputValue: outputValue,
-            inputs: inputBuffers, output: output, weights: try DeviceModel(runtime: runtime).weights(for: op),
+            context: context,
+            inputValues: inputs.map { ValueInfo(name: "input", shape: $0.shape, elementType: element($0.shape)) },
+            outputValue: outputValue, inputs: inputBuffers, output: output,
+            weights: try DeviceModel(runtime: runtime, precision: precision).weights(for: op),
             scratch: scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil)
         let deviceOp = try op.makeDeviceOp(binding)
         try deviceOp.enqueue(on: runtime.queue, profile: false)
-        let actual = try runtime.download(output, shape: shape)
+        let actual = try runtime.download(output, shape: shape, as: element(shape))
         return Result(
             kernel: deviceOp.launches.map(\.kernel.name).joined(separator: "+"), shape: label,
-            comparison: Comparison(actual: actual, expected: expected), tolerance: tolerance)
+            comparison: Comparison(actual: actual, expected: expected),
+            tolerance: tolerance(precision, halfArithmetic: halfArithmetic))
     }
 }

@@ -46,6 +46,9 @@ public final class ProgramCache: @unchecked Sendable {
         device.platformName.contains("Portable Computing Language")
     }
 
+    /// The file every program starts with.
+    public static let prelude = "precision.cl"
+
     public var statistics: Statistics { lock.withLock { stats } }
 
     /// `$XDG_CACHE_HOME/senet-gpu/programs` (default `~/.cache/...`); nil when `SENET_GPU_CACHE=off`.
@@ -60,9 +63,11 @@ public final class ProgramCache: @unchecked Sendable {
         return base.appendingPathComponent("senet-gpu").appendingPathComponent("programs")
     }
 
-    /// The built program for kernel file `file` with `defines` as `-D` options.
+    /// The built program for kernel file `file` with `defines` as `-D` options, with
+    /// `precision.cl` (element types, loads and stores) in front of it.
     public func program(file: String, defines: [String: String] = [:]) throws -> CLProgram {
-        let source = try sources.source(named: file)
+        // `#line` keeps the compiler's line numbers those of `file`.
+        let source = try sources.source(named: Self.prelude) + "\n#line 1\n" + sources.source(named: file)
         let options = (["-cl-std=CL1.2"] + defines.keys.sorted().map { "-D \($0)=\(defines[$0]!)" })
             .joined(separator: " ")
         let key = cacheKey(source: source, options: options)

@@ -94,6 +94,7 @@ extension GPUConvTiling {
     /// Whether `conv_gemm.cl` can run this tiling on `device`: positive tiles that the
     /// work-items divide, a group that stages whole pixel columns, and it fits the device.
     public func isValid(on device: CLDevice) -> Bool {
+        if halfArithmetic && !device.supportsFP16 { return false }
         let sizes = [tileM, tileN, tileK, workM, workN]
         guard sizes.allSatisfy({ (1...256).contains($0) }), tileM % workM == 0, tileN % workN == 0 else { return false }
         guard groupSize % tileN == 0, (slices ?? 1) >= 1, (slices ?? 1) <= 1024 else { return false }

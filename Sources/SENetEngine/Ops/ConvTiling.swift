@@ -1,0 +1,120 @@
+import OpenCLKit
+import SENetCore
+
+/// Which kernel and tile sizes serve one convolution shape on the CPU family.
+public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
+    /// The register tile's orientation.
+    public enum Kernel: String, Codable, Sendable {
+        /// `conv_tiled.cl`: vectors over `pixels` output pixels, `channels` output channels each.
+        case pixelVector
+        /// `conv_ocvec.cl`: vectors of `vectorWidth` output channels (`channels` of them in all),
+        /// `pixels` output pixels broadcast; batch folded into the pixels; no im2col.
+        case channelVector
+    }
+
+    public var kernel: Kernel
+    /// Output channels per work-item.
+    public var channels: Int
+    /// Output pixels per work-item (pixelVector: an OpenCL vector width, 4, 8 or 16).
+    public var pixels: Int
+    /// Floats per vector of the channelVector kernel (4, 8 or 16); unused by pixelVector.
+    public var vectorWidth: Int
+    /// Work-group size along dim 0, or nil to let the driver choose.
+    public var localSize: Int?
+    /// pixelVector only: unfold the input with im2col and run a GEMM (when the plan has
+    /// scratch), instead of the direct tiled kernel. Ignored for 1×1 stride-1 layers.
+    public var im2col: Bool
+    /// channelVector on fp16 plans only: half products and partial sums (`HALF_MATH`).
+    public var halfArithmetic = false
+
+    public init(channels: Int, pixels: Int, localSize: Int? = nil, im2col: Bool = false) {
+        (kernel, self.channels, self.pixels, vectorWidth, self.localSize, self.im2col) =
+            (.pixelVector, channels, pixels, 0, localSize, im2col)
+    }
+
+    /// A channelVector tiling: `vectors` vectors of `vectorWidth` channels × `pixels` pixels.
+    public init(vectors: Int, vectorWidth: Int, pixels: Int, localSize: Int?) {
+        (kernel, channels, self.pixels, self.vectorWidth, self.localSize, im2col) =
+            (.channelVector, vectors * vectorWidth, pixels, vectorWidth, localSize, false)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        kernel = try c.decodeIfPresent(Kernel.self, forKey: .kernel) ?? .pixelVector
+        channels = try c.decode(Int.self, forKey: .channels)
+        pixels = try c.decode(Int.self, forKey: .pixels)
+        vectorWidth = try c.decodeIfPresent(Int.self, forKey: .vectorWidth) ?? 0
+        localSize = try c.decodeIfPresent(Int.self, forKey: .localSize)
+        im2col = try c.decodeIfPresent(Bool.self, forKey: .im2col) ?? false
+        halfArithmetic = try c.decodeIfPresent(Bool.self, forKey: .halfArithmetic) ?? false
+    }
+
+    public var description: String {
+        let local = localSize.map { " local=\($0)" } ?? ""
+        switch kernel {
+        case .pixelVector: return "TM=\(channels) TN=\(pixels)\(local)\(im2col ? " im2col" : "")"
+        case .channelVector:
+            return "ocvec \(channels / max(vectorWidth, 1))x\(vectorWidth) NP=\(pixels)\(local)\(halfArithmetic ? " half" : "")"
+        }
+    }
+
+    /// Whether the kernels can run this tiling on `device` (a table read from disk may hold
+    /// anything): vector widths OpenCL has, tiles that fit the registers, a legal work-group,
+    /// half arithmetic only in the channel-vector kernel on a device with fp16.
+    public func isValid(on device: CLDevice) -> Bool {
+        if halfArithmetic && (kernel != .channelVector || !device.supportsFP16) { return false }
+        if let size = localSize, size < 1 || size > min(device.maxWorkGroupSize, device.maxWorkItemSizes.first ?? 1) {
+            return false
+        }
+        switch kernel {
+        case .pixelVector:
+            return (1...16).contains(channels) && Self.weightBlock % channels == 0 && [4, 8, 16].contains(pixels)
+        case .channelVector:
+            return [4, 8, 16].contains(vectorWidth) && channels % vectorWidth == 0 && (1...4).contains(channels / vectorWidth)
+                && Self.weightBlock % channels == 0
+                && (1...16).contains(pixels) && !im2col
+        }
+    }
+
+    /// Defaults before tuning, from the device and the layer. CPUs, at the native vector width:
+    /// 1×1 stride-1 layers with at least 14×14 pixels per image run as the pixel-vector GEMM
+    /// (16 channels × one vector of pixels: contiguous loads and stores); every other layer
+    /// runs the channel-vector kernel with MLAS's 12 accumulators (4 vectors of channels × 3
+    /// pixels) in work-groups of 2. One tile for all of them on purpose: PoCL compiles each
+    /// tile and work-group size separately (about 0.4 s each), and `tune` gains little more.
+    /// GPUs: small pixel-vector tiles, so there are enough work-items.
+    public static func defaultFor(device: CLDevice?, geometry g: ConvGeometry? = nil) -> ConvTiling {
+        guard let device, device.type == "cpu" else { return ConvTiling(channels: 4, pixels: 4, im2col: true) }
+        if let g, g.kernelHeight == 1, g.stride == 1, g.padding == 0, g.outHeight * g.outWidth >= 14 * 14 {
+            return ConvTiling(channels: 16, pixels: nativeWidth(device), localSize: 8)
+        }
+        return channelVectorDefault(device: device)
+    }
+
+    /// The default channel-vector tile: 4 vectors of the native width × 3 pixels, groups of 2.
+    public static func channelVectorDefault(device: CLDevice) -> ConvTiling {
+        ConvTiling(vectors: 4, vectorWidth: nativeWidth(device), pixels: 3, localSize: 2)
+    }
+
+    /// The device's float vector width as one the kernels have (4, 8 or 16).
+    static func nativeWidth(_ device: CLDevice) -> Int { [16, 8, 4].first { $0 <= device.nativeFloatVectorWidth } ?? 4 }
+
+    /// Output channels per block of packed weights; every tile's channel count divides it.
+    public static let weightBlock = 64
+
+    /// Weight [OC, C, K, K] packed to [⌈OC/64⌉, C·K·K, 64], the layout every convolution kernel
+    /// reads (MLAS packs the same way): a tile's output channels at one tap are contiguous, and
+    /// a work-item streams one contiguous panel. Channels past OC are zero.
+    public static func packWeights(_ weight: Tensor) -> Tensor {
+        let outChannels = weight.shape[0]
+        let taps = weight.count / outChannels
+        let block = weightBlock
+        let blocks = (outChannels + block - 1) / block
+        var packed = Tensor(shape: [blocks, taps, block])
+        for o in 0..<outChannels {
+            let base = (o / block) * taps * block + o % block
+            for t in 0..<taps { packed.data[base + t * block] = weight.data[o * taps + t] }
+        }
+        return packed
+    }
+}
