@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the kernels under Oclgrind, a simulator that reports itself as a GPU and checks every
 # memory access and barrier: `selfcheck` (every kernel of both families) and a whole-network
-# `compare` of a basic-block and a bottleneck model at 32×32 with each kernel family. Fails
+# `compare` of a basic-block and a bottleneck model at 32×32 with each kernel family, then the
+# same in fp16 (half storage; half arithmetic too where Oclgrind offers cl_khr_fp16). Fails
 # when a run fails or Oclgrind reports anything (out-of-bounds access, data race, API misuse).
 # Usage: scripts/oclgrind-check.sh [senet-gpu binary]
 set -uo pipefail
@@ -22,6 +23,9 @@ jobs=(
     "seresnet18-cpu|compare --model seresnet18 --size 32 --kernel-family cpu"
     "legacy50-gpu|compare --model legacy_seresnet50 --size 32 --kernel-family gpu"
     "legacy50-cpu|compare --model legacy_seresnet50 --size 32 --kernel-family cpu"
+    "selfcheck-fp16|selfcheck --precision fp16"
+    "seresnet18-gpu-fp16|compare --model seresnet18 --size 32 --kernel-family gpu --precision fp16"
+    "legacy50-cpu-fp16|compare --model legacy_seresnet50 --size 32 --kernel-family cpu --precision fp16"
 )
 run() {
     local name="${1%%|*}" arguments="${1#*|}"
@@ -29,7 +33,7 @@ run() {
     # Data races are checked in the self-check (every kernel of both families); the whole-network
     # runs check bounds and API use, which costs a fraction of the time.
     local races=()
-    [[ "$name" == selfcheck ]] && races=(--data-races)
+    [[ "$name" == selfcheck* ]] && races=(--data-races)
     # shellcheck disable=SC2086
     if ! oclgrind "${races[@]}" --check-api --log "$logs/$name.log" "$bin" $arguments --device 0 --no-cache \
         >"$logs/$name.out" 2>&1; then

@@ -78,7 +78,10 @@ def load_checkpoint(model: torch.nn.Module, path: str) -> None:
     model.load_state_dict(state, strict=False)
 
 
-def export(model: torch.nn.Module, out: str, metadata: Dict[str, str]) -> int:
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def export(model: torch.nn.Module, out: str, metadata: Dict[str, str], dtype: str = "float32") -> int:
     from safetensors.torch import save_file
 
     tensors = {}
@@ -87,7 +90,7 @@ def export(model: torch.nn.Module, out: str, metadata: Dict[str, str]) -> int:
         if key.endswith("num_batches_tracked"):
             t = t.to(torch.int64)
         else:
-            t = t.to(torch.float32)
+            t = t.to(DTYPES[dtype])
         tensors[key] = t.contiguous().clone()
     save_file(tensors, out, metadata=metadata)
     os.chmod(out, 0o644)
@@ -104,6 +107,9 @@ def main(argv=None) -> int:
     src.add_argument("--checkpoint", help="state_dict file: .pth, .pt or .safetensors")
     src.add_argument("--synthetic-seed", type=int, help="fill with synthetic weights from this base seed")
     p.add_argument("-o", "--output", required=True, help="output .safetensors file")
+    p.add_argument(
+        "--dtype", choices=sorted(DTYPES), default="float32",
+        help="stored float type (senet-gpu reads all three; fp16 and bf16 files are half the size)")
     args = p.parse_args(argv)
 
     if args.timm_name:
@@ -135,7 +141,7 @@ def main(argv=None) -> int:
     }
     if args.timm_name:
         metadata["timm_name"] = args.timm_name
-    count = export(model, args.output, metadata)
+    count = export(model, args.output, metadata, args.dtype)
     size = os.path.getsize(args.output)
     print(f"wrote {args.output}: {count} tensors, {size} bytes, metadata {metadata}")
     return 0

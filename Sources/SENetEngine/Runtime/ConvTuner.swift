@@ -47,6 +47,20 @@ public enum ConvTuner {
         return channelVector + pixelVector
     }
 
+    /// `candidates(for:)`, and in fp16 on a device with half arithmetic the channel-vector
+    /// tiles at the native width with it as well.
+    public static func candidates(for device: CLDevice, precision: Precision) -> [ConvTiling] {
+        let tried = candidates(for: device)
+        guard precision == .fp16 && device.supportsFP16 else { return tried }
+        let native = ConvTiling.nativeWidth(device)
+        return tried
+            + tried.filter { $0.kernel == .channelVector && $0.vectorWidth == native }.map {
+                var half = $0
+                half.halfArithmetic = true
+                return half
+            }
+    }
+
     /// The identity of a convolution shape in the tuning table; fp16 shapes are their own
     /// entries (other loads, and half arithmetic among the candidates).
     public static func key(_ g: ConvGeometry, precision: Precision = .fp32) -> String {
@@ -60,15 +74,7 @@ public enum ConvTuner {
     public static func tune(_ g: ConvGeometry, runtime: DeviceRuntime, precision: Precision = .fp32, repeats: Int = 3) throws
         -> Result<ConvTiling>
     {
-        var tried = candidates(for: runtime.device)
-        if precision == .fp16 && runtime.device.supportsFP16 {
-            let native = ConvTiling.nativeWidth(runtime.device)
-            tried += tried.filter { $0.kernel == .channelVector && $0.vectorWidth == native }.map {
-                var half = $0
-                half.halfArithmetic = true
-                return half
-            }
-        }
+        let tried = candidates(for: runtime.device, precision: precision)
         let scratchCount = tried.map { TiledConvolution.scratchCount(g, tiling: $0) }.max() ?? 0
         let scratch = scratchCount > 0 ? try runtime.buffer(bytes: scratchCount * precision.storage.byteSize) : nil
         return try search(
@@ -160,7 +166,8 @@ public enum ConvTuner {
             (ops[tiling], timings[tiling]) = (op, try time(op))
         }
         guard !timings.isEmpty else {
-            throw EngineError.tuningFailed(shape: key(g), reason: "every candidate disagreed with the CPU reference")
+            throw EngineError.tuningFailed(
+                shape: key(g, precision: precision), reason: "every candidate disagreed with the CPU reference")
         }
         var finalists = timings.sorted { $0.value < $1.value }.prefix(3).map(\.key)
         if timings[fallback] != nil && !finalists.contains(fallback) { finalists.append(fallback) }
@@ -172,7 +179,8 @@ public enum ConvTuner {
         var best = finalists.min { medians[$0]! < medians[$1]! }!
         if let defaultSeconds = medians[fallback], medians[best]! > 0.97 * defaultSeconds { best = fallback }
         return Result(
-            key: key(g), best: best, bestSeconds: medians[best]!, defaultSeconds: medians[fallback] ?? .nan, rejected: rejected)
+            key: key(g, precision: precision), best: best, bestSeconds: medians[best]!, defaultSeconds: medians[fallback] ?? .nan,
+            rejected: rejected)
     }
 }
 
