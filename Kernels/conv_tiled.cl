@@ -49,11 +49,24 @@ inline void store_tile(__global ACT_T* out, VEC acc, const float b, const int re
     }
 }
 
+// The TM weights of one tap as floats. Half weights are converted as one vector: CPU runtimes
+// turn a scalar vload_half into a slow library call, a vector one into one instruction.
+#if W_HALF && (TM == 4 || TM == 8 || TM == 16)
+#define TAP_WEIGHTS(name, w) \
+    float name[TM];          \
+    CAT(vstore, TM)(LOADN_W(TM, w), 0, name)
+#define LOAD_TAP(name, m) name[m]
+#else
+#define TAP_WEIGHTS(name, w) __global const W_T* name = (w)
+#define LOAD_TAP(name, m) LOAD_W(name, m)
+#endif
+
 // acc[m] += w[m] · v for the tile's output channels that exist (all TM in full tiles).
 inline void accumulate(VEC* acc, __global const W_T* w, const VEC v, const int channels) {
     if (channels == TM) {
+        TAP_WEIGHTS(tap, w);
 #pragma unroll
-        for (int m = 0; m < TM; ++m) acc[m] = fma((VEC)(LOAD_W(w, m)), v, acc[m]);
+        for (int m = 0; m < TM; ++m) acc[m] = fma((VEC)(LOAD_TAP(tap, m)), v, acc[m]);
     } else {
         for (int m = 0; m < channels; ++m) acc[m] = fma((VEC)(LOAD_W(w, m)), v, acc[m]);
     }
@@ -75,9 +88,9 @@ __kernel void conv1x1_gemm(__global const ACT_T* restrict input,
     if (p0 + TN <= P && oc0 + TM <= OC) {
         for (int c = 0; c < C; ++c) {
             const VEC v = LOADN_ACT(TN, x + (size_t)c * P);
-            __global const W_T* w = PANEL(weightT, oc0, C) + (size_t)c * WB;
+            TAP_WEIGHTS(tap, PANEL(weightT, oc0, C) + (size_t)c * WB);
 #pragma unroll
-            for (int m = 0; m < TM; ++m) acc[m] = fma((VEC)(LOAD_W(w, m)), v, acc[m]);
+            for (int m = 0; m < TM; ++m) acc[m] = fma((VEC)(LOAD_TAP(tap, m)), v, acc[m]);
         }
     } else {
         // Edge tile: guard the pixels past P and the channels past OC.

@@ -39,13 +39,17 @@ def main(argv=None):
     p.add_argument("--size", default="224")
     p.add_argument("--rounds", type=int, default=5)
     p.add_argument("--iterations", type=int, default=10)
+    p.add_argument("--no-half-math", action="store_true", help="skip half arithmetic (30x slower on CPUs without fp16 units)")
     args = p.parse_args(argv)
 
     modes = dict(MODES)
-    first, skipped = bench(args.binary, args.device, args.model, args.batch, args.size, 1, modes["fp16 half-math"])
-    if first is None:
-        print(f"no half arithmetic on device {args.device}: {skipped}", file=sys.stderr)
+    if args.no_half_math:
         del modes["fp16 half-math"]
+    else:
+        first, skipped = bench(args.binary, args.device, args.model, args.batch, args.size, 1, modes["fp16 half-math"])
+        if first is None:
+            print(f"no half arithmetic on device {args.device}: {skipped}", file=sys.stderr)
+            del modes["fp16 half-math"]
     times = {mode: [] for mode in modes}
     reports = {}
     for round_index in range(args.rounds):
