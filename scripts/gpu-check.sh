@@ -44,6 +44,14 @@ for family in gpu cpu; do
     "$bin" bench --device "$device" --batch 1 --kernel-family "$family" || status=1
     "$bin" bench --device "$device" --batch 64 --no-startup --kernel-family "$family" || status=1
 done
+echo "# fp16: self-check, compare (storage, and half arithmetic where the device has it), bench"
+"$bin" selfcheck --device "$device" --precision fp16 | tail -1 || status=1
+"$bin" compare --device "$device" --precision fp16 --model seresnet50 --batch 2 | tail -2 || status=1
+"$bin" compare --device "$device" --precision fp16 --arithmetic fp16 --model seresnet50 --batch 2 | tail -2
+for batch in 1 64; do
+    "$bin" bench --device "$device" --batch "$batch" --no-startup --precision fp16 || status=1
+    "$bin" bench --device "$device" --batch "$batch" --no-startup --precision fp16 --arithmetic fp16
+done
 echo "# tune the GPU family at batch 1 and 64, then bench again"
 for batch in 1 64; do
     "$bin" tune --device "$device" --batch "$batch" --kernel-family gpu >/dev/null &&
