@@ -19,6 +19,9 @@
 #define HALF_MATH 0
 #endif
 #if HALF_MATH
+#if !ACT_HALF || !W_HALF
+#error "half arithmetic reads half feature maps and weights: build with ACT_HALF=1 and W_HALF=1"
+#endif
 #pragma OPENCL EXTENSION cl_khr_fp16 : enable
 #endif
 

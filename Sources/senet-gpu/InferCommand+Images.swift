@@ -54,6 +54,7 @@ extension InferCommand {
                 let plan = try engineOptions.plan(&engine, shape: [images.count, 3, settings.crop, settings.crop])
                 if verbose && first == 0 { printPlan(plan, engine: engine) }
                 let output = try engine.classify(images.map(\.1), preprocessing: settings)
+                Self.warnIfNotFinite(output.logits, precision: plan.precision)
                 allLogits.append(output.logits)
                 for (row, prediction) in topPredictions(output.probabilities, k: topK).enumerated() {
                     let top = prediction.map {

@@ -61,6 +61,7 @@ struct InferCommand: ParsableCommand {
             if verbose { printPlan(plan, engine: engine) }
             let output = try plan.run(input)
             let finished = Date()
+            Self.warnIfNotFinite(output.logits, precision: plan.precision)
             if let saveLogits { try NumpyFile.write(output.logits, path: saveLogits) }
 
             let stats = engine.runtime?.programs.statistics
@@ -100,6 +101,18 @@ struct InferCommand: ParsableCommand {
             String(
                 format: "time: load %.3f s, plan %.3f s (kernels: %d compiled, %d from cache), run %.3f s",
                 report.loadSeconds, report.planSeconds, report.programsCompiled, report.programsFromDiskCache, report.runSeconds))
+    }
+
+    /// One warning line when logits are NaN or infinite: in fp16 the usual cause is a feature
+    /// map past half's range, which `compare` pins to a layer.
+    static func warnIfNotFinite(_ logits: Tensor, precision: Precision) {
+        let bad = logits.data.filter { !$0.isFinite }.count
+        guard bad > 0 else { return }
+        let hint =
+            precision == .fp16
+            ? "a feature map probably overflowed fp16 (65504); find the layer with `senet-gpu compare --precision fp16`, or run with --precision fp32"
+            : "check the weights (NaN or infinite values) with `senet-gpu compare`"
+        printErr("senet-gpu: warning: \(bad) of \(logits.count) logits are not finite; \(hint)")
     }
 }
 

@@ -10,7 +10,7 @@ struct TuneCommand: ParsableCommand {
         commandName: "tune",
         abstract: "Time tile sizes for each convolution of a model on a device and keep the fastest.",
         discussion:
-            "Each candidate is checked against the CPU reference on an output filled with NaN before it is timed, and the whole tuned network is checked against the reference before the table is saved. Winners are stored per device, driver and kernel sources beside the kernel cache; later `infer`, `bench` and `compare` runs use them."
+            "With --precision fp16, fp16 shapes are tuned (their own entries), with half arithmetic among the candidates on devices that have it (--arithmetic fp32 leaves it out, fp16 tries only it). Each candidate is checked against the CPU reference on an output filled with NaN before it is timed, and the whole tuned network is checked against the reference before the table is saved. Winners are stored per device, driver and kernel sources beside the kernel cache; later `infer`, `bench` and `compare` runs use them."
     )
 
     @OptionGroup var engineOptions: EngineOptions
@@ -32,7 +32,10 @@ struct TuneCommand: ParsableCommand {
             var table = try stored ?? TuningTable(for: runtime)
             let shapes = try NetworkGraph(model: model, inputShape: input.shape).convolutions
             let family = try engineOptions.family() ?? .forDevice(runtime.device)
-            let (precision, _) = try engineOptions.precisionChoice()
+            let (precision, arithmetic) = try engineOptions.precisionChoice()
+            if precision == .fp16 && arithmetic == .fp16 && !runtime.device.supportsFP16 {
+                throw EngineError.halfArithmeticUnsupported(device: runtime.device.description)
+            }
             var seen: Set<String> = []
             print(
                 "tuning \(model.architecture.modelName) convolutions (\(family) kernels, \(precision)) for input \(input.shape) on \(runtime.device)"
@@ -41,11 +44,11 @@ struct TuneCommand: ParsableCommand {
                 let line: String
                 switch family {
                 case .cpu:
-                    let result = try ConvTuner.tune(geometry, runtime: runtime, precision: precision)
+                    let result = try ConvTuner.tune(geometry, runtime: runtime, precision: precision, arithmetic: arithmetic)
                     table.entries[result.key] = result.best
                     line = Self.describe(result)
                 case .gpu:
-                    let result = try ConvTuner.tuneGPU(geometry, runtime: runtime, precision: precision)
+                    let result = try ConvTuner.tuneGPU(geometry, runtime: runtime, precision: precision, arithmetic: arithmetic)
                     table.gpuEntries[result.key] = result.best
                     line = Self.describe(result)
                 }

@@ -77,20 +77,33 @@ final class PrecisionCLITests: XCTestCase {
     }
 
     func testPrecisionErrors() throws {
-        try skipWithoutOpenCL()
+        // Flag errors come before any device is opened.
         try assertOneLineError(["infer", "--precision", "fp64"] + small, "--precision 'fp64' is not fp32 or fp16")
         try assertOneLineError(["infer", "--arithmetic", "fp16"] + small, "--arithmetic fp16 needs --precision fp16")
         try assertOneLineError(
             ["infer", "--precision", "fp16", "--arithmetic", "int8"] + small, "'int8' is not auto, fp32 or fp16")
         try assertOneLineError(
             ["infer", "--device", "cpu", "--precision", "fp16"] + small, "the CPU reference computes in fp32 only")
-        // Device 0 is PoCL on CI: no cl_khr_fp16.
-        let devices = try runCLI(["devices", "--json"])
-        if devices.stdout.contains("Portable Computing Language") {
+        try skipWithoutOpenCL()
+        let devices =
+            try JSONSerialization.jsonObject(with: Data(try runCLI(["devices", "--json"]).stdout.utf8)) as! [[String: Any]]
+        for (index, device) in devices.enumerated() where device["fp16"] as? Bool == false {
             try assertOneLineError(
-                ["infer", "--device", "0", "--precision", "fp16", "--arithmetic", "fp16"] + small,
+                ["infer", "--device", "\(index)", "--precision", "fp16", "--arithmetic", "fp16"] + small,
                 "has no fp16 arithmetic (no cl_khr_fp16")
+            let caches = ["SENET_GPU_CACHE": "", "XDG_CACHE_HOME": try temporaryDirectory(self).path]
+            let tune = try runCLI(
+                ["tune", "--device", "\(index)", "--precision", "fp16", "--arithmetic", "fp16"] + small, environment: caches)
+            XCTAssertEqual(tune.status, 1)
+            XCTAssertTrue(tune.stderr.contains("has no fp16 arithmetic"), tune.stderr)
         }
+    }
+
+    func testFallbackToTheCPUFromHalfRunsTheFP32Reference() throws {
+        try skipWithoutOpenCL()
+        let fallback = try logits(["--device", "0", "--precision", "fp16", "--memory-limit", "1", "--fallback", "cpu"])
+        let reference = try logits(["--device", "cpu"])
+        XCTAssertEqual(fallback.data, reference.data)
     }
 
     func testOutOfHalfRangeWeightsNameTheTensor() throws {
@@ -105,5 +118,23 @@ final class PrecisionCLITests: XCTestCase {
             ["infer", "--device", "0", "--precision", "fp16", "--weights", path, "--size", "64"],
             "tensor fc.weight has 1 values outside the fp16 range (largest magnitude 100000.0, fp16 stops at 65504); run this model with --precision fp32"
         )
+    }
+
+    func testOverflowingFeatureMapsInHalfAreWarnedAbout() throws {
+        try skipWithoutOpenCL()
+        let fixture = try ModelFixture.load("timm18_224")
+        var parameters = SyntheticWeights.parameters(for: fixture.architecture, seed: fixture.weightSeed)
+        // Biases stay fp32, so the file loads in fp16; layer4's last output (1e6) does not fit half, and no ReLU hides the NaN that follows.
+        parameters["layer4.1.bn2.bias"] = Tensor(shape: [512], repeating: 1e6)
+        let floats = fixture.stateDict.filter { $0.dtype != "I64" }.map { (name: $0.key, tensor: parameters[$0.key]!) }
+        let path = try temporaryDirectory(self).appendingPathComponent("w.safetensors").path
+        try SafeTensorsWriter.write(floats, metadata: ["family": "timm"], to: path)
+        let half = try runCLI(["infer", "--device", "0", "--precision", "fp16", "--weights", path, "--size", "64"])
+        XCTAssertEqual(half.status, 0, half.stderr)
+        XCTAssertTrue(
+            half.stderr.contains("logits are not finite; a feature map probably overflowed fp16"), half.stderr + half.stdout)
+        let full = try runCLI(["infer", "--device", "0", "--weights", path, "--size", "64"])
+        XCTAssertEqual(full.status, 0, full.stderr)
+        XCTAssertFalse(full.stderr.contains("not finite"), full.stderr)
     }
 }

@@ -5,6 +5,7 @@ import XCTest
 @testable import OpenCLKit
 @testable import SENetCore
 @testable import SENetEngine
+@testable import SENetImages
 
 /// fp16: half storage on every device, half arithmetic where the device has cl_khr_fp16,
 /// against the fp32 reference and PyTorch's fp32 logits. Pass mark of a network (issue #13):
@@ -12,16 +13,23 @@ import XCTest
 final class HalfPrecisionTests: XCTestCase {
     // MARK: - Conversions
 
-    func testHalfStorageRoundsToNearestEvenOnTheDevice() throws {
+    /// The host's conversions (uploads, downloads): the kernels' own rounding (`vstore_half_rte`)
+    /// is checked bit for bit by the fp16 self-check of `preprocess_image`, whose fp32 result is
+    /// exact, against `Tensor.rounded(to:)`.
+    func testHostConversionToHalfRoundsToNearestEven() throws {
         let runtime = try openTestDevice()
         // 1 + 2^-11 is a tie between 1 and 1 + 2^-10: to even is 1. 65504 is half's largest;
-        // 1e-8 is below its smallest subnormal (6e-8); 3e-5 is a subnormal.
+        // 1e-8 is below its smallest subnormal (6e-8); 3e-5 is a subnormal (a multiple of 2^-24).
         let values: [Float] = [1 + 0x1p-11, 1 + 3 * 0x1p-11, 65504, -65504, 1e-8, 3e-5, -0.0, 0.1]
+        let expected: [Float] = [1, 1 + 4 * 0x1p-11, 65504, -65504, 0, 503 * 0x1p-24, 0, 0.0999755859375]
         let tensor = Tensor(shape: [values.count], data: values)
-        let back = try runtime.download(try runtime.upload(tensor, as: .float16), shape: [values.count], as: .float16)
-        XCTAssertEqual(back.data, [1, 1 + 4 * 0x1p-11, 65504, -65504, 0, Float(Float16(3e-5)), 0, Float(Float16(0.1))])
-        XCTAssertEqual(back.data, tensor.rounded(to: .float16).data)
-        XCTAssertEqual(try runtime.upload(tensor, as: .float16).byteCount, 2 * values.count)
+        let buffer = try runtime.upload(tensor, as: .float16)
+        XCTAssertEqual(buffer.byteCount, 2 * values.count)
+        XCTAssertEqual(try runtime.download(buffer, shape: [values.count], as: .float16).data, expected)
+        XCTAssertEqual(tensor.rounded(to: .float16).data, expected)
+        let preprocess = try KernelSelfCheck.preprocess(
+            on: runtime, width: 61, height: 47, settings: Preprocessing(resize: 40, crop: 32), seed: 9, precision: .fp16)
+        XCTAssertEqual(preprocess.comparison.maxAbsoluteError, 0, "the kernel rounds like the host")
     }
 
     func testWeightFilesInF16AndBF16LoadAndRunInHalf() throws {
@@ -178,25 +186,25 @@ final class HalfPrecisionTests: XCTestCase {
 
     func testTunerInHalfHasItsOwnEntriesAndTriesHalfArithmetic() throws {
         let g = ConvGeometry(batch: 1, inChannels: 24, height: 7, width: 9, outChannels: 40, kernel: 3, padding: 1)
+        XCTAssertEqual(ConvTuner.key(g, precision: .fp16), ConvTuner.key(g) + " fp16")
+        let model = try SyntheticWeights.model(Architecture(modelName: "seresnet18")!, seed: 6)
+        let graph = try NetworkGraph(model: model, inputShape: [1, 3, 40, 40])
         for runtime in try openTestDevices() {
-            let tried = ConvTuner.candidates(for: runtime.device, precision: .fp16)
-            XCTAssertEqual(tried.contains { $0.halfArithmetic }, runtime.device.supportsFP16, "\(runtime.device)")
-            XCTAssertFalse(ConvTuner.candidates(for: runtime.device, precision: .fp32).contains { $0.halfArithmetic })
-            guard runtime.device.supportsFP16 else { continue }  // PoCL compiles each candidate for 0.4 s.
-            let result = try ConvTuner.tune(g, runtime: runtime, precision: .fp16, repeats: 1)
-            XCTAssertEqual(result.key, ConvTuner.key(g) + " fp16")
-            XCTAssertEqual(result.rejected, [], "every candidate computes the convolution in half")
-            XCTAssertTrue(result.best.isValid(on: runtime.device))
-            // A table of half-arithmetic entries serves fp16 plans and passes the whole-network check.
-            let model = try SyntheticWeights.model(Architecture(modelName: "seresnet18")!, seed: 6)
+            let device = runtime.device
+            let half = { (tilings: [ConvTiling]) in tilings.filter(\.halfArithmetic).count }
+            let all = ConvTuner.candidates(for: device, precision: .fp16)
+            XCTAssertEqual(half(all) > 0, device.supportsFP16 && device.type == "cpu", "\(device)")
+            XCTAssertEqual(half(ConvTuner.candidates(for: device, precision: .fp32)), 0)
+            XCTAssertEqual(half(ConvTuner.candidates(for: device, precision: .fp16, arithmetic: .fp32)), 0)
+            XCTAssertEqual(
+                ConvTuner.gpuCandidates(for: device, precision: .fp16, arithmetic: .fp16).allSatisfy(\.halfArithmetic),
+                device.supportsFP16)
+            // A table of fp16 entries serves fp16 plans only, and passes the whole-network check.
             var table = try TuningTable(for: runtime)
-            let graph = try NetworkGraph(model: model, inputShape: [1, 3, 40, 40])
             for (_, g) in graph.convolutions {
-                table.entries[ConvTuner.key(g, precision: .fp16)] = {
-                    var t = ConvTiling(vectors: 2, vectorWidth: 8, pixels: 4, localSize: 2)
-                    t.halfArithmetic = true
-                    return t
-                }()
+                var tiling = ConvTiling(vectors: 2, vectorWidth: 8, pixels: 4, localSize: 2)
+                tiling.halfArithmetic = device.supportsFP16
+                table.entries[ConvTuner.key(g, precision: .fp16)] = tiling
             }
             let error = try ConvTuner.verifyNetwork(
                 model, inputShape: [1, 3, 40, 40], runtime: runtime, family: .cpu, table: table, precision: .fp16)
@@ -207,9 +215,17 @@ final class HalfPrecisionTests: XCTestCase {
                 graph: graph, runtime: runtime, weights: DeviceModel(runtime: runtime, precision: .fp16), options: options,
                 tuning: table)
             XCTAssertEqual(plan.tunedConvolutions, plan.convolutions)
-            XCTAssertEqual(plan.halfArithmeticConvolutions, plan.convolutions)
+            XCTAssertEqual(plan.halfArithmeticConvolutions, device.supportsFP16 ? plan.convolutions : 0)
             let fp32 = try ExecutionPlan(graph: graph, runtime: runtime, weights: DeviceModel(runtime: runtime), tuning: table)
             XCTAssertEqual(fp32.tunedConvolutions, 0, "fp16 entries are not fp32's")
+            XCTAssertEqual(fp32.halfArithmeticConvolutions, 0)
+            guard device.supportsFP16 else { continue }  // PoCL compiles each candidate for 0.4 s.
+            let result = try ConvTuner.tune(g, runtime: runtime, precision: .fp16, repeats: 1)
+            XCTAssertEqual(result.key, ConvTuner.key(g, precision: .fp16))
+            XCTAssertEqual(result.rejected, [], "every candidate computes the convolution in half")
+            XCTAssertTrue(result.best.isValid(on: device))
+            let halfOnly = try ConvTuner.tune(g, runtime: runtime, precision: .fp16, arithmetic: .fp16, repeats: 1)
+            XCTAssertTrue(halfOnly.best.halfArithmetic)
         }
     }
 }

@@ -19,8 +19,7 @@ public enum TiledConvolution {
     ) throws -> DeviceOp {
         precondition(g.groups == 1, "the tiled kernels have no groups")
         if tiling.kernel == .channelVector {
-            var types = types
-            types.halfArithmetic = tiling.halfArithmetic
+            let types = types.withHalfArithmetic(tiling.halfArithmetic)
             return DeviceOp([
                 try channelVectorLaunch(
                     runtime: runtime, geometry: g, tiling: tiling, arguments: [input, weightT, bias, output], relu: relu,

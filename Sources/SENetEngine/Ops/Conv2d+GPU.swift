@@ -94,8 +94,7 @@ public enum GPUConvolution {
         runtime: DeviceRuntime, geometry g: ConvGeometry, tiling t: GPUConvTiling, input: CLBuffer, weightT: CLBuffer,
         bias: CLBuffer, output: CLBuffer, relu: Bool, scratch: CLBuffer?, types: KernelTypes = KernelTypes()
     ) throws -> DeviceOp {
-        var types = types
-        types.halfArithmetic = t.halfArithmetic
+        let types = types.withHalfArithmetic(t.halfArithmetic)
         precondition(g.groups == 1, "conv_gemm has no groups")
         let defines = ["TM": t.tileM, "TN": t.tileN, "TK": t.tileK, "WM": t.workM, "WN": t.workN]
         let k = g.inChannels * g.kernelHeight * g.kernelWidth

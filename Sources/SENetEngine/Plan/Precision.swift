@@ -45,6 +45,14 @@ public struct KernelTypes: Hashable, Sendable {
     /// Storage of `precision` for both, fp32 arithmetic.
     public init(_ precision: Precision) { self.init(activations: precision.storage, weights: precision.storage) }
 
+    /// These types with half arithmetic when `on`; half arithmetic reads half storage only.
+    func withHalfArithmetic(_ on: Bool) -> KernelTypes {
+        precondition(!on || (activations == .float16 && weights == .float16), "half arithmetic needs half storage")
+        var types = self
+        types.halfArithmetic = on
+        return types
+    }
+
     /// The `-D` values; fp32 builds pass none, so their programs are the same as before fp16.
     var defines: [String: Int] {
         var all: [String: Int] = [:]

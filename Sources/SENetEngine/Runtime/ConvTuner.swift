@@ -47,18 +47,33 @@ public enum ConvTuner {
         return channelVector + pixelVector
     }
 
-    /// `candidates(for:)`, and in fp16 on a device with half arithmetic the channel-vector
-    /// tiles at the native width with it as well.
-    public static func candidates(for device: CLDevice, precision: Precision) -> [ConvTiling] {
-        let tried = candidates(for: device)
-        guard precision == .fp16 && device.supportsFP16 else { return tried }
+    /// `candidates(for:)` in `precision`: in fp16 on a device with half arithmetic, the
+    /// channel-vector tiles at the native width are tried with it as well (`auto`), instead
+    /// (`fp16`) or not at all (`fp32`).
+    public static func candidates(for device: CLDevice, precision: Precision, arithmetic: Arithmetic = .auto) -> [ConvTiling] {
+        let plain = candidates(for: device)
         let native = ConvTiling.nativeWidth(device)
-        return tried
-            + tried.filter { $0.kernel == .channelVector && $0.vectorWidth == native }.map {
-                var half = $0
-                half.halfArithmetic = true
-                return half
-            }
+        let half = plain.filter { $0.kernel == .channelVector && $0.vectorWidth == native }.map { $0.withHalfArithmetic() }
+        return choose(plain: plain, half: half, precision: precision, arithmetic: arithmetic, device: device)
+    }
+
+    /// The GPU family's candidates that fit `device`, with half arithmetic as for `candidates`.
+    public static func gpuCandidates(for device: CLDevice, precision: Precision, arithmetic: Arithmetic = .auto)
+        -> [GPUConvTiling]
+    {
+        let plain = GPUConvTiling.candidates.filter { $0.fits(device) }
+        return choose(
+            plain: plain, half: plain.map { $0.withHalfArithmetic() }, precision: precision, arithmetic: arithmetic,
+            device: device)
+    }
+
+    static func choose<T>(plain: [T], half: [T], precision: Precision, arithmetic: Arithmetic, device: CLDevice) -> [T] {
+        guard precision == .fp16 && device.supportsFP16 else { return plain }
+        switch arithmetic {
+        case .auto: return plain + half
+        case .fp32: return plain
+        case .fp16: return half
+        }
     }
 
     /// The identity of a convolution shape in the tuning table; fp16 shapes are their own
@@ -68,47 +83,41 @@ public enum ConvTuner {
             + "n\(g.batch)" + (precision == .fp16 ? " fp16" : "")
     }
 
-    /// Times each CPU-family candidate on `g` in `precision`, after checking it against the
-    /// reference, and returns the fastest. fp16 on a device with half arithmetic also tries the
-    /// channel-vector tiles at the native width with it.
-    public static func tune(_ g: ConvGeometry, runtime: DeviceRuntime, precision: Precision = .fp32, repeats: Int = 3) throws
-        -> Result<ConvTiling>
-    {
-        let tried = candidates(for: runtime.device, precision: precision)
+    /// Times each CPU-family candidate on `g` in `precision` and `arithmetic`, after checking
+    /// it against the reference, and returns the fastest.
+    public static func tune(
+        _ g: ConvGeometry, runtime: DeviceRuntime, precision: Precision = .fp32, arithmetic: Arithmetic = .auto,
+        repeats: Int = 3
+    ) throws -> Result<ConvTiling> {
+        let device = runtime.device
+        let tried = candidates(for: device, precision: precision, arithmetic: arithmetic)
         let scratchCount = tried.map { TiledConvolution.scratchCount(g, tiling: $0) }.max() ?? 0
         let scratch = scratchCount > 0 ? try runtime.buffer(bytes: scratchCount * precision.storage.byteSize) : nil
-        return try search(
-            g, runtime: runtime, precision: precision, candidates: tried,
-            fallback: .defaultFor(device: runtime.device, geometry: g),
-            repeats: repeats
-        ) {
+        let halfOnly = precision == .fp16 && arithmetic == .fp16
+        let fallback =
+            halfOnly
+            ? ConvTiling.channelVectorDefault(device: device).withHalfArithmetic() : .defaultFor(device: device, geometry: g)
+        return try search(g, runtime: runtime, precision: precision, candidates: tried, fallback: fallback, repeats: repeats) {
             try TiledConvolution.make(
                 runtime: runtime, geometry: g, tiling: $0, input: $1.input, weightT: $1.weightT, bias: $1.bias, output: $1.output,
                 relu: false, scratch: scratch, types: KernelTypes(precision))
         }
     }
 
-    /// Times each GPU-family candidate the device can run on `g` (split-K on and off; in fp16
-    /// with half arithmetic too where the device has it), after checking it against the
-    /// reference, and returns the fastest.
-    public static func tuneGPU(_ g: ConvGeometry, runtime: DeviceRuntime, precision: Precision = .fp32, repeats: Int = 3)
-        throws -> Result<GPUConvTiling>
-    {
+    /// Times each GPU-family candidate the device can run on `g` (split-K on and off; half
+    /// arithmetic as for `tune`), after checking it against the reference, and returns the
+    /// fastest.
+    public static func tuneGPU(
+        _ g: ConvGeometry, runtime: DeviceRuntime, precision: Precision = .fp32, arithmetic: Arithmetic = .auto,
+        repeats: Int = 3
+    ) throws -> Result<GPUConvTiling> {
         let units = runtime.device.computeUnits
-        var tried = GPUConvTiling.candidates.filter { $0.fits(runtime.device) }
-        if precision == .fp16 && runtime.device.supportsFP16 {
-            tried += tried.map {
-                var half = $0
-                half.halfArithmetic = true
-                return half
-            }
-        }
+        let tried = gpuCandidates(for: runtime.device, precision: precision, arithmetic: arithmetic)
         let scratchBytes = tried.map { GPUConvolution.scratchBytes(g, tiling: $0, computeUnits: units) }.max() ?? 0
         let scratch = scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil
-        return try search(
-            g, runtime: runtime, precision: precision, candidates: tried,
-            fallback: .defaultFor(device: runtime.device, geometry: g), repeats: repeats
-        ) {
+        var fallback = GPUConvTiling.defaultFor(device: runtime.device, geometry: g)
+        if precision == .fp16 && arithmetic == .fp16 { fallback = fallback.withHalfArithmetic() }
+        return try search(g, runtime: runtime, precision: precision, candidates: tried, fallback: fallback, repeats: repeats) {
             try GPUConvolution.make(
                 runtime: runtime, geometry: g, tiling: $0, input: $1.input, weightT: $1.weightT, bias: $1.bias, output: $1.output,
                 relu: false, scratch: scratch, types: KernelTypes(precision))
@@ -116,9 +125,11 @@ public enum ConvTuner {
     }
 
     /// Largest relative error a candidate may have against the fp32 reference on the same
-    /// (half-rounded, in fp16) inputs and weights: fp16 adds the output's rounding, and half
-    /// arithmetic the products' and partial sums'.
-    static func candidateTolerance(_ precision: Precision) -> Float { precision == .fp16 ? 1e-2 : 1e-4 }
+    /// (half-rounded, in fp16) inputs and weights: fp16 adds the output's rounding (2e-3, as
+    /// the self-check), half arithmetic the products' and partial sums' (1e-2).
+    static func candidateTolerance(_ precision: Precision, halfArithmetic: Bool) -> Float {
+        precision == .fp32 ? 1e-4 : KernelSelfCheck.tolerance(precision, halfArithmetic: halfArithmetic)
+    }
 
     /// The device buffers every candidate of one shape shares.
     struct Buffers {
@@ -129,7 +140,7 @@ public enum ConvTuner {
     /// filled with NaN, so one that leaves values unwritten fails, then times those that pass.
     /// The machine drifts, so the three fastest and the default are timed again in interleaved
     /// rounds, and the default stays unless a finalist beats it by more than 3 %.
-    static func search<Tiling>(
+    static func search<Tiling: HalfArithmeticTiling>(
         _ g: ConvGeometry, runtime: DeviceRuntime, precision: Precision = .fp32, candidates: [Tiling], fallback: Tiling,
         repeats: Int, make: (Tiling, Buffers) throws -> DeviceOp
     ) throws -> Result<Tiling> {
@@ -159,7 +170,10 @@ public enum ConvTuner {
             try runtime.write(poison, to: buffers.output, as: storage)
             try op.enqueue(on: runtime.queue, profile: false)
             let actual = try runtime.download(buffers.output, shape: expected.shape, as: storage)
-            guard Comparison(actual: actual, expected: expected).passes(tolerance: candidateTolerance(precision)) else {
+            guard
+                Comparison(actual: actual, expected: expected).passes(
+                    tolerance: candidateTolerance(precision, halfArithmetic: tiling.halfArithmetic))
+            else {
                 rejected.append(tiling)
                 continue
             }
@@ -209,3 +223,20 @@ extension ConvTuner {
         return comparison.relativeError
     }
 }
+
+/// A tiling that may multiply in half (`HALF_MATH`).
+public protocol HalfArithmeticTiling: Hashable, Sendable, CustomStringConvertible {
+    var halfArithmetic: Bool { get set }
+}
+
+extension HalfArithmeticTiling {
+    /// The same tiling with half arithmetic.
+    func withHalfArithmetic() -> Self {
+        var half = self
+        half.halfArithmetic = true
+        return half
+    }
+}
+
+extension ConvTiling: HalfArithmeticTiling {}
+extension GPUConvTiling: HalfArithmeticTiling {}
