@@ -159,7 +159,7 @@ public enum ConvTuner {
         var rejected: [Tiling] = []
         var tried: [Tiling] = []
         for tiling in candidates + [fallback] where !tried.contains(tiling) { tried.append(tiling) }
-        func time(_ op: DeviceOp) throws -> Double {
+        func time(_ op: DeviceOp, repeats: Int = repeats) throws -> Double {
             try Benchmark.medianSeconds(repeats: repeats) {
                 try op.enqueue(on: runtime.queue, profile: false)
                 try runtime.queue.finish()
@@ -177,7 +177,11 @@ public enum ConvTuner {
                 rejected.append(tiling)
                 continue
             }
-            (ops[tiling], timings[tiling]) = (op, try time(op))
+            // A candidate three times slower than the best so far in one run cannot win: skip its
+            // repeats (emulated half arithmetic on CPUs is 30x slower and dominated tune time).
+            let once = try time(op, repeats: 1)
+            let best = timings.values.min() ?? .infinity
+            (ops[tiling], timings[tiling]) = (op, once > 3 * best ? once : try time(op))
         }
         guard !timings.isEmpty else {
             throw EngineError.tuningFailed(
