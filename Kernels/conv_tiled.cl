@@ -16,7 +16,8 @@
 //   dim 0 = output row, dim 1 = (c, ky, kx), dim 2 = image.
 // conv1x1_strided: 1×1 with stride > 1 (the v1.5 downsample shortcut): output pixels are flat
 //   like the GEMM; each work-item computes its TN input offsets once, then gathers.
-// conv_tiled: any kernel, stride and padding; pixel tiles never cross an output row, so
+// conv_tiled: any kernel, stride, padding and channel groups (packed weights then hold
+//   C / groups · K · K taps per output channel); pixel tiles never cross an output row, so
 //   dim 0 = (output row, block of TN columns), dim 1 = block of TM channels, dim 2 = image.
 //   Inputs outside the image (padding) read as 0.
 
@@ -176,7 +177,7 @@ __kernel void conv_tiled(__global const ACT_T* restrict input,
                          __global ACT_T* restrict output,
                          const int C, const int H, const int W,
                          const int OC, const int OH, const int OW,
-                         const int K, const int stride, const int pad, const int relu) {
+                         const int K, const int stride, const int pad, const int relu, const int groups) {
     const int tilesPerRow = (OW + TN - 1) / TN;
     const int oy = get_global_id(0) / tilesPerRow;
     const int ox0 = (get_global_id(0) - oy * tilesPerRow) * TN;
@@ -190,13 +191,17 @@ __kernel void conv_tiled(__global const ACT_T* restrict input,
     VEC acc[TM];
     for (int m = 0; m < TM; ++m) acc[m] = (VEC)(0.0f);
 
-    for (int c = 0; c < C; ++c) {
-        __global const ACT_T* plane = input + ((size_t)n * C + c) * H * W;
+    // Grouped: the tile's channels lie in one group (the host picks TM dividing OC / groups),
+    // which reads its own C / groups input channels.
+    const int Cg = C / groups;
+    const int firstChannel = oc0 / (OC / groups) * Cg;
+    for (int c = 0; c < Cg; ++c) {
+        __global const ACT_T* plane = input + ((size_t)n * C + firstChannel + c) * H * W;
         for (int ky = 0; ky < K; ++ky) {
             const int iy = oy * stride - pad + ky;
             if (iy < 0 || iy >= H) continue;
             __global const ACT_T* row = plane + iy * W;
-            __global const W_T* w = PANEL(weightT, oc0, C * K * K) + (size_t)((c * K + ky) * K) * WB;
+            __global const W_T* w = PANEL(weightT, oc0, Cg * K * K) + (size_t)((c * K + ky) * K) * WB;
             for (int kx = 0; kx < K; ++kx, w += WB) {
                 const int first = ix0 + kx;
                 VEC v;

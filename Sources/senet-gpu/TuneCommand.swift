@@ -43,7 +43,7 @@ struct TuneCommand: ParsableCommand {
             for (name, geometry) in shapes where seen.insert(ConvTuner.key(geometry, precision: precision)).inserted {
                 let line: String
                 switch family {
-                case .cpu:
+                case _ where geometry.groups > 1, .cpu:  // Grouped layers run the CPU family's kernel on any device.
                     let result = try ConvTuner.tune(geometry, runtime: runtime, precision: precision, arithmetic: arithmetic)
                     table.entries[result.key] = result.best
                     line = Self.describe(result)

@@ -77,6 +77,40 @@ final class KernelTests: XCTestCase {
 
     // MARK: - Pooling
 
+    /// SE-ResNeXt's grouped 3×3 layers (cardinality 32 and 64, group widths 4 and 8, stride 1
+    /// and 2, batch 2) in one launch, both families, fp32 and fp16, against `Reference.conv2d`.
+    func testGroupedConvolutionsInOneLaunch() throws {
+        let cases = [
+            ConvGeometry(batch: 2, inChannels: 128, height: 14, width: 14, outChannels: 128, kernel: 3, padding: 1, groups: 32),
+            ConvGeometry(
+                batch: 1, inChannels: 256, height: 15, width: 13, outChannels: 256, kernel: 3, stride: 2, padding: 1, groups: 32),
+            ConvGeometry(batch: 2, inChannels: 256, height: 7, width: 7, outChannels: 256, kernel: 3, padding: 1, groups: 64),
+            ConvGeometry(batch: 1, inChannels: 64, height: 9, width: 9, outChannels: 80, kernel: 1, groups: 4),
+        ]
+        for runtime in try openTestDevices() {
+            for (index, g) in cases.enumerated() {
+                for family in KernelFamily.allCases {
+                    for precision in Precision.allCases {
+                        let result = try KernelSelfCheck.groupedConvolution(
+                            on: runtime, g, family: family, seed: UInt64(800 + index), precision: precision)
+                        assertPassed(result, runtime)
+                        XCTAssertEqual(result.kernel, "conv_tiled", "one launch of the direct kernel")
+                    }
+                }
+            }
+        }
+    }
+
+    func testTunerTimesOnlyTilingsThatFitAGroupedLayer() throws {
+        let g = ConvGeometry(batch: 1, inChannels: 64, height: 8, width: 8, outChannels: 64, kernel: 3, padding: 1, groups: 8)
+        for runtime in try openTestDevices() {
+            let result = try ConvTuner.tune(g, runtime: runtime, repeats: 1)
+            XCTAssertEqual(result.rejected, [], "\(runtime.device)")
+            XCTAssertTrue(result.best.fits(g), "\(result.best)")
+            XCTAssertFalse(ConvTiling(vectors: 4, vectorWidth: 16, pixels: 3, localSize: 2).fits(g))
+        }
+    }
+
     func testGlobalAveragePoolAccumulatesLargePlanes() throws {
         for runtime in try openTestDevices() {
             for (index, shape) in [[1, 3, 56, 56], [2, 21, 13, 17], [4, 1, 1, 1], [1, 2, 112, 112], [1, 7, 3, 5]].enumerated() {

@@ -2,27 +2,31 @@
 public struct ConvLayer: Sendable {
     /// Name used in plans and `compare`, e.g. `layer2.0.conv1`.
     public let name: String
-    /// [OC, IC, K, K]
+    /// [OC, IC / groups, K, K]
     public let weight: Tensor
     /// [OC]
     public let bias: Tensor
     public let stride: Int
     public let padding: Int
     public let relu: Bool
+    /// Channel groups (SE-ResNeXt's cardinality on its 3×3 layers); 1 for a plain convolution.
+    public let groups: Int
 
-    public init(name: String, weight: Tensor, bias: Tensor, stride: Int, padding: Int, relu: Bool) {
+    public init(name: String, weight: Tensor, bias: Tensor, stride: Int, padding: Int, relu: Bool, groups: Int = 1) {
         (self.name, self.weight, self.bias, self.stride, self.padding, self.relu) = (name, weight, bias, stride, padding, relu)
+        self.groups = groups
     }
 
     public var outChannels: Int { weight.shape[0] }
-    public var inChannels: Int { weight.shape[1] }
+    /// Input channels of the whole layer (the weight holds `inChannels / groups` per output).
+    public var inChannels: Int { weight.shape[1] * groups }
     public var kernel: Int { weight.shape[2] }
 
     /// Geometry of this layer on an input of [batch, C, height, width].
     public func geometry(batch: Int, height: Int, width: Int) -> ConvGeometry {
         ConvGeometry(
             batch: batch, inChannels: inChannels, height: height, width: width, outChannels: outChannels,
-            kernel: kernel, stride: stride, padding: padding)
+            kernel: kernel, stride: stride, padding: padding, groups: groups)
     }
 }
 

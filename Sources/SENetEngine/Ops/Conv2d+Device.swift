@@ -8,7 +8,7 @@ import SENetCore
 public enum TiledConvolution {
     /// Floats of scratch `tiling` needs for `g`: the im2col columns, or 0.
     public static func scratchCount(_ g: ConvGeometry, tiling: ConvTiling) -> Int {
-        guard tiling.kernel == .pixelVector, tiling.im2col, Variant(g) != .gemm else { return 0 }
+        guard tiling.kernel == .pixelVector, tiling.im2col, g.groups == 1, Variant(g) != .gemm else { return 0 }
         return g.batch * g.inChannels * g.kernelHeight * g.kernelWidth * g.outHeight * g.outWidth
     }
 
@@ -17,7 +17,7 @@ public enum TiledConvolution {
         runtime: DeviceRuntime, geometry g: ConvGeometry, tiling: ConvTiling, input: CLBuffer, weightT: CLBuffer,
         bias: CLBuffer, output: CLBuffer, relu: Bool, scratch: CLBuffer? = nil, types: KernelTypes = KernelTypes()
     ) throws -> DeviceOp {
-        precondition(g.groups == 1, "the tiled kernels have no groups")
+        precondition(tiling.fits(g), "tiling \(tiling) cannot run a convolution of \(g.groups) groups")
         if tiling.kernel == .channelVector {
             let types = types.withHalfArithmetic(tiling.halfArithmetic)
             return DeviceOp([
@@ -60,7 +60,7 @@ public enum TiledConvolution {
         case .tiled:
             ints = [
                 g.inChannels, g.height, g.width, g.outChannels, g.outHeight, g.outWidth, g.kernelHeight, g.stride, g.padding,
-                relu ? 1 : 0,
+                relu ? 1 : 0, g.groups,
             ]
             pixelBlocks = g.outHeight * ((g.outWidth + tiling.pixels - 1) / tiling.pixels)
         }
@@ -111,7 +111,7 @@ public enum TiledConvolution {
         case tiled = "conv_tiled"
 
         init(_ g: ConvGeometry) {
-            if g.kernelHeight == 1 && g.padding == 0 {
+            if g.kernelHeight == 1 && g.padding == 0 && g.groups == 1 {
                 self = g.stride == 1 ? .gemm : .strided1x1
             } else {
                 self = .tiled
@@ -127,6 +127,7 @@ extension Conv2d: DeviceLowerable {
     public func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int {
         switch context.family {
         case .cpu: return TiledConvolution.scratchCount(geometry, tiling: cpuTiling(context)) * output.elementType.byteSize
+        case .gpu where geometry.groups > 1: return 0
         case .gpu:
             return GPUConvolution.scratchBytes(geometry, tiling: gpuTiling(context), computeUnits: context.device.computeUnits)
         }
@@ -137,6 +138,11 @@ extension Conv2d: DeviceLowerable {
     /// it moves a pixel-vector layer to the channel-vector kernel, which has it).
     func cpuTiling(_ context: LoweringContext) -> ConvTiling {
         let key = ConvTuner.key(geometry, precision: context.precision)
+        if geometry.groups > 1 {
+            // Grouped layers have one kernel, tuned or not, in either family; no half arithmetic.
+            if let tuned = context.tuning?.entries[key], tuned.isValid(on: context.device), tuned.fits(geometry) { return tuned }
+            return ConvTiling.groupedDefault(device: context.device, geometry: geometry)
+        }
         var tiling = ConvTiling.defaultFor(device: context.device, geometry: geometry)
         if let tuned = context.tuning?.entries[key], tuned.isValid(on: context.device) { tiling = tuned }
         switch (context.precision, context.arithmetic) {
@@ -163,8 +169,13 @@ extension Conv2d: DeviceLowerable {
         return tiling
     }
 
+    /// Whether the convolution multiplies in half in `context`.
+    func usesHalfArithmetic(_ context: LoweringContext) -> Bool {
+        if geometry.groups > 1 { return false }
+        return context.family == .gpu ? gpuTiling(context).halfArithmetic : cpuTiling(context).halfArithmetic
+    }
+
     public func unsupportedReason(inputs: [ValueInfo], output: ValueInfo, device: CLDevice) -> String? {
-        if geometry.groups != 1 { return "no grouped convolution kernel" }
         if let other = (inputs + [output]).first(where: { $0.layout != .nchw }) {
             return "no \(other.layout.rawValue) convolution kernel"
         }
@@ -172,7 +183,7 @@ extension Conv2d: DeviceLowerable {
     }
 
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
-        if b.family == .gpu {
+        if b.family == .gpu && geometry.groups == 1 {
             return try GPUConvolution.make(
                 runtime: b.runtime, geometry: geometry, tiling: gpuTiling(b.context), input: b.inputs[0], weightT: b.weights[0],
                 bias: b.weights[1], output: b.output, relu: layer.relu, scratch: b.scratch, types: b.types)

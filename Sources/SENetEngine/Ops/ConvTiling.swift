@@ -91,6 +91,23 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
         return channelVectorDefault(device: device)
     }
 
+    /// Grouped convolutions (SE-ResNeXt's 3×3) run the direct pixel-vector kernel on every
+    /// device: a tile's channels must lie in one group, so TM is the largest of 16, 8, 4, 2, 1
+    /// dividing the group's output channels; TN the native width on CPUs (8 elsewhere).
+    public static func groupedDefault(device: CLDevice, geometry g: ConvGeometry) -> ConvTiling {
+        let perGroup = g.outChannels / g.groups
+        let channels = [16, 8, 4, 2, 1].first { perGroup % $0 == 0 }!
+        let cpu = device.type == "cpu"
+        return ConvTiling(channels: channels, pixels: cpu ? nativeWidth(device) : 8, localSize: cpu ? 8 : nil)
+    }
+
+    /// Whether the kernels can run this tiling on `g`: any tiling when ungrouped; grouped layers
+    /// need the direct pixel-vector kernel with a tile inside one group, without half arithmetic.
+    public func fits(_ g: ConvGeometry) -> Bool {
+        guard g.groups > 1 else { return true }
+        return kernel == .pixelVector && !im2col && !halfArithmetic && (g.outChannels / g.groups) % channels == 0
+    }
+
     /// The default channel-vector tile: 4 vectors of the native width × 3 pixels, groups of 2.
     public static func channelVectorDefault(device: CLDevice) -> ConvTiling {
         ConvTiling(vectors: 4, vectorWidth: nativeWidth(device), pixels: 3, localSize: 2)

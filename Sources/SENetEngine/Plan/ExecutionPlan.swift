@@ -125,8 +125,7 @@ public final class ExecutionPlan: @unchecked Sendable {
         halfArithmeticConvolutions =
             context.map { context in
                 lowered.filter { _, op in
-                    guard let conv = op as? Conv2d else { return false }
-                    return family == .gpu ? conv.gpuTiling(context).halfArithmetic : conv.cpuTiling(context).halfArithmetic
+                    (op as? Conv2d)?.usesHalfArithmetic(context) ?? false
                 }.count
             } ?? 0
         // Scratch (im2col columns, split-K partial sums) lives in the arena too, for its op's step.

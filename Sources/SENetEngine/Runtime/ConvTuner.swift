@@ -90,6 +90,22 @@ public enum ConvTuner {
         repeats: Int = 3
     ) throws -> Result<ConvTiling> {
         let device = runtime.device
+        if g.groups > 1 {
+            // One kernel serves grouped layers: its tiles inside a group, any pixel width.
+            let perGroup = g.outChannels / g.groups
+            let local = device.type == "cpu" ? 8 : 64
+            let tried = [16, 8, 4, 2, 1].filter { perGroup % $0 == 0 }.prefix(3).flatMap { m in
+                [8, 16].map { ConvTiling(channels: m, pixels: $0, localSize: local) }
+            }
+            return try search(
+                g, runtime: runtime, precision: precision, candidates: tried,
+                fallback: .groupedDefault(device: device, geometry: g), repeats: repeats
+            ) {
+                try TiledConvolution.make(
+                    runtime: runtime, geometry: g, tiling: $0, input: $1.input, weightT: $1.weightT, bias: $1.bias,
+                    output: $1.output, relu: false, types: KernelTypes(precision))
+            }
+        }
         let tried = candidates(for: device, precision: precision, arithmetic: arithmetic)
         let scratchCount = tried.map { TiledConvolution.scratchCount(g, tiling: $0) }.max() ?? 0
         let scratch = scratchCount > 0 ? try runtime.buffer(bytes: scratchCount * precision.storage.byteSize) : nil

@@ -75,6 +75,18 @@ public enum KernelSelfCheck {
                         on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(170 + index), precision: precision))
             }
         }
+        // Grouped (SE-ResNeXt's 3×3): 4 channels per group, and 3 out of 2 in with stride 2.
+        let grouped = [
+            ConvGeometry(batch: 2, inChannels: 32, height: 9, width: 11, outChannels: 32, kernel: 3, padding: 1, groups: 8),
+            ConvGeometry(
+                batch: 1, inChannels: 24, height: 13, width: 13, outChannels: 36, kernel: 3, stride: 2, padding: 1, groups: 12),
+        ]
+        for (index, g) in grouped.enumerated() {
+            for family in KernelFamily.allCases {
+                results.append(
+                    try groupedConvolution(on: runtime, g, family: family, seed: UInt64(190 + index), precision: precision))
+            }
+        }
         for (index, shape) in [[2, 37, 56, 56], [1, 5, 7, 3], [3, 17, 1, 1]].enumerated() {
             for variant in GlobalAveragePool.Variant.allCases {
                 results.append(
@@ -152,6 +164,20 @@ public enum KernelSelfCheck {
         return try check(
             Conv2d(layer: layer, geometry: g), [Tensor.random(shape: g.inputShape, seed: seed)], output: g.outputShape,
             on: runtime, shape: shape, family: .gpu, tuning: tuning, precision: precision, halfArithmetic: tiling.halfArithmetic)
+    }
+
+    /// A grouped convolution (+ ReLU) with its default tiling in `family` against `Reference.conv2d`.
+    public static func groupedConvolution(
+        on runtime: DeviceRuntime, _ g: ConvGeometry, family: KernelFamily, seed: UInt64, precision: Precision = .fp32
+    ) throws -> Result {
+        let layer = ConvLayer(
+            name: "check", weight: Tensor.random(shape: g.weightShape, seed: seed &+ 1),
+            bias: Tensor.random(shape: [g.outChannels], seed: seed &+ 2), stride: g.stride, padding: g.padding, relu: true,
+            groups: g.groups)
+        let shape = "\(g.inputShape) k\(g.kernelHeight) s\(g.stride) groups \(g.groups) \(family) family"
+        return try check(
+            Conv2d(layer: layer, geometry: g), [Tensor.random(shape: g.inputShape, seed: seed)], output: g.outputShape,
+            on: runtime, shape: shape, family: family, precision: precision)
     }
 
     /// `global_avg_pool` or `global_avg_pool_rows` against `Reference.globalAveragePool`.
