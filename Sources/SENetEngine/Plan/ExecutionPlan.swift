@@ -101,7 +101,8 @@ public final class ExecutionPlan: @unchecked Sendable {
         }
         let graph = runtime != nil ? fp32Graph.storingFeatureMaps(as: options.precision.storage) : fp32Graph
         self.graph = graph
-        precision = runtime != nil ? options.precision : .fp32
+        let precision = runtime != nil ? options.precision : Precision.fp32
+        self.precision = precision
         self.runtime = runtime
         self.options = options
         deviceName = runtime?.device.description
@@ -109,8 +110,10 @@ public final class ExecutionPlan: @unchecked Sendable {
         convolutions = graph.convolutions.count
         tunedConvolutions =
             graph.convolutions.filter { conv in
-                let key = ConvTuner.key(conv.geometry, precision: runtime == nil ? .fp32 : options.precision)
-                return family == .gpu ? tuning?.gpuEntries[key] != nil : tuning?.entries[key] != nil
+                let key = ConvTuner.key(conv.geometry, precision: precision)
+                // Grouped layers run the CPU family's kernel, so their entries are the CPU family's.
+                let gpuTable = family == .gpu && conv.geometry.groups == 1
+                return gpuTable ? tuning?.gpuEntries[key] != nil : tuning?.entries[key] != nil
             }.count
 
         let reasons = graph.nodes.map { Self.reasonForCPU($0, graph: graph, runtime: runtime, options: options) }
