@@ -1,4 +1,4 @@
-// Pooling: global average pool (fp32 accumulation) and max-pool.
+// Pooling: global average pool (fp32 accumulation), max-pool and average pool.
 //
 // global_avg_pool: input [N*C, HW] → output [N*C]. One work-group of GAP_WG work-items per
 // (image, channel) row: each work-item sums a strided slice of the row, then the group reduces
@@ -11,6 +11,10 @@
 // dims (column, row, plane), so no work-item divides.
 // Padded positions never win (PyTorch semantics); OH/OW come from the host so ceil mode needs
 // no special case here.
+//
+// avg_pool2d: the same layout and work split; each window's mean is over its positions inside
+// the input (PyTorch count_include_pad=False, ONNX's default), so a ceil-mode window that hangs
+// past the edge divides by what it covers.
 
 // Feature maps are stored as ACT_T (precision.cl); pooled means are float.
 #ifndef GAP_WG
@@ -54,6 +58,26 @@ __kernel void max_pool2d(__global const ACT_T* restrict input,
         for (int ix = xBegin; ix < xEnd; ++ix) best = fmax(best, LOAD_ACT(plane, iy * W + ix));
     }
     STORE_ACT(best, output, ((size_t)row * OH + oy) * OW + ox);
+}
+
+__kernel void avg_pool2d(__global const ACT_T* restrict input,
+                         __global ACT_T* restrict output,
+                         const int H, const int W, const int OH, const int OW,
+                         const int kernelSize, const int stride, const int pad) {
+    const int ox = get_global_id(0);
+    const int oy = get_global_id(1);
+    const int row = get_global_id(2);
+    if (ox >= OW) return;  // dim 0 is rounded up to whole work-groups
+    __global const ACT_T* plane = input + (size_t)row * H * W;
+    const int iy0 = oy * stride - pad;
+    const int ix0 = ox * stride - pad;
+    const int yBegin = max(iy0, 0), yEnd = min(iy0 + kernelSize, H);
+    const int xBegin = max(ix0, 0), xEnd = min(ix0 + kernelSize, W);
+    float sum = 0.0f;
+    for (int iy = yBegin; iy < yEnd; ++iy) {
+        for (int ix = xBegin; ix < xEnd; ++ix) sum += LOAD_ACT(plane, iy * W + ix);
+    }
+    STORE_ACT(sum / (float)((yEnd - yBegin) * (xEnd - xBegin)), output, ((size_t)row * OH + oy) * OW + ox);
 }
 
 __kernel void global_avg_pool_rows(__global const ACT_T* restrict input,

@@ -27,7 +27,10 @@ import synthetic  # noqa: E402
 
 WEIGHT_SEED = 1
 
-# name: (family, depth, num_classes, input shape, input seed)
+# name: (family, depth, num_classes, input shape, input seed[, timm model])
+# A case without a timm model builds the family's plain depth-N model
+# (models.build_model); one with a timm model builds that exact timm name,
+# and its JSON also gets a "model" field.
 CASES = [
     ("timm18_224", "timm", 18, 1000, (1, 3, 224, 224), 11),
     ("timm34_b2_64x96", "timm", 34, 1000, (2, 3, 64, 96), 12),
@@ -42,6 +45,21 @@ CASES = [
     ("classic18_224", "classic", 18, 10, (1, 3, 224, 224), 31),
     ("classic50_b2_80x64", "classic", 50, 10, (2, 3, 80, 64), 32),
     ("classic34_48x40", "classic", 34, 7, (1, 3, 48, 40), 33),
+    # SE-ResNeXt / deep-stem / SENet-154 variants, by exact timm name.
+    ("seresnext26d_b2_64x96", "timm", 26, 1000, (2, 3, 64, 96), 51, "seresnext26d_32x4d"),
+    ("seresnext26t_64", "timm", 26, 10, (1, 3, 64, 64), 52, "seresnext26t_32x4d"),
+    ("seresnext50_80x72", "timm", 50, 1000, (1, 3, 80, 72), 53, "seresnext50_32x4d"),
+    ("seresnext101_32x4d_64", "timm", 101, 10, (1, 3, 64, 64), 54, "seresnext101_32x4d"),
+    ("seresnext101_32x8d_48x64", "timm", 101, 10, (1, 3, 48, 64), 55, "seresnext101_32x8d"),
+    ("seresnext101_64x4d_64", "timm", 101, 10, (1, 3, 64, 64), 56, "seresnext101_64x4d"),
+    ("seresnet50t_67x83", "timm", 50, 1000, (1, 3, 67, 83), 57, "seresnet50t"),
+    ("seresnet152d_64", "timm", 152, 10, (1, 3, 64, 64), 58, "seresnet152d"),
+    ("seresnet200d_b2_64", "timm", 200, 10, (2, 3, 64, 64), 59, "seresnet200d"),
+    ("senet154_64", "timm", 154, 10, (1, 3, 64, 64), 60, "senet154"),
+    ("legacy_seresnext26_65x71", "legacy", 26, 1000, (1, 3, 65, 71), 61, "legacy_seresnext26_32x4d"),
+    ("legacy_seresnext50_b2_64x80", "legacy", 50, 10, (2, 3, 64, 80), 62, "legacy_seresnext50_32x4d"),
+    ("legacy_seresnext101_64", "legacy", 101, 10, (1, 3, 64, 64), 63, "legacy_seresnext101_32x4d"),
+    ("legacy_senet154_b2_72x64", "legacy", 154, 10, (2, 3, 72, 64), 64, "legacy_senet154"),
 ]
 
 DTYPE_NAMES = {
@@ -64,8 +82,10 @@ def f32_list(t: torch.Tensor):
     return [float(v) for v in t.detach().to(torch.float32).reshape(-1).numpy()]
 
 
-def make_case(name, family, depth, num_classes, shape, input_seed, out_dir, torch_v, timm_v):
-    model = models.build_model(family, depth, num_classes)
+def make_case(name, family, depth, num_classes, shape, input_seed, out_dir, torch_v, timm_v, timm_model=None):
+    if timm_model is not None and models.family_depth_of_timm_name(timm_model) != (family, depth):
+        raise RuntimeError(f"{name}: family/depth {family}/{depth} do not match timm model {timm_model!r}")
+    model = models.build_model(family, depth, num_classes, timm_model=timm_model)
     synthetic.fill_model_(model, WEIGHT_SEED)
     keys = [[k, list(t.shape), DTYPE_NAMES[t.dtype]] for k, t in model.state_dict().items()]
     x = torch.from_numpy(synthetic.synthetic_input(shape, input_seed))
@@ -79,8 +99,10 @@ def make_case(name, family, depth, num_classes, shape, input_seed, out_dir, torc
         logits64 = models.logits_of(model.double(), x.double())
     f64_diff = float((logits.double() - logits64).abs().max())
     flat = logits.reshape(-1)
-    doc = {
-        "name": name,
+    doc = {"name": name}
+    if timm_model is not None:
+        doc["model"] = timm_model
+    doc.update({
         "family": family,
         "depth": depth,
         "numClasses": num_classes,
@@ -93,7 +115,7 @@ def make_case(name, family, depth, num_classes, shape, input_seed, out_dir, torc
         "torch": torch_v,
         "timm": timm_v,
         "float64MaxAbsDiff": f64_diff,
-    }
+    })
     path = os.path.join(out_dir, f"{name}.json")
     with open(path, "w") as f:
         json.dump(doc, f, separators=(",", ":"))
@@ -173,7 +195,7 @@ def main(argv=None) -> int:
         if wanted and case[0] not in wanted:
             continue
         t0 = time.time()
-        s = make_case(*case, out_dir, torch_v, timm_v)
+        s = make_case(*case[:6], out_dir, torch_v, timm_v, timm_model=case[6] if len(case) > 6 else None)
         warn = ""
         if not s["finite"]:
             warn = "  WARNING: non-finite logits"

@@ -138,6 +138,24 @@ final class KernelTests: XCTestCase {
         }
     }
 
+    func testAveragePoolCountsOnlyPositionsInsideTheInput() throws {
+        let cases: [([Int], PoolWindow)] = [
+            ([2, 3, 17, 21], PoolWindow(kernel: 2, stride: 2, padding: 0, ceilMode: true)),
+            ([1, 4, 9, 11], PoolWindow(kernel: 3, stride: 2, padding: 1, ceilMode: false)),
+            ([1, 2, 16, 16], PoolWindow(kernel: 2, stride: 2, padding: 0, ceilMode: false)),
+        ]
+        for runtime in try openTestDevices() {
+            for precision in [Precision.fp32, .fp16] {
+                for (index, (shape, window)) in cases.enumerated() {
+                    assertPassed(
+                        try KernelSelfCheck.averagePool(
+                            on: runtime, shape: shape, window: window, seed: UInt64(3100 + index), precision: precision),
+                        runtime)
+                }
+            }
+        }
+    }
+
     // MARK: - Squeeze-excite and head
 
     func testScaleAddReLUAlsoInPlace() throws {

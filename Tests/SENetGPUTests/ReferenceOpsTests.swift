@@ -58,6 +58,15 @@ final class ReferenceOpsTests: XCTestCase {
         XCTAssertEqual(output.data, [10, 11, 14, 15])
     }
 
+    func testAveragePoolDividesPartialWindowsByWhatTheyCover() {
+        // torch.nn.AvgPool2d(2, 2, ceil_mode=True, count_include_pad=False) on 1×1×3×3 of 0…8:
+        // [[2, 3.5], [6.5, 8]]; the right and bottom windows hold 2 values, the corner 1.
+        let input = Tensor(shape: [1, 1, 3, 3], data: (0..<9).map(Float.init))
+        let output = Reference.averagePool2d(input, window: PoolWindow(kernel: 2, stride: 2, padding: 0, ceilMode: true))
+        XCTAssertEqual(output.shape, [1, 1, 2, 2])
+        XCTAssertEqual(output.data, [2, 3.5, 6.5, 8])
+    }
+
     func testMaxPoolPaddingNeverWins() {
         let input = Tensor(shape: [1, 1, 2, 2], data: [-5, -6, -7, -8])
         let output = Reference.maxPool2d(input, kernel: 3, stride: 2, padding: 1, ceilMode: false)

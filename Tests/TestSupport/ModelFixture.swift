@@ -9,6 +9,8 @@ public struct ModelFixture: Decodable {
     public let name: String
     public let family: ModelFamily
     public let depth: Int
+    /// timm's model name for the variants (`seresnext26d_32x4d`); absent for plain SE-ResNets.
+    public let model: String?
     public let numClasses: Int
     public let weightSeed: UInt64
     public let inputSeed: UInt64
@@ -41,7 +43,10 @@ public struct ModelFixture: Decodable {
         }
     }
 
-    public var architecture: Architecture { Architecture(family: family, depth: depth, numClasses: numClasses)! }
+    public var architecture: Architecture {
+        if let model { return Architecture(modelName: model, numClasses: numClasses)! }
+        return Architecture(family: family, depth: depth, numClasses: numClasses)!
+    }
     public var input: Tensor { SyntheticWeights.input(shape: inputShape, seed: inputSeed) }
     public var expectedLogits: Tensor { Tensor(shape: logitsShape, data: logits) }
 
@@ -66,6 +71,7 @@ public struct ModelFixture: Decodable {
         let parameters = SyntheticWeights.parameters(for: architecture, seed: weightSeed)
         let floats = stateDict.filter { $0.dtype != "I64" }.map { (name: $0.key, tensor: parameters[$0.key]!) }
         let counters = stateDict.filter { $0.dtype == "I64" }.map { (name: $0.key, value: Int64(0)) }
-        try SafeTensorsWriter.write(floats, int64Scalars: counters, metadata: ["family": family.rawValue], to: path)
+        try SafeTensorsWriter.write(
+            floats, int64Scalars: counters, metadata: ["family": family.rawValue, "model": architecture.modelName], to: path)
     }
 }

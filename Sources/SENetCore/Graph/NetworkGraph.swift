@@ -14,7 +14,8 @@ public struct NetworkGraph: Sendable {
             throw InputError.invalidInputShape(shape: inputShape)
         }
         input = addValue("input", inputShape)
-        var x = convolution(model.stem, input)
+        var x = input
+        for layer in model.stem { x = convolution(layer, x) }
         let pool = model.stemPool
         let s = values[x].shape
         x = add(
@@ -85,7 +86,14 @@ public struct NetworkGraph: Sendable {
         let pooled = globalAveragePool("\(se.name).pool", branch)
         let hidden = linear("\(se.name).fc1", se.reduceWeight, se.reduceBias, .relu, pooled)
         let scale = linear(se.name, se.expandWeight, se.expandBias, .sigmoid, hidden)
-        let shortcut = block.downsample.map { convolution($0, x) } ?? x
+        var shortcut = x
+        if let pool = block.shortcutPool {
+            let s = values[x].shape
+            shortcut = add(
+                AvgPool2d(name: "\(block.name).downsample.pool", window: pool, inputShape: s), [x],
+                shape: [s[0], s[1], pool.outputSize(s[2]), pool.outputSize(s[3])])
+        }
+        if let downsample = block.downsample { shortcut = convolution(downsample, shortcut) }
         let shape = values[branch].shape
         return add(ScaleAddReLU(name: block.name, shape: shape), [branch, scale, shortcut], shape: shape)
     }

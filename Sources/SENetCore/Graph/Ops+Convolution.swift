@@ -34,6 +34,22 @@ public struct MaxPool2d: GraphOp {
     }
 }
 
+/// Average pooling over square windows, padding and the part of a ceil-mode window past the
+/// edge not counted (PyTorch `count_include_pad=False`): timm's `avg_down` shortcut.
+public struct AvgPool2d: GraphOp {
+    public static let kind = OpKind(rawValue: "avgpool2d")
+    public let name: String
+    public let window: PoolWindow
+    /// [N, C, H, W] of the input.
+    public let inputShape: [Int]
+
+    public init(name: String, window: PoolWindow, inputShape: [Int]) {
+        (self.name, self.window, self.inputShape) = (name, window, inputShape)
+    }
+
+    public func reference(_ inputs: [Tensor]) -> Tensor { Reference.averagePool2d(inputs[0], window: window) }
+}
+
 /// Mean over each channel's plane: [N, C, H, W] → [N, C], fp32 sums.
 public struct GlobalAveragePool: GraphOp {
     public static let kind = OpKind(rawValue: "avgpool")

@@ -27,7 +27,8 @@ public enum ModelBuilder {
             let (weight, bias) = fold(
                 weight: try tensor(c.weightKey), gamma: try bn("weight"), beta: try bn("bias"), mean: try bn("running_mean"),
                 variance: try bn("running_var"))
-            return ConvLayer(name: c.name, weight: weight, bias: bias, stride: c.stride, padding: c.padding, relu: c.relu)
+            return ConvLayer(
+                name: c.name, weight: weight, bias: bias, stride: c.stride, padding: c.padding, relu: c.relu, groups: c.groups)
         }
         func matrix(_ key: String, _ rows: Int, _ columns: Int) throws -> Tensor {
             Tensor(shape: [rows, columns], data: try tensor(key).data)  // [R, C, 1, 1] → [R, C]
@@ -41,10 +42,10 @@ public enum ModelBuilder {
                 squeezeExcite: SqueezeExciteLayer(
                     name: se.name, reduceWeight: try matrix(se.reduceWeightKey, r, c), reduceBias: try tensor(se.reduceBiasKey),
                     expandWeight: try matrix(se.expandWeightKey, c, r), expandBias: try tensor(se.expandBiasKey)),
-                downsample: try block.downsample.map(convBN))
+                shortcutPool: block.shortcutPool, downsample: try block.downsample.map(convBN))
         }
         var model = SEResNet(
-            architecture: layout.architecture, stem: try convBN(layout.stem), stemPool: layout.stemPool, blocks: blocks,
+            architecture: layout.architecture, stem: try layout.stem.map(convBN), stemPool: layout.stemPool, blocks: blocks,
             classifierWeight: try tensor(layout.classifierWeightKey),
             classifierBias: try tensor(layout.classifierBiasKey))
         model.warnings = warnings

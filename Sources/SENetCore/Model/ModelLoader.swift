@@ -3,15 +3,15 @@ import Foundation
 /// Loads an SE-ResNet from a safetensors file of any supported family, detecting the family,
 /// depth, SE widths and class count from the tensor names and shapes.
 public enum ModelLoader {
-    /// Loads `path`. When `modelName` is given (`seresnet50`, `legacy_seresnet101`, `senet18`),
-    /// the file must be that model.
+    /// Loads `path`. When `modelName` is given (`seresnet50`, `seresnext26d_32x4d`,
+    /// `legacy_senet154`, `senet18`), the file must be that model.
     public static func load(path: String, modelName: String? = nil) throws -> SEResNet {
         let file = try SafeTensorsFile(path: path)
         let shapes = Dictionary(uniqueKeysWithValues: file.entries.filter(\.dtype.isFloat).map { ($0.name, $0.shape) })
         let architecture = try detect(shapes: shapes, source: path)
         if let modelName {
-            guard let requested = Architecture(modelName: modelName) else { throw unknownModel(modelName) }
-            guard requested.family == architecture.family, requested.depth == architecture.depth else {
+            guard Architecture(modelName: modelName) != nil else { throw unknownModel(modelName) }
+            guard architecture.answers(to: modelName) else {
                 throw InputError.modelMismatch(path: path, requested: modelName, found: architecture.modelName)
             }
         }
@@ -20,31 +20,32 @@ public enum ModelLoader {
 
     /// The error for a model name we do not know.
     public static func unknownModel(_ name: String) -> InputError {
-        let depths = Architecture.depths.keys.sorted()
-        let examples = depths.map { "seresnet\($0)" } + ["legacy_seresnetNN", "senetNN (same depths)"]
+        let plain = Architecture.depths.keys.sorted().map { "seresnet\($0)" }
+        let variants = Architecture.catalog.filter { $0 != Architecture(family: $0.family, depth: $0.depth) }
+        let examples = plain + ["legacy_seresnetNN", "senetNN (same depths)"] + variants.map(\.modelName)
         return .unknownModel(name: name, examples: examples)
     }
 
-    /// Family from the key names; depth from the blocks per stage; widths and classes from shapes.
+    /// Family from the key names; blocks per stage, stem, groups, widths, shortcut kind and
+    /// classes from the shapes.
     static func detect(shapes: [String: [Int]], source: String) throws -> Architecture {
         let fail = { (reason: String) in InputError.unsupportedModel(path: source, reason: reason) }
         let family: ModelFamily
-        let kind: BlockKind
+        let branch: (Int) -> String  // key of branch conv i (0-based) of layer1.0
         if shapes["layer0.conv1.weight"] != nil {
-            family = .legacy
-            kind = shapes["layer1.0.conv3.weight"] != nil ? .bottleneck : .basic
+            (family, branch) = (.legacy, { "layer1.0.conv\($0 + 1).weight" })
         } else if shapes["layer1.0.basicblock.0.weight"] != nil || shapes["layer1.0.bottleneck.0.weight"] != nil {
-            family = .classic
-            kind = shapes["layer1.0.bottleneck.0.weight"] != nil ? .bottleneck : .basic
-        } else if shapes["conv1.weight"] != nil, shapes["layer1.0.se.fc1.weight"] != nil {
-            family = .timm
-            kind = shapes["layer1.0.conv3.weight"] != nil ? .bottleneck : .basic
+            let container = shapes["layer1.0.bottleneck.0.weight"] != nil ? "bottleneck" : "basicblock"
+            (family, branch) = (.classic, { "layer1.0.\(container).\(3 * $0).weight" })
+        } else if shapes["conv1.weight"] != nil || shapes["conv1.0.weight"] != nil, shapes["layer1.0.se.fc1.weight"] != nil {
+            (family, branch) = (.timm, { "layer1.0.conv\($0 + 1).weight" })
         } else {
             let sample = shapes.keys.sorted().prefix(3).joined(separator: ", ")
             throw fail(
-                "no known key layout (timm seresnet, legacy/Cadene, classic SENet); first keys: \(sample.isEmpty ? "none" : sample)"
+                "no known key layout (timm seresnet/seresnext, legacy/Cadene, classic SENet); first keys: \(sample.isEmpty ? "none" : sample)"
             )
         }
+        let kind: BlockKind = shapes[branch(2)] != nil ? .bottleneck : .basic
         let blocks = (1...4).map { stage in
             Set(
                 shapes.keys.compactMap { key -> Int? in
@@ -53,11 +54,10 @@ public enum ModelLoader {
                 }
             ).count
         }
-        guard
-            var architecture = Architecture.depths.first(where: { $0.value == (kind, blocks) }).flatMap({
-                Architecture(family: family, depth: $0.key)
-            })
-        else {
+        guard blocks.allSatisfy({ $0 > 0 }) else { throw fail("a stage has no blocks (blocks per stage \(blocks))") }
+        var architecture = Architecture(family: family, blockKind: kind, blocksPerStage: blocks)
+        if family != .classic { try detectVariant(&architecture, shapes: shapes, branch: branch, fail: fail) }
+        if family == .classic, Architecture.depths[architecture.depth].map({ $0 == (kind, blocks) }) != true {
             throw fail("\(kind.rawValue) blocks per stage \(blocks) match no SE-ResNet depth (18, 34, 50, 101, 152)")
         }
         let head = family == .legacy ? "last_linear.weight" : "fc.weight"
@@ -72,5 +72,42 @@ public enum ModelLoader {
             firstOfStage += architecture.blocksPerStage[stage]
         }
         return architecture
+    }
+
+    /// Stem widths, groups, base width, first-1×1 reduction and shortcut kind of the timm and
+    /// Cadene layouts, read from the first blocks' shapes.
+    private static func detectVariant(
+        _ a: inout Architecture, shapes: [String: [Int]], branch: (Int) -> String, fail: (String) -> InputError
+    ) throws {
+        func shape(_ key: String, rank: Int = 4) throws -> [Int] {
+            guard let s = shapes[key], s.count == rank, s.allSatisfy({ $0 > 0 }) else {
+                throw fail("tensor \(key) is missing or not a \(rank)-D weight")
+            }
+            return s
+        }
+        let legacy = a.family == .legacy
+        let deepKeys =
+            legacy
+            ? ["layer0.conv1.weight", "layer0.conv2.weight", "layer0.conv3.weight"]
+            : ["conv1.0.weight", "conv1.3.weight", "conv1.6.weight"]
+        if shapes[deepKeys[1]] != nil {
+            a.stemWidths = try deepKeys.map { try shape($0)[0] }
+        } else {
+            a.stemWidths = [try shape(legacy ? "layer0.conv1.weight" : "conv1.weight")[0]]
+        }
+        if a.blockKind == .bottleneck {
+            let (first, grouped) = (try shape(branch(0)), try shape(branch(1)))
+            let width = grouped[0]
+            guard grouped[1] > 0, first[0] % grouped[1] == 0, width % first[0] == 0 else {
+                throw fail("\(branch(1)) has shape \(grouped), which fits no grouping of \(first[0]) input channels")
+            }
+            a.cardinality = first[0] / grouped[1]
+            a.reduceFirst = width / first[0]
+            a.baseWidth = width / a.cardinality  // stage 1 has 64 planes: width = baseWidth · cardinality
+        }
+        a.averagePoolShortcut = shapes["layer2.0.downsample.2.weight"] != nil
+        if !a.averagePoolShortcut {
+            a.shortcutKernel = try shape("layer2.0.downsample.0.weight")[2]
+        }
     }
 }

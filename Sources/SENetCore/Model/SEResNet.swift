@@ -47,7 +47,17 @@ public struct ResidualBlock: Sendable {
     public let name: String
     public let convs: [ConvLayer]
     public let squeezeExcite: SqueezeExciteLayer
+    /// Average pool on the shortcut before `downsample` (timm's "d"/"t" variants), if any.
+    public let shortcutPool: PoolWindow?
     public let downsample: ConvLayer?
+
+    public init(
+        name: String, convs: [ConvLayer], squeezeExcite: SqueezeExciteLayer, shortcutPool: PoolWindow? = nil,
+        downsample: ConvLayer?
+    ) {
+        (self.name, self.convs, self.squeezeExcite) = (name, convs, squeezeExcite)
+        (self.shortcutPool, self.downsample) = (shortcutPool, downsample)
+    }
 }
 
 /// A max-pooling window: size, stride, padding and PyTorch's ceil mode.
@@ -69,8 +79,8 @@ public struct PoolWindow: Equatable, Sendable {
 /// `NetworkGraph(model:inputShape:)` turns it into ops.
 public struct SEResNet: Sendable {
     public let architecture: Architecture
-    /// 7×7 stride-2 conv with ReLU.
-    public let stem: ConvLayer
+    /// One 7×7 stride-2 conv, or three 3×3 in deep stems; each with ReLU.
+    public let stem: [ConvLayer]
     /// The max-pool after the stem (padding and ceil mode by family).
     public let stemPool: PoolWindow
     public let blocks: [ResidualBlock]

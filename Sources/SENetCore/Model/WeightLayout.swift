@@ -1,11 +1,11 @@
 /// The key names and shapes a family's PyTorch code gives each parameter, and the semantics
-/// (strides, ReLU placement, pooling) that go with them.
+/// (strides, groups, ReLU placement, pooling) that go with them.
 public struct WeightLayout: Sendable {
     /// A convolution followed by a BatchNorm, and what comes after it.
     public struct ConvBN: Sendable {
         /// Layer name used in plans and `compare` output, e.g. `layer2.0.conv1`.
         public let name: String
-        /// Key of the conv weight, [OC, IC, K, K].
+        /// Key of the conv weight, [OC, IC / groups, K, K].
         public let weightKey: String
         /// Key prefix of the BatchNorm: `prefix.weight`, `.bias`, `.running_mean`, `.running_var`.
         public let batchNormPrefix: String
@@ -14,6 +14,7 @@ public struct WeightLayout: Sendable {
         public let padding: Int
         /// ReLU right after the BatchNorm.
         public let relu: Bool
+        public var groups = 1
     }
 
     /// The two SE fully connected layers (1×1 convs in timm/legacy, `nn.Linear` in classic).
@@ -31,24 +32,29 @@ public struct WeightLayout: Sendable {
         /// The residual branch, in order; the last conv has `relu` only in legacy basic blocks.
         public let convs: [ConvBN]
         public let squeezeExcite: SqueezeExcite
+        /// The shortcut's average pool before its conv (timm "d"/"t" variants), if any.
+        public let shortcutPool: PoolWindow?
         public let downsample: ConvBN?
     }
 
     public let architecture: Architecture
-    public let stem: ConvBN
+    /// One 7×7 stride-2 conv, or three 3×3 (the first strided) in deep stems; ReLU after each.
+    public let stem: [ConvBN]
     /// The stem's 3×3 stride-2 max-pool: padded in v1.5, unpadded ceil mode in the Caffe ports.
     public let stemPool: PoolWindow
     public let blocks: [Block]
     public let classifierWeightKey: String
     public let classifierBiasKey: String
 
-    /// Every float parameter: (key, shape). Integer bookkeeping (`num_batches_tracked`) is not listed.
+    /// Every float parameter: (key, shape), in PyTorch's state_dict order. Integer
+    /// bookkeeping (`num_batches_tracked`) is not listed.
     public var parameters: [(key: String, shape: [Int])] {
         func convBN(_ c: ConvBN) -> [(String, [Int])] {
             [(c.weightKey, c.shape)]
                 + ["weight", "bias", "running_mean", "running_var"].map { ("\(c.batchNormPrefix).\($0)", [c.shape[0]]) }
         }
-        var list = convBN(stem)
+        // timm's deep stem registers conv1.0/.1/.3/.4/.6 then bn1: the same order as conv, BN.
+        var list = stem.flatMap(convBN)
         for block in blocks {
             for conv in block.convs { list += convBN(conv) }
             let se = block.squeezeExcite
@@ -66,50 +72,75 @@ public struct WeightLayout: Sendable {
 
     public init(_ arch: Architecture) {
         architecture = arch
-        let family = arch.family
-        let legacy = family == .legacy
-        stem = ConvBN(
-            name: "stem.conv", weightKey: legacy ? "layer0.conv1.weight" : "conv1.weight",
-            batchNormPrefix: legacy ? "layer0.bn1" : "bn1", shape: [64, 3, 7, 7], stride: 2, padding: 3, relu: true)
+        let legacy = arch.family == .legacy
+        stem = Self.stem(arch)
         stemPool = PoolWindow(kernel: 3, stride: 2, padding: legacy ? 0 : 1, ceilMode: legacy)
         classifierWeightKey = legacy ? "last_linear.weight" : "fc.weight"
         classifierBiasKey = legacy ? "last_linear.bias" : "fc.bias"
 
         var blocks: [Block] = []
-        var inChannels = 64
+        var inChannels = arch.stemChannels
         for stage in 0..<4 {
-            let width = Architecture.stageWidths[stage]
             let out = arch.outChannels(stage: stage)
             for index in 0..<arch.blocksPerStage[stage] {
                 let prefix = "layer\(stage + 1).\(index)"
                 let stride = (stage > 0 && index == 0) ? 2 : 1
-                let convs = Self.branch(arch, prefix: prefix, inChannels: inChannels, width: width, stride: stride)
-                let downsample =
+                let convs = Self.branch(arch, prefix: prefix, inChannels: inChannels, stage: stage, stride: stride)
+                let se = Self.squeezeExcite(arch.family, prefix: prefix, channels: out, reduced: arch.seWidths[stage])
+                let (pool, downsample) =
                     (stride != 1 || inChannels != out)
-                    ? ConvBN(
-                        name: "\(prefix).downsample", weightKey: "\(prefix).downsample.0.weight",
-                        batchNormPrefix: "\(prefix).downsample.1", shape: [out, inChannels, 1, 1], stride: stride,
-                        padding: 0, relu: false) : nil
-                let se = Self.squeezeExcite(family, prefix: prefix, channels: out, reduced: arch.seWidths[stage])
-                blocks.append(Block(name: prefix, convs: convs, squeezeExcite: se, downsample: downsample))
+                    ? Self.shortcut(arch, prefix: prefix, inChannels: inChannels, out: out, stride: stride) : (nil, nil)
+                blocks.append(Block(name: prefix, convs: convs, squeezeExcite: se, shortcutPool: pool, downsample: downsample))
                 inChannels = out
             }
         }
         self.blocks = blocks
     }
 
-    /// The residual branch of one block with the family's key names and stride placement.
-    private static func branch(_ arch: Architecture, prefix: String, inChannels: Int, width: Int, stride: Int) -> [ConvBN] {
+    /// The stem convolutions with the family's keys.
+    private static func stem(_ arch: Architecture) -> [ConvBN] {
+        let legacy = arch.family == .legacy
+        if arch.stemWidths.count == 1 {
+            return [
+                ConvBN(
+                    name: "stem.conv", weightKey: legacy ? "layer0.conv1.weight" : "conv1.weight",
+                    batchNormPrefix: legacy ? "layer0.bn1" : "bn1", shape: [arch.stemWidths[0], 3, 7, 7], stride: 2,
+                    padding: 3, relu: true)
+            ]
+        }
+        // Deep stems: three 3×3 convs, the first with stride 2. timm keys them conv1.0/.3/.6 with
+        // BNs conv1.1/.4 and bn1; the Cadene port layer0.conv1-3 with layer0.bn1-3.
+        var inChannels = 3
+        return arch.stemWidths.enumerated().map { i, width in
+            defer { inChannels = width }
+            let (weightKey, bn) =
+                legacy
+                ? ("layer0.conv\(i + 1).weight", "layer0.bn\(i + 1)")
+                : ("conv1.\(3 * i).weight", i == 2 ? "bn1" : "conv1.\(3 * i + 1)")
+            return ConvBN(
+                name: "stem.conv\(i + 1)", weightKey: weightKey, batchNormPrefix: bn, shape: [width, inChannels, 3, 3],
+                stride: i == 0 ? 2 : 1, padding: 1, relu: true)
+        }
+    }
+
+    /// The residual branch of one block with the family's key names, widths and stride placement.
+    private static func branch(_ arch: Architecture, prefix: String, inChannels: Int, stage: Int, stride: Int) -> [ConvBN] {
         let family = arch.family
-        // (kernel, in, out) of each conv in the branch.
-        let specs: [(Int, Int, Int)] =
+        let width = arch.innerWidth(stage: stage)
+        // (kernel, in, out, groups) of each conv in the branch.
+        let specs: [(Int, Int, Int, Int)] =
             arch.blockKind == .basic
-            ? [(3, inChannels, width), (3, width, width)]
-            : [(1, inChannels, width), (3, width, width), (1, width, width * 4)]
-        // v1 (legacy) strides the first conv of the branch; v1.5 strides the 3×3.
-        let stridedIndex = family == .legacy ? 0 : (arch.blockKind == .basic ? 0 : 1)
+            ? [(3, inChannels, width, 1), (3, width, width, 1)]
+            : [
+                (1, inChannels, width / arch.reduceFirst, 1), (3, width / arch.reduceFirst, width, arch.cardinality),
+                (1, width, arch.outChannels(stage: stage), 1),
+            ]
+        // Basic blocks stride the first conv. Bottlenecks stride the 3×3 (v1.5 and every grouped
+        // bottleneck), except the Cadene SE-ResNet bottleneck (v1), which strides the first 1×1.
+        let v1 = family == .legacy && arch.cardinality == 1
+        let stridedIndex = (arch.blockKind == .basic || v1) ? 0 : 1
         return specs.enumerated().map { i, spec in
-            let (kernel, cin, cout) = spec
+            let (kernel, cin, cout, groups) = spec
             let last = i == specs.count - 1
             // Legacy basic blocks apply a ReLU before the SE; elsewhere the last BN has none.
             let relu = !last || (family == .legacy && arch.blockKind == .basic)
@@ -122,9 +153,34 @@ public struct WeightLayout: Sendable {
             }
             return ConvBN(
                 name: "\(prefix).conv\(i + 1)", weightKey: weightKey, batchNormPrefix: bnPrefix,
-                shape: [cout, cin, kernel, kernel],
-                stride: i == stridedIndex ? stride : 1, padding: kernel / 2, relu: relu)
+                shape: [cout, cin / groups, kernel, kernel],
+                stride: i == stridedIndex ? stride : 1, padding: kernel / 2, relu: relu, groups: groups)
         }
+    }
+
+    /// The projection shortcut: a strided conv (k×k in SENet-154's strided stages), or timm's
+    /// `avg_down`: 2×2 average pool (ceil mode, padding not counted) then a stride-1 1×1 conv.
+    private static func shortcut(_ arch: Architecture, prefix: String, inChannels: Int, out: Int, stride: Int) -> (
+        PoolWindow?, ConvBN
+    ) {
+        let name = "\(prefix).downsample"
+        if arch.averagePoolShortcut {
+            // timm's Sequential(pool or Identity, conv, BN): the conv is .1 even without a pool.
+            let pool = stride == 1 ? nil : PoolWindow(kernel: 2, stride: stride, padding: 0, ceilMode: true)
+            return (
+                pool,
+                ConvBN(
+                    name: name, weightKey: "\(name).1.weight", batchNormPrefix: "\(name).2", shape: [out, inChannels, 1, 1],
+                    stride: 1, padding: 0, relu: false)
+            )
+        }
+        let kernel = stride == 1 ? 1 : arch.shortcutKernel
+        return (
+            nil,
+            ConvBN(
+                name: name, weightKey: "\(name).0.weight", batchNormPrefix: "\(name).1",
+                shape: [out, inChannels, kernel, kernel], stride: stride, padding: kernel / 2, relu: false)
+        )
     }
 
     private static func squeezeExcite(_ family: ModelFamily, prefix: String, channels: Int, reduced: Int) -> SqueezeExcite {

@@ -49,16 +49,26 @@ extension GlobalAveragePool: DeviceLowerable {
 /// included).
 extension MaxPool2d: DeviceLowerable {
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
-        let s = inputShape
-        let (oh, ow) = (b.outputValue.shape[2], b.outputValue.shape[3])
-        let kernel = try b.runtime.kernel(
-            "max_pool2d", file: "pooling.cl", defines: ["GAP_WG": GlobalAveragePool.workGroupSize],
-            types: b.types)
-        return try DeviceOp([
-            KernelLaunch(
-                kernel,
-                [.buffer(b.inputs[0]), .buffer(b.output)] + [s[2], s[3], oh, ow, self.kernel, stride, padding].map { .int($0) },
-                global: [b.runtime.roundedUp(ow), oh, s[0] * s[1]], local: [b.runtime.independentWorkGroupSize, 1, 1])
-        ])
+        try DeviceOp([windowLaunch("max_pool2d", b, kernel: kernel, stride: stride, padding: padding)])
     }
+}
+
+/// Average pooling (`pooling.cl`), padding and positions past the edge not counted.
+extension AvgPool2d: DeviceLowerable {
+    public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
+        try DeviceOp([windowLaunch("avg_pool2d", b, kernel: window.kernel, stride: window.stride, padding: window.padding)])
+    }
+}
+
+/// One work-item per output value of a pooling window over [rows, H, W].
+private func windowLaunch(_ name: String, _ b: DeviceBinding, kernel size: Int, stride: Int, padding: Int) throws
+    -> KernelLaunch
+{
+    let s = b.inputValues[0].shape
+    let (oh, ow) = (b.outputValue.shape[2], b.outputValue.shape[3])
+    let kernel = try b.runtime.kernel(
+        name, file: "pooling.cl", defines: ["GAP_WG": GlobalAveragePool.workGroupSize], types: b.types)
+    return try KernelLaunch(
+        kernel, [.buffer(b.inputs[0]), .buffer(b.output)] + [s[2], s[3], oh, ow, size, stride, padding].map { .int($0) },
+        global: [b.runtime.roundedUp(ow), oh, s[0] * s[1]], local: [b.runtime.independentWorkGroupSize, 1, 1])
 }

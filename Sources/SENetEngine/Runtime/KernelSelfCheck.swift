@@ -103,6 +103,11 @@ public enum KernelSelfCheck {
                 try maxPool(on: runtime, shape: shape, padding: padding, ceilMode: ceil, seed: UInt64(seed), precision: precision)
             )
         }
+        // timm's avg_down shortcut: 2×2 stride 2 ceil mode on odd sizes (partial windows).
+        for (seed, shape) in [(410, [2, 5, 9, 7]), (411, [1, 3, 8, 8])] {
+            let window = PoolWindow(kernel: 2, stride: 2, padding: 0, ceilMode: true)
+            results.append(try averagePool(on: runtime, shape: shape, window: window, seed: UInt64(seed), precision: precision))
+        }
         for (index, activation) in [Activation.none, .relu, .sigmoid].enumerated() {
             for family in KernelFamily.allCases {
                 results.append(
@@ -221,6 +226,18 @@ public enum KernelSelfCheck {
             op, [Tensor.random(shape: shape, seed: seed)],
             output: [shape[0], shape[1], window.outputSize(shape[2]), window.outputSize(shape[3])], on: runtime,
             shape: "\(shape) k3 s2 p\(padding)\(ceilMode ? " ceil" : "")", precision: precision)
+    }
+
+    /// `avg_pool2d` against `Reference.averagePool2d`.
+    public static func averagePool(
+        on runtime: DeviceRuntime, shape: [Int], window: PoolWindow, seed: UInt64, precision: Precision = .fp32
+    ) throws -> Result {
+        let op = AvgPool2d(name: "check", window: window, inputShape: shape)
+        let w = window
+        return try check(
+            op, [Tensor.random(shape: shape, seed: seed)],
+            output: [shape[0], shape[1], w.outputSize(shape[2]), w.outputSize(shape[3])], on: runtime,
+            shape: "\(shape) k\(w.kernel) s\(w.stride) p\(w.padding)\(w.ceilMode ? " ceil" : "")", precision: precision)
     }
 
     /// `linear` with each activation against `Reference.linear`.
