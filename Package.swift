@@ -74,7 +74,8 @@ let package = Package(
         // Shared by the test targets: fixtures, assertClose, running the binary.
         .target(name: "TestSupport", dependencies: ["SENetCore", "SENetEngine"], path: "Tests/TestSupport"),
         .testTarget(
-            name: "SENetGPUTests", dependencies: ["OpenCLKit", "SENetCore", "SENetImages", "SENetEngine", "TestSupport"]),
+            name: "SENetGPUTests",
+            dependencies: ["OpenCLKit", "SENetCore", "SENetImages", "SENetEngine", "TestSupport", "ONNXProto"]),
         .testTarget(name: "CLITests", dependencies: ["senet-gpu", "SENetCore", "SENetEngine", "TestSupport"]),
     ],
     swiftLanguageModes: [.v5]

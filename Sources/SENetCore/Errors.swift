@@ -6,6 +6,12 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
     case invalidWeights(path: String, reason: String)
     /// A well-formed weight file that does not describe a supported SE-ResNet.
     case unsupportedModel(path: String, reason: String)
+    /// An ONNX file that cannot be parsed, or whose tensors or external data are invalid.
+    case invalidONNX(path: String, reason: String)
+    /// An ONNX node whose op type the importer does not map onto the network.
+    case unsupportedONNXNode(path: String, node: String, opType: String)
+    /// An ONNX graph of supported ops that is not an SE-ResNet/SE-ResNeXt as exported by PyTorch.
+    case unsupportedONNXGraph(path: String, node: String, reason: String)
     /// The caller asked for one model and the file holds another.
     case modelMismatch(path: String, requested: String, found: String)
     /// A model name that is not one of ours; carries examples of names that are.
@@ -31,6 +37,14 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
             return "weights \(path): \(reason.escapingLineBreaks)"
         case .unsupportedModel(let path, let reason):
             return "weights \(path) are not a supported SE-ResNet: \(reason.escapingLineBreaks)"
+        case .invalidONNX(let path, let reason):
+            return "ONNX model \(path): \(reason.escapingLineBreaks)"
+        case .unsupportedONNXNode(let path, let node, let opType):
+            return
+                "ONNX model \(path): node '\(node.escapingLineBreaks)' has op type \(opType.escapingLineBreaks), which senet-gpu does not run"
+        case .unsupportedONNXGraph(let path, let node, let reason):
+            return
+                "ONNX model \(path) is not an SE-ResNet graph senet-gpu can map: at \(node.escapingLineBreaks): \(reason.escapingLineBreaks)"
         case .modelMismatch(let path, let requested, let found):
             return "model \(requested.escapingLineBreaks) was asked for but \(path) holds \(found)"
         case .unknownModel(let name, let examples):

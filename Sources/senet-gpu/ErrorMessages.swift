@@ -32,6 +32,14 @@ enum ErrorMessages {
         switch error {
         case .invalidWeights: return "\(text); re-export them with tools/export_weights.py"
         case .unsupportedModel: return "\(text); check --model or export with tools/export_weights.py"
+        case .invalidONNX: return "\(text); re-export it with torch.onnx.export and keep its external data files beside it"
+        case .unsupportedONNXNode:
+            let ops = ONNXImporter.supportedOps.joined(separator: ", ")
+            return
+                "\(text); supported ops: \(ops). Export the model without that op, or as safetensors with tools/export_weights.py"
+        case .unsupportedONNXGraph:
+            return
+                "\(text); ONNX input covers SE-ResNet/SE-ResNeXt graphs from torch.onnx.export; try tools/export_weights.py instead"
         case .modelMismatch: return "--model: \(text); drop --model or give the matching --weights"
         case .unknownModel: return "\(text); pass one of them to --model"
         case .invalidArray: return "\(text); inputs must be float32 NCHW .npy with 3 channels"

@@ -7,12 +7,15 @@ public struct NetworkGraph: Sendable {
     public private(set) var nodes: [GraphNode] = []
     /// Value ids of the network input, the logits and the probabilities.
     public private(set) var input = 0, logits = 0, probabilities = 0
+    /// Canonical layer name → the name nodes get (an ONNX file's node names).
+    private var layerNames: [String: String] = [:]
 
     /// The graph of `model` on inputs of `inputShape` [N, 3, H, W].
     public init(model: SEResNet, inputShape: [Int]) throws {
         guard inputShape.count == 4, inputShape[1] == 3, inputShape[0] >= 1, inputShape[2] >= 32, inputShape[3] >= 32 else {
             throw InputError.invalidInputShape(shape: inputShape)
         }
+        layerNames = model.layerNames
         input = addValue("input", inputShape)
         var x = input
         for layer in model.stem { x = convolution(layer, x) }
@@ -20,13 +23,14 @@ public struct NetworkGraph: Sendable {
         let s = values[x].shape
         x = add(
             MaxPool2d(
-                name: "stem.pool", kernel: pool.kernel, stride: pool.stride, padding: pool.padding, ceilMode: pool.ceilMode,
+                name: named("stem.pool"), kernel: pool.kernel, stride: pool.stride, padding: pool.padding,
+                ceilMode: pool.ceilMode,
                 inputShape: s), [x],
             shape: [s[0], s[1], pool.outputSize(s[2]), pool.outputSize(s[3])])
         for block in model.blocks { x = residualBlock(block, x) }
-        let features = globalAveragePool("pool", x)
-        logits = linear("classifier", model.classifierWeight, model.classifierBias, .none, features)
-        probabilities = add(Softmax(name: "softmax", shape: values[logits].shape), [logits], shape: values[logits].shape)
+        let features = globalAveragePool(named("pool"), x)
+        logits = linear(named("classifier"), model.classifierWeight, model.classifierBias, .none, features)
+        probabilities = add(Softmax(name: named("softmax"), shape: values[logits].shape), [logits], shape: values[logits].shape)
     }
 
     /// Multiply-accumulates of one forward pass over the whole batch.
@@ -50,6 +54,8 @@ public struct NetworkGraph: Sendable {
     /// The node named `name`, if any.
     public func node(named name: String) -> GraphNode? { nodes.first { $0.name == name } }
 
+    private func named(_ canonical: String) -> String { layerNames[canonical] ?? canonical }
+
     private mutating func addValue(_ name: String, _ shape: [Int]) -> Int {
         values.append(ValueInfo(name: name, shape: shape))
         return values.count - 1
@@ -64,7 +70,8 @@ public struct NetworkGraph: Sendable {
     private mutating func convolution(_ layer: ConvLayer, _ x: Int) -> Int {
         let s = values[x].shape
         let g = layer.geometry(batch: s[0], height: s[2], width: s[3])
-        return add(Conv2d(layer: layer, geometry: g), [x], shape: g.outputShape)
+        let shown = layerNames[layer.name].map { layer.renamed($0) } ?? layer
+        return add(Conv2d(layer: shown, geometry: g), [x], shape: g.outputShape)
     }
 
     private mutating func globalAveragePool(_ name: String, _ x: Int) -> Int {
@@ -83,18 +90,18 @@ public struct NetworkGraph: Sendable {
         var branch = x
         for layer in block.convs { branch = convolution(layer, branch) }
         let se = block.squeezeExcite
-        let pooled = globalAveragePool("\(se.name).pool", branch)
-        let hidden = linear("\(se.name).fc1", se.reduceWeight, se.reduceBias, .relu, pooled)
-        let scale = linear(se.name, se.expandWeight, se.expandBias, .sigmoid, hidden)
+        let pooled = globalAveragePool(named("\(se.name).pool"), branch)
+        let hidden = linear(named("\(se.name).fc1"), se.reduceWeight, se.reduceBias, .relu, pooled)
+        let scale = linear(named(se.name), se.expandWeight, se.expandBias, .sigmoid, hidden)
         var shortcut = x
         if let pool = block.shortcutPool {
             let s = values[x].shape
             shortcut = add(
-                AvgPool2d(name: "\(block.name).downsample.pool", window: pool, inputShape: s), [x],
+                AvgPool2d(name: named("\(block.name).downsample.pool"), window: pool, inputShape: s), [x],
                 shape: [s[0], s[1], pool.outputSize(s[2]), pool.outputSize(s[3])])
         }
         if let downsample = block.downsample { shortcut = convolution(downsample, shortcut) }
         let shape = values[branch].shape
-        return add(ScaleAddReLU(name: block.name, shape: shape), [branch, scale, shortcut], shape: shape)
+        return add(ScaleAddReLU(name: named(block.name), shape: shape), [branch, scale, shortcut], shape: shape)
     }
 }

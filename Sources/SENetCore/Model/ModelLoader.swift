@@ -6,16 +6,38 @@ public enum ModelLoader {
     /// Loads `path`. When `modelName` is given (`seresnet50`, `seresnext26d_32x4d`,
     /// `legacy_senet154`, `senet18`), the file must be that model.
     public static func load(path: String, modelName: String? = nil) throws -> SEResNet {
+        if try looksLikeONNX(path: path) {
+            let model = try ONNXImporter.load(path: path)
+            try check(model.architecture, requested: modelName, path: path)
+            return model
+        }
         let file = try SafeTensorsFile(path: path)
         let shapes = Dictionary(uniqueKeysWithValues: file.entries.filter(\.dtype.isFloat).map { ($0.name, $0.shape) })
         let architecture = try detect(shapes: shapes, source: path)
-        if let modelName {
-            guard Architecture(modelName: modelName) != nil else { throw unknownModel(modelName) }
-            guard architecture.answers(to: modelName) else {
-                throw InputError.modelMismatch(path: path, requested: modelName, found: architecture.modelName)
-            }
-        }
+        try check(architecture, requested: modelName, path: path)
         return try ModelBuilder.build(layout: WeightLayout(architecture), available: shapes, source: path, tensor: file.tensor)
+    }
+
+    /// Throws when `--model` names another model than the file holds.
+    static func check(_ architecture: Architecture, requested modelName: String?, path: String) throws {
+        guard let modelName else { return }
+        guard Architecture(modelName: modelName) != nil else { throw unknownModel(modelName) }
+        guard architecture.answers(to: modelName) else {
+            throw InputError.modelMismatch(path: path, requested: modelName, found: architecture.modelName)
+        }
+    }
+
+    /// True when the file is ONNX rather than safetensors, by content: a safetensors file starts
+    /// with a little-endian header length and `{`; an ONNX model is a protobuf whose first field
+    /// is a small varint or a length-delimited field (tags 0x08 ir_version, 0x12…0x3a strings and
+    /// the graph). A `.onnx` name decides when the content is neither.
+    static func looksLikeONNX(path: String) throws -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return path.lowercased().hasSuffix(".onnx") }
+        defer { try? handle.close() }
+        let head = [UInt8](handle.readData(ofLength: 16))
+        if head.count > 8, head[8] == UInt8(ascii: "{") { return false }
+        if let first = head.first, [0x08, 0x12, 0x1a, 0x22, 0x2a, 0x32, 0x3a, 0x40].contains(first) { return true }
+        return path.lowercased().hasSuffix(".onnx")
     }
 
     /// The error for a model name we do not know.

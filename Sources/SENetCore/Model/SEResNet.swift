@@ -18,6 +18,11 @@ public struct ConvLayer: Sendable {
     }
 
     public var outChannels: Int { weight.shape[0] }
+
+    /// The same layer under another name.
+    public func renamed(_ name: String) -> ConvLayer {
+        ConvLayer(name: name, weight: weight, bias: bias, stride: stride, padding: padding, relu: relu, groups: groups)
+    }
     /// Input channels of the whole layer (the weight holds `inChannels / groups` per output).
     public var inChannels: Int { weight.shape[1] * groups }
     public var kernel: Int { weight.shape[2] }
@@ -91,6 +96,25 @@ public struct SEResNet: Sendable {
     /// Layer name → the weight file's name for that layer's weight matrix (what the device
     /// stores), so errors about it name the file's tensor. Empty for synthetic models.
     public var weightNames: [String: String] = [:]
+    /// Canonical layer name (`layer2.0.conv1`, `layer2.0.se.fc1`, `stem.pool`) → the name to
+    /// show for it: an ONNX file's node names. Empty for safetensors models.
+    public var layerNames: [String: String] = [:]
+    /// The model's own output is the softmax of the logits (an ONNX graph ending in Softmax).
+    public var outputsProbabilities = false
+    /// Where a model not described by its architecture alone came from (`ONNX, pytorch 2.15.0,
+    /// opset 17`); nil for safetensors models.
+    public var origin: String?
+
+    /// One line for people: `seresnet50 (timm family, 1000 classes)`, or for an ONNX file the
+    /// architecture it matches and where it came from.
+    public var summary: String {
+        guard let origin else { return architecture.description }
+        let output = outputsProbabilities ? "; outputs probabilities (the graph ends in Softmax)" : ""
+        return "\(architecture.modelName)-shaped graph (\(origin); \(architecture.numClasses) classes\(output))"
+    }
+
+    /// The name to show for canonical layer `name`.
+    public func displayName(_ name: String) -> String { layerNames[name] ?? name }
 
     /// Multiply-accumulates of one forward pass on one image of `height`×`width`.
     public func macs(height: Int, width: Int) throws -> Int {

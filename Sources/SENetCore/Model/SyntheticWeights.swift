@@ -29,7 +29,8 @@ public enum SyntheticWeights {
         Tensor.random(shape: shape, seed: seed, in: -1...1)
     }
 
-    static func tensor(key: String, shape: [Int], seed: UInt64) -> Tensor {
+    /// The tensor of state_dict entry `key` with `shape`, as tools/synthetic.py makes it.
+    public static func tensor(key: String, shape: [Int], seed: UInt64) -> Tensor {
         let range: ClosedRange<Float>
         if shape.count >= 2 {
             let fanIn = shape.dropFirst().reduce(1, *)
