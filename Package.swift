@@ -76,7 +76,7 @@ let package = Package(
         .testTarget(
             name: "SENetGPUTests",
             dependencies: ["OpenCLKit", "SENetCore", "SENetImages", "SENetEngine", "TestSupport", "ONNXProto"]),
-        .testTarget(name: "CLITests", dependencies: ["senet-gpu", "SENetCore", "SENetEngine", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["senet-gpu", "SENetCore", "SENetEngine", "TestSupport", "ONNXProto"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -99,11 +99,13 @@ struct CompareCommand: ParsableCommand {
         print(
             "compare \(result.deviceName) (\(result.precision)) against the fp32 CPU reference, tolerance \(result.tolerance) relative"
         )
-        print("layer".padding(toLength: 26, withPad: " ", startingAt: 0) + "kind            where   max abs err   rel err")
+        // ONNX node names run long (`/layer1/layer1.0/se/fc1/Conv`): the column fits the longest.
+        let width = max(26, (result.rows.map(\.name.count).max() ?? 0) + 2)
+        print("layer".padding(toLength: width, withPad: " ", startingAt: 0) + "kind            where   max abs err   rel err")
         for row in result.rows {
             let mark = row.comparison.passes(tolerance: result.tolerance) ? "" : "  over tolerance"
             print(
-                row.name.padding(toLength: 26, withPad: " ", startingAt: 0)
+                row.name.padding(toLength: width, withPad: " ", startingAt: 0)
                     + row.kind.rawValue.padding(toLength: 16, withPad: " ", startingAt: 0)
                     + (row.onDevice ? "device  " : "cpu     ")
                     + String(format: "%.3e     %.3e", row.comparison.maxAbsoluteError, row.comparison.relativeError) + mark)

@@ -22,6 +22,9 @@ struct InferCommand: ParsableCommand {
     @Option(help: "Write the logits [batch, classes] as float32 .npy here.")
     var saveLogits: String?
 
+    @Option(help: "Write the probabilities (softmax of the logits) [batch, classes] as float32 .npy here.")
+    var saveProbabilities: String?
+
     @Option(
         name: .customLong("labels"), help: "Class names, one per line (default: ImageNet's for 1000-class models, else indices).")
     var labelsFile: String?
@@ -35,6 +38,8 @@ struct InferCommand: ParsableCommand {
             let probability: Float
         }
         let model: String
+        /// What the model's own output is: "logits", or "probabilities" for a graph ending in Softmax.
+        let output: String
         let syntheticWeights: Bool
         let device: String
         let inputShape: [Int]
@@ -63,10 +68,12 @@ struct InferCommand: ParsableCommand {
             let finished = Date()
             Self.warnIfNotFinite(output.logits, precision: plan.precision)
             if let saveLogits { try NumpyFile.write(output.logits, path: saveLogits) }
+            if let saveProbabilities { try NumpyFile.write(output.probabilities, path: saveProbabilities) }
 
             let stats = engine.runtime?.programs.statistics
             let report = Report(
-                model: model.architecture.description, syntheticWeights: synthetic,
+                model: model.summary, output: model.outputsProbabilities ? "probabilities" : "logits",
+                syntheticWeights: synthetic,
                 device: plan.deviceName ?? "cpu (Swift reference)", inputShape: input.shape,
                 images: topPredictions(output.probabilities, k: topK),
                 cpuFallbacks: plan.fallbacks.map { "\($0.name): \($0.reason ?? "")" },
@@ -93,6 +100,9 @@ struct InferCommand: ParsableCommand {
             "model: \(report.model)\(report.syntheticWeights ? ", SYNTHETIC seeded weights (not trained; classes are meaningless)" : "")"
         )
         print("device: \(report.device); input \(report.inputShape)")
+        if report.output == "probabilities" {
+            print("output: probabilities (the model ends in Softmax; --save-probabilities writes them, --save-logits the values before it)")
+        }
         for (index, predictions) in report.images.enumerated() {
             let top = predictions.map { "class \($0.index) \(String(format: "%.4f", $0.probability))" }.joined(separator: ", ")
             print("image \(index): \(top)")

@@ -7,10 +7,16 @@ import SENetImages
 
 /// Where the network and its input come from; shared by infer, compare and bench.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "safetensors weights (timm seresnetNN, legacy/Cadene, or classic SENet). Default: synthetic seeded weights.")
+    @Option(
+        help:
+            "Weights: safetensors (timm seresnet/seresnext, legacy/Cadene, classic SENet) or an ONNX file from torch.onnx.export. Default: synthetic seeded weights."
+    )
     var weights: String?
 
-    @Option(help: "Model: seresnet18/34/50/101/152, legacy_seresnetNN or senetNN. Checked against --weights.")
+    @Option(
+        help:
+            "Model: seresnet18/34/50/101/152, legacy_seresnetNN, senetNN, seresnext50_32x4d, seresnet152d, senet154 and the rest of timm's SENet names (an unknown name lists them). Checked against --weights."
+    )
     var model: String?
 
     @Option(

@@ -147,6 +147,13 @@ final class DeviceCLITests: XCTestCase {
             XCTAssertEqual(result.status, 0, "\(fixture.name): \(result.stderr)")
             XCTAssertTrue(result.stdout.contains("device: #0 "), result.stdout)
             assertClose(try NumpyFile.read(path: logits), fixture.expectedLogits, tolerance: 1e-4, fixture.name)
+            // The SE-ResNeXt, deep-stem and SENet-154 variants also through the CPU reference.
+            guard let name = fixture.model else { continue }
+            let cpu = try runCLI(
+                ["infer", "--device", "cpu", "--model", name, "--weights", weights, "--input", input, "--save-logits", logits])
+            XCTAssertEqual(cpu.status, 0, "\(fixture.name) on the CPU: \(cpu.stderr)")
+            XCTAssertTrue(cpu.stdout.contains("model: \(name) ("), cpu.stdout)
+            assertClose(try NumpyFile.read(path: logits), fixture.expectedLogits, tolerance: 1e-4, "\(fixture.name) on the CPU")
         }
     }
 
