@@ -32,6 +32,16 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of text.")
     var json = false
 
+    @Option(
+        name: .customLong("conv"),
+        help:
+            "Time single convolutions instead of the network: IN,OUT,KERNEL,STRIDE,HxW[,GROUPS] (repeatable; batch from --batch)."
+    )
+    var convs: [String] = []
+
+    @Option(help: "Interleaved rounds of --conv timings.")
+    var rounds = 5
+
     struct Report: Encodable {
         struct Layer: Encodable {
             let name: String
@@ -60,6 +70,9 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        if !convs.isEmpty {
+            do { return try runConvolutions() } catch { throw SENetGPUCommand.fail(error) }
+        }
         let report: Report
         do {
             let (model, _) = try modelOptions.loadModel()

@@ -101,7 +101,9 @@ struct InferCommand: ParsableCommand {
         )
         print("device: \(report.device); input \(report.inputShape)")
         if report.output == "probabilities" {
-            print("output: probabilities (the model ends in Softmax; --save-probabilities writes them, --save-logits the values before it)")
+            print(
+                "output: probabilities (the model ends in Softmax; --save-probabilities writes them, --save-logits the values before it)"
+            )
         }
         for (index, predictions) in report.images.enumerated() {
             let top = predictions.map { "class \($0.index) \(String(format: "%.4f", $0.probability))" }.joined(separator: ", ")

@@ -32,7 +32,9 @@ final class ONNXCLITests: XCTestCase {
         let model = try ONNXFixture.load("seresnext26d_ts17_b2_64x96").install(in: try temporaryDirectory(self))
         let plan = try runCLI(["plan", "--device", "0", "--weights", model, "--size", "64x96"])
         XCTAssertEqual(plan.status, 0, plan.stderr)
-        for name in ["/conv1/conv1.0/Conv", "/layer2/layer2.0/downsample/downsample.0/AveragePool", "/layer4/layer4.1/se/fc2/Conv"] {
+        for name in [
+            "/conv1/conv1.0/Conv", "/layer2/layer2.0/downsample/downsample.0/AveragePool", "/layer4/layer4.1/se/fc2/Conv",
+        ] {
             XCTAssertTrue(plan.stdout.contains(name), "\(name) in plan:\n\(plan.stdout)")
         }
         let base = ["compare", "--device", "0", "--weights", model, "--size", "64x96", "--batch", "2"]

@@ -78,3 +78,27 @@ public struct Benchmark: Sendable {
         return best
     }
 }
+
+extension Benchmark {
+    /// Median seconds of one convolution of `g` as a plan's CPU kernel family runs it by
+    /// default (grouped layers: the grouped tiling), on random data, with the device's queue
+    /// drained each time.
+    public static func convolutionSeconds(runtime: DeviceRuntime, geometry g: ConvGeometry, iterations: Int) throws -> Double {
+        let tiling =
+            g.groups > 1
+            ? ConvTiling.groupedDefault(device: runtime.device, geometry: g) : .defaultFor(device: runtime.device, geometry: g)
+        let weight = Tensor.random(shape: g.weightShape, seed: 2, in: -0.1...0.1)
+        let scratchCount = TiledConvolution.scratchCount(g, tiling: tiling)
+        let op = try TiledConvolution.make(
+            runtime: runtime, geometry: g, tiling: tiling, input: try runtime.upload(Tensor.random(shape: g.inputShape, seed: 1)),
+            weightT: try runtime.upload(ConvTiling.packWeights(weight)), bias: try runtime.upload(Tensor(shape: [g.outChannels])),
+            output: try runtime.buffer(floats: g.outputShape.reduce(1, *)), relu: true,
+            scratch: scratchCount > 0 ? try runtime.buffer(floats: scratchCount) : nil)
+        try op.enqueue(on: runtime.queue, profile: false)
+        try runtime.queue.finish()
+        return try medianSeconds(repeats: iterations) {
+            try op.enqueue(on: runtime.queue, profile: false)
+            try runtime.queue.finish()
+        }
+    }
+}
