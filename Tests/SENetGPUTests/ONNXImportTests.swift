@@ -128,6 +128,21 @@ final class ONNXImportTests: XCTestCase {
         XCTAssertTrue(text.contains("is not an SE-ResNet graph senet-gpu can map: at node '/layer1/layer1.0/se/fc2/Conv'"), text)
     }
 
+    func testWeightsThatDoNotChainAreRefusedBeforeAnythingRuns() throws {
+        // Group 16 instead of 32 makes the [128, 4, 3, 3] weight take 64 channels; 128 arrive.
+        let text = try loadError("seresnext26d_ts17_b2_64x96") { proto in
+            let index = proto.graph.node.firstIndex { node in node.attribute.contains { $0.name == "group" && $0.i == 32 } }!
+            let attribute = proto.graph.node[index].attribute.firstIndex { $0.name == "group" }!
+            proto.graph.node[index].attribute[attribute].i = 16
+        }
+        XCTAssertTrue(text.contains("layer /layer1/layer1.0/conv2/Conv takes 64 channels but is given 128"), text)
+    }
+
+    func testNodeWithoutOutputIsAnError() throws {
+        let text = try loadError("timm_seresnet18_ts13") { $0.graph.node[3].output = [] }
+        XCTAssertTrue(text.contains("has no named output"), text)
+    }
+
     func testBrokenExternalDataIsAnErrorNamingTheTensor() throws {
         for (location, fragment) in [
             ("../escape.weights", "leaves the model's folder"), ("missing.weights", "cannot read external data file"),

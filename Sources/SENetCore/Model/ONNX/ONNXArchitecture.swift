@@ -1,6 +1,34 @@
 /// The `Architecture` an imported graph matches, read off its layers: for names and summaries
 /// only (the graph's own layers are what runs).
 enum ONNXArchitecture {
+    /// Throws unless every layer's input channels are what the layer before it outputs: the
+    /// file's weights, not its wiring, fix the shapes, and a graph that lies must not run.
+    static func checkChannels(
+        stem: [ConvLayer], blocks: [ResidualBlock], classifier: Tensor, names: [String: String], walker: ONNXGraphWalker
+    ) throws {
+        var channels = 3
+        func expect(_ layer: String, _ actual: Int, _ wanted: Int) throws {
+            guard actual == wanted else {
+                throw walker.mismatch(nil, "layer \(names[layer] ?? layer) takes \(actual) channels but is given \(wanted)")
+            }
+        }
+        for conv in stem {
+            try expect(conv.name, conv.inChannels, channels)
+            channels = conv.outChannels
+        }
+        for block in blocks {
+            let input = channels
+            for conv in block.convs {
+                try expect(conv.name, conv.inChannels, channels)
+                channels = conv.outChannels
+            }
+            try expect(block.squeezeExcite.name, block.squeezeExcite.channels, channels)
+            try expect(block.name, block.downsample?.outChannels ?? input, channels)
+            if let downsample = block.downsample { try expect(downsample.name, downsample.inChannels, input) }
+        }
+        try expect("classifier", classifier.shape[1], channels)
+    }
+
     static func infer(
         stem: [ConvLayer], stemPool: PoolWindow, blocks: [ResidualBlock], blocksPerStage: [Int], classes: Int,
         linearSqueezeExcite: Bool, walker: ONNXGraphWalker

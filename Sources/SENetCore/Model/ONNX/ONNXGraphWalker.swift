@@ -29,6 +29,9 @@ struct ONNXGraphWalker {
                     path: file.path, node: Self.label(node, index),
                     opType: "\(node.domain.isEmpty ? "" : node.domain + ".")\(node.opType)")
             }
+            guard !node.output.isEmpty, node.output.allSatisfy({ !$0.isEmpty }) else {
+                throw InputError.invalidONNX(path: file.path, reason: "node '\(Self.label(node, index))' has no named output")
+            }
             for input in node.input where !input.isEmpty { consumers[input, default: []].append(index) }
         }
     }

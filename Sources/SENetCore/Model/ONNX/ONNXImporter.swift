@@ -84,6 +84,8 @@ public enum ONNXImporter {
         }) {
             throw walker.mismatch(stray, "this node is not part of the recognised network")
         }
+        try ONNXArchitecture.checkChannels(
+            stem: stem, blocks: blocks, classifier: classifier.weight, names: naming.names, walker: walker)
         let architecture = try ONNXArchitecture.infer(
             stem: stem, stemPool: stemPool, blocks: blocks, blocksPerStage: blocksPerStage,
             classes: classifier.weight.shape[0], linearSqueezeExcite: walker.linearSqueezeExcite, walker: walker)
