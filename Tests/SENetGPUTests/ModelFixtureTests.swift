@@ -85,6 +85,35 @@ final class ModelFixtureTests: XCTestCase {
         XCTAssertNil(Architecture(modelName: "seresnet77"))
     }
 
+    func testVariantNamesRoundTripAndAliasesResolve() {
+        for architecture in Architecture.catalog {
+            XCTAssertEqual(Architecture(modelName: architecture.modelName), architecture, architecture.modelName)
+        }
+        XCTAssertEqual(Set(Architecture.modelNames).count, Architecture.catalog.count, "names are unique")
+        XCTAssertEqual(Architecture(modelName: "se_resnext50_32x4d")?.modelName, "legacy_seresnext50_32x4d")
+        XCTAssertEqual(Architecture(modelName: "se_resnet101")?.modelName, "legacy_seresnet101")
+        XCTAssertTrue(Architecture(modelName: "legacy_senet154")!.answers(to: "senet154"))
+        XCTAssertFalse(Architecture(modelName: "legacy_seresnext50_32x4d")!.answers(to: "seresnext50_32x4d"))
+        let senet = Architecture(modelName: "senet154")!
+        XCTAssertEqual(
+            [senet.cardinality, senet.baseWidth, senet.reduceFirst, senet.shortcutKernel, senet.depth], [64, 4, 2, 3, 154])
+    }
+
+    func testMultiplyAccumulatesOfTheVariantsMatchPyTorch() throws {
+        // Conv and Linear MACs of timm's models at 224×224, counted with forward hooks.
+        for (name, expected) in [
+            ("seresnext50_32x4d", 4.2330), ("legacy_senet154", 20.6884), ("seresnext26d_32x4d", 2.7117),
+            ("seresnet152d", 11.7598),
+        ] {
+            let model = try SyntheticWeights.model(Architecture(modelName: name)!, seed: 0)
+            let graph = try NetworkGraph(model: model, inputShape: [1, 3, 224, 224])
+            let convAndLinear = graph.nodes.filter { $0.kind == Conv2d.kind || $0.kind == Linear.kind }.reduce(0) {
+                $0 + $1.op.macs
+            }
+            XCTAssertEqual(Double(convAndLinear) / 1e9, expected, accuracy: 0.0005, name)
+        }
+    }
+
     func testMultiplyAccumulatesMatchTheGuide() throws {
         // GUIDE §3: 1.81 G (18), 4.09 G (50 v1.5), 3.86 G (50 v1) per 224×224 image.
         for (name, expected) in [("seresnet18", 1.81), ("seresnet50", 4.09), ("legacy_seresnet50", 3.86)] {
