@@ -1,19 +1,71 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses into .fuzz/: safetensors-fuzzer and npy-fuzzer.
-# The parsers' sources are compiled directly with swiftc (not SwiftPM): they need only
-# Foundation. They are snapshotted into .fuzz/src first, so an edit made while the build
-# runs cannot break it, and the snapshot shows what exactly was fuzzed.
+# Usage: fuzz/build.sh [NAME ...]   (NAME: safetensors, npy, onnx; default all three)
+# Builds the libFuzzer harnesses into .fuzz/: safetensors-fuzzer, npy-fuzzer, onnx-fuzzer.
+# The parsers' sources are compiled directly with swiftc (not SwiftPM). They are snapshotted
+# into .fuzz/src first, so an edit made while the build runs cannot break it, and the snapshot
+# shows what exactly was fuzzed.
 # SANITIZERS overrides the default "fuzzer,address" (e.g. SANITIZERS=fuzzer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitizers="${SANITIZERS:-fuzzer,address}"
-mkdir -p .fuzz/src
-cp Sources/SENetCore/Model/SafeTensors.swift Sources/SENetCore/IO/NumpyFile.swift \
-    Sources/SENetCore/Errors.swift Sources/SENetCore/Tensor/Tensor.swift .fuzz/src/
-common=(.fuzz/src/Errors.swift .fuzz/src/Tensor.swift)
+names=("$@")
+[[ ${#names[@]} -gt 0 ]] || names=(safetensors npy onnx)
 flags=(-O -g -sanitize="$sanitizers" -parse-as-library -use-ld=lld)
-swiftc "${flags[@]}" fuzz/SafeTensorsFuzzer.swift .fuzz/src/SafeTensors.swift "${common[@]}" \
-    -o .fuzz/safetensors-fuzzer
-swiftc "${flags[@]}" fuzz/NumpyFuzzer.swift .fuzz/src/NumpyFile.swift "${common[@]}" \
-    -o .fuzz/npy-fuzzer
-echo "built .fuzz/safetensors-fuzzer and .fuzz/npy-fuzzer (-sanitize=$sanitizers)"
+
+build_safetensors_npy() {
+    # SafeTensors.swift and NumpyFile.swift need only Foundation (plus Errors.swift, Tensor.swift
+    # and ValueInfo.swift, where Tensor's ElementType lives).
+    mkdir -p .fuzz/src
+    cp Sources/SENetCore/Model/SafeTensors.swift Sources/SENetCore/IO/NumpyFile.swift \
+        Sources/SENetCore/Errors.swift Sources/SENetCore/Tensor/Tensor.swift \
+        Sources/SENetCore/Graph/ValueInfo.swift .fuzz/src/
+    common=(.fuzz/src/Errors.swift .fuzz/src/Tensor.swift .fuzz/src/ValueInfo.swift)
+    if [[ $1 == safetensors ]]; then
+        swiftc "${flags[@]}" fuzz/SafeTensorsFuzzer.swift .fuzz/src/SafeTensors.swift "${common[@]}" \
+            -o .fuzz/safetensors-fuzzer
+    else
+        swiftc "${flags[@]}" fuzz/NumpyFuzzer.swift .fuzz/src/NumpyFile.swift "${common[@]}" \
+            -o .fuzz/npy-fuzzer
+    fi
+}
+
+# The ONNX parser is all of SENetCore (the importer builds an SEResNet), which imports the
+# generated ONNXProto module, which `public import`s SwiftProtobuf. So three modules, in the
+# order SwiftPM would build them, each a static library plus a .swiftmodule in .fuzz/onnx/:
+#   1. SwiftProtobuf from the package checkout (.build/checkouts/swift-protobuf; run
+#      `swift package resolve` if it is missing), with its package's settings: Swift 6 mode,
+#      ExistentialAny, `package` access (-package-name) and its two default traits as
+#      compilation conditions;
+#   2. ONNXProto (Sources/ONNXProto/onnx.pb.swift);
+#   3. the harness together with every SENetCore source, as the executable's own module.
+# All three get the sanitizer flags, so libFuzzer sees (and ASan checks) the protobuf decoder
+# too. The static libraries are not linked with -sanitize=fuzzer's main until step 3.
+build_onnx() {
+    local protobuf=.build/checkouts/swift-protobuf/Sources/SwiftProtobuf
+    [[ -d $protobuf ]] || swift package resolve
+    local out=.fuzz/onnx src=.fuzz/src/onnx
+    rm -rf "$src" && mkdir -p "$out" "$src/SwiftProtobuf" "$src/ONNXProto" "$src/SENetCore"
+    cp "$protobuf"/*.swift "$src/SwiftProtobuf/"
+    cp Sources/ONNXProto/onnx.pb.swift "$src/ONNXProto/"
+    (cd Sources/SENetCore && find . -name '*.swift' -exec cp --parents {} "../../$src/SENetCore/" \;)
+    local library=(-O -g -sanitize="$sanitizers" -parse-as-library -wmo -static -emit-library -emit-module
+        -I "$out" -L "$out")
+    swiftc "${library[@]}" -module-name SwiftProtobuf -package-name swift_protobuf -swift-version 6 \
+        -enable-upcoming-feature ExistentialAny -D BinaryDelimitedStreams -D FieldMaskUtilities \
+        "$src"/SwiftProtobuf/*.swift \
+        -emit-module-path "$out/SwiftProtobuf.swiftmodule" -o "$out/libSwiftProtobuf.a"
+    swiftc "${library[@]}" -module-name ONNXProto -swift-version 5 "$src/ONNXProto/onnx.pb.swift" \
+        -emit-module-path "$out/ONNXProto.swiftmodule" -o "$out/libONNXProto.a"
+    find "$src/SENetCore" -name '*.swift' | sort >"$out/sources.txt"
+    swiftc "${flags[@]}" -swift-version 5 -module-name ONNXFuzzer -I "$out" -L "$out" \
+        -lONNXProto -lSwiftProtobuf fuzz/ONNXFuzzer.swift $(cat "$out/sources.txt") -o .fuzz/onnx-fuzzer
+}
+
+for name in "${names[@]}"; do
+    case $name in
+    safetensors | npy) build_safetensors_npy "$name" ;;
+    onnx) build_onnx ;;
+    *) echo "unknown harness $name (safetensors, npy or onnx)" >&2 && exit 2 ;;
+    esac
+    echo "built .fuzz/$name-fuzzer (-sanitize=$sanitizers)"
+done

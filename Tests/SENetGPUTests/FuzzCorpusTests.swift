@@ -8,8 +8,8 @@ import XCTest
 @testable import SENetImages
 
 /// Replays the fuzzers' regression corpus (Tests/Fixtures/fuzz, made by fuzz/README.md):
-/// every input must parse (and every float tensor read) or throw a one-line `InputError` that
-/// names the file, never crash.
+/// every input must parse (and every float tensor read, every ONNX graph import) or throw a
+/// one-line `InputError` that names the file, never crash.
 final class FuzzCorpusTests: XCTestCase {
     func testSafeTensorsCorpusParsesOrThrowsInputError() throws {
         for path in try corpus("safetensors") {
@@ -42,6 +42,27 @@ final class FuzzCorpusTests: XCTestCase {
         }
     }
 
+    /// Like fuzz/ONNXFuzzer.swift: each input is parsed as `model.onnx` in an empty folder, so
+    /// external data references fail to open, and must import or throw a one-line `InputError`.
+    func testONNXCorpusImportsOrThrowsInputError() throws {
+        let folder = try temporaryDirectory(self)
+        let path = folder.appendingPathComponent("model.onnx").path
+        let inputs = try corpus("onnx")
+        // The reproducers of the two findings must be among them (a node without an output; a
+        // value written twice, which made a walk loop forever).
+        let names = Set(inputs.map { URL(fileURLWithPath: $0).lastPathComponent })
+        XCTAssertTrue(names.isSuperset(of: ["trap-node-without-output", "hang-value-written-twice"]), "\(names.sorted())")
+        for input in inputs {
+            let name = URL(fileURLWithPath: input).lastPathComponent
+            let data = try Data(contentsOf: URL(fileURLWithPath: input))
+            do {
+                _ = try ONNXImporter.importModel(try ONNXFile(data: data, path: path))
+            } catch {
+                assertOneLineInputError(error, naming: path, input: name)
+            }
+        }
+    }
+
     /// The files of Tests/Fixtures/fuzz/`name`, sorted; fails when there are none.
     private func corpus(_ name: String) throws -> [String] {
         let directory = ModelFixture.directory.appendingPathComponent("fuzz").appendingPathComponent(name)
@@ -50,16 +71,19 @@ final class FuzzCorpusTests: XCTestCase {
         return files.map { directory.appendingPathComponent($0).path }
     }
 
+    /// Checks `error` for the input read as `path`; `input` (the corpus file) prefixes the failures
+    /// when the path is not the corpus file's own.
     private func assertOneLineInputError(
-        _ error: Error, naming path: String, file: StaticString = #filePath, line: UInt = #line
+        _ error: Error, naming path: String, input: String? = nil, file: StaticString = #filePath, line: UInt = #line
     ) {
+        let label = input ?? path
         guard let inputError = error as? InputError else {
-            return XCTFail("\(path): threw \(type(of: error)), not an InputError: \(error)", file: file, line: line)
+            return XCTFail("\(label): threw \(type(of: error)), not an InputError: \(error)", file: file, line: line)
         }
         let text = inputError.description
         XCTAssertFalse(
             text.unicodeScalars.contains(where: CharacterSet.newlines.contains),
-            "\(path): the message is not one line: \(text.debugDescription)", file: file, line: line)
-        XCTAssertTrue(text.contains(path), "\(path): the message does not name the file: \(text)", file: file, line: line)
+            "\(label): the message is not one line: \(text.debugDescription)", file: file, line: line)
+        XCTAssertTrue(text.contains(path), "\(label): the message does not name the file: \(text)", file: file, line: line)
     }
 }

@@ -23,16 +23,36 @@ struct ONNXGraphWalker {
 
     init(file: ONNXFile) throws {
         self.file = file
+        // Every value is written once, by a node before those that read it (ONNX's topological
+        // order), so each walk below moves forward through the nodes and ends.
+        var written = Set(file.inputs)
         for (index, node) in file.nodes.enumerated() {
             guard Self.supported.contains(node.opType), node.domain.isEmpty || node.domain == "ai.onnx" else {
                 throw InputError.unsupportedONNXNode(
                     path: file.path, node: Self.label(node, index),
                     opType: "\(node.domain.isEmpty ? "" : node.domain + ".")\(node.opType)")
             }
-            guard !node.output.isEmpty, node.output.allSatisfy({ !$0.isEmpty }) else {
+            // Optional outputs may be "" (Dropout's mask); the first is the value the walk follows.
+            guard let first = node.output.first, !first.isEmpty else {
                 throw InputError.invalidONNX(path: file.path, reason: "node '\(Self.label(node, index))' has no named output")
             }
-            for input in node.input where !input.isEmpty { consumers[input, default: []].append(index) }
+            for input in node.input where !input.isEmpty {
+                guard written.contains(input) || file.isConstant(input) else {
+                    throw InputError.invalidONNX(
+                        path: file.path,
+                        reason: "node '\(Self.label(node, index))' reads '\(input.escapingLineBreaks)' before any node writes it")
+                }
+                consumers[input, default: []].append(index)
+            }
+            for output in node.output where !output.isEmpty {
+                guard !written.contains(output), node.opType == "Constant" || !file.isConstant(output) else {
+                    throw InputError.invalidONNX(
+                        path: file.path,
+                        reason:
+                            "node '\(Self.label(node, index))' writes '\(output.escapingLineBreaks)', which is already defined")
+                }
+                written.insert(output)
+            }
         }
     }
 
