@@ -23,7 +23,7 @@ final class DevicePlanTests: XCTestCase {
                 let label = "\(fixture.name) on \(runtime.device), \(family) kernels"
                 assertClose(output.logits, fixture.expectedLogits, tolerance: ModelFixtureTests.tolerance, label)
                 let error = Comparison(actual: output.logits, expected: fixture.expectedLogits).relativeError
-                let key = "\(runtime.device), \(family) kernels, \(fixture.family) family"
+                let key = "\(runtime.device), \(family) kernels, \(fixture.group)"
                 if error > (worst[key]?.0 ?? -1) { worst[key] = (error, fixture.name) }
             }
         }

@@ -47,6 +47,14 @@ public struct ModelFixture: Decodable {
         if let model { return Architecture(modelName: model, numClasses: numClasses)! }
         return Architecture(family: family, depth: depth, numClasses: numClasses)!
     }
+    /// The fixture's kind of network, for worst-error reports: `timm SE-ResNeXt`, `legacy SENet-154`.
+    public var group: String {
+        let a = architecture
+        let kind =
+            a.isSENet154 ? "SENet-154" : a.cardinality > 1 ? "SE-ResNeXt" : a.stemWidths.count > 1 ? "deep-stem SE-ResNet" : "SE-ResNet"
+        return "\(family.rawValue) \(kind)"
+    }
+
     public var input: Tensor { SyntheticWeights.input(shape: inputShape, seed: inputSeed) }
     public var expectedLogits: Tensor { Tensor(shape: logitsShape, data: logits) }
 

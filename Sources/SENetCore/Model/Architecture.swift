@@ -92,7 +92,7 @@ public struct Architecture: Equatable, Sendable, CustomStringConvertible {
     }
 
     /// SENet-154's shape: 64×4d groups, halved first 1×1, three-conv stem, 3×3 shortcuts.
-    var isSENet154: Bool {
+    public var isSENet154: Bool {
         cardinality == 64 && baseWidth == 4 && reduceFirst == 2 && stemWidths == [64, 64, 128] && shortcutKernel == 3
             && blocksPerStage == [3, 8, 36, 3]
     }
