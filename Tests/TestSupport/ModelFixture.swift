@@ -51,7 +51,8 @@ public struct ModelFixture: Decodable {
     public var group: String {
         let a = architecture
         let kind =
-            a.isSENet154 ? "SENet-154" : a.cardinality > 1 ? "SE-ResNeXt" : a.stemWidths.count > 1 ? "deep-stem SE-ResNet" : "SE-ResNet"
+            a.isSENet154
+            ? "SENet-154" : a.cardinality > 1 ? "SE-ResNeXt" : a.stemWidths.count > 1 ? "deep-stem SE-ResNet" : "SE-ResNet"
         return "\(family.rawValue) \(kind)"
     }
 
