@@ -52,6 +52,12 @@ for batch in 1 64; do
     "$bin" bench --device "$device" --batch "$batch" --no-startup --precision fp16 || status=1
     "$bin" bench --device "$device" --batch "$batch" --no-startup --precision fp16 --arithmetic fp16
 done
+echo "# SE-ResNeXt, deep stem and SENet-154 (issue 14): compare, and the grouped 3x3 beside an ungrouped one of the same MACs"
+for model in seresnext50_32x4d seresnet152d legacy_senet154; do
+    "$bin" compare --device "$device" --model "$model" --batch 2 | tail -1 || status=1
+done
+"$bin" bench --device "$device" --batch 8 --no-startup --model seresnext50_32x4d || status=1
+"$bin" bench --device "$device" --batch 8 --rounds 5 --conv 128,128,3,1,56x56,32 --conv 32,16,3,1,56x56 --conv 64,64,3,1,56x56 || status=1
 echo "# tune the GPU family at batch 1 and 64, then bench again"
 for batch in 1 64; do
     "$bin" tune --device "$device" --batch "$batch" --kernel-family gpu >/dev/null &&
