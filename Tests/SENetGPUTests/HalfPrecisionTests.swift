@@ -128,11 +128,17 @@ final class HalfPrecisionTests: XCTestCase {
 
     // MARK: - Networks against PyTorch
 
-    func testEveryFixtureInHalfMatchesPyTorchWithinTwoPercent() throws {
+    func testFixturesInHalfMatchPyTorchWithinTwoPercent() throws {
         let directory = try temporaryDirectory(self)
         var worst: [String: (Float, String)] = [:]
         let runtimes = try openTestDevices()
-        for fixture in try ModelFixture.all() {
+        // Every plain SE-ResNet fixture, and the smallest of each variant kind (SE-ResNeXt,
+        // deep stem, SENet-154 per family): the big variants add time, not new half arithmetic.
+        let all = try ModelFixture.all()
+        let smallest = Dictionary(grouping: all.filter { $0.model != nil }, by: \.group).values.compactMap { group in
+            group.min { $0.architecture.depth < $1.architecture.depth }
+        }
+        for fixture in all.filter({ $0.model == nil }) + smallest.sorted(by: { $0.name < $1.name }) {
             let path = directory.appendingPathComponent("\(fixture.name).safetensors").path
             try fixture.writeWeights(to: path)
             let model = try ModelLoader.load(path: path)
