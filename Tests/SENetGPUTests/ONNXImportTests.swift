@@ -76,6 +76,43 @@ final class ONNXImportTests: XCTestCase {
         assertClose(b, fixture.expectedOutput, tolerance: Self.tolerance, "inlined")
     }
 
+    func testBatchNormalizationNodesFoldIntoTheirConv() throws {
+        // Exporters of torch 2.15 fold BatchNorm themselves; older ones and other tools leave
+        // BatchNormalization nodes. Insert one after the stem conv and check the folded layer.
+        let folder = try temporaryDirectory(self)
+        let path = try ONNXFixture.load("timm_seresnet18_ts13").install(in: folder)
+        let plain = try ModelLoader.load(path: path)
+        var proto = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: URL(fileURLWithPath: path)))
+        let channels = plain.stem[0].outChannels
+        func constant(_ name: String, _ value: Float) -> Onnx_TensorProto {
+            var t = Onnx_TensorProto()
+            (t.name, t.dataType, t.dims) = (name, Int32(Onnx_TensorProto.DataType.float.rawValue), [Int64(channels)])
+            t.floatData = Array(repeating: value, count: channels)
+            return t
+        }
+        proto.graph.initializer += [constant("bn.g", 2), constant("bn.b", 0.5), constant("bn.m", 0.25), constant("bn.v", 3)]
+        let convOutput = proto.graph.node[0].output[0]
+        proto.graph.node[0].output[0] = "conv.raw"
+        var bn = Onnx_NodeProto()
+        (bn.name, bn.opType, bn.input, bn.output) = (
+            "/bn1/BatchNormalization", "BatchNormalization", ["conv.raw", "bn.g", "bn.b", "bn.m", "bn.v"], [convOutput]
+        )
+        var epsilon = Onnx_AttributeProto()
+        (epsilon.name, epsilon.type, epsilon.f) = ("epsilon", .float, 1e-3)
+        bn.attribute = [epsilon]
+        proto.graph.node.insert(bn, at: 1)
+        try proto.serializedData().write(to: URL(fileURLWithPath: path))
+        let folded = try ModelLoader.load(path: path).stem[0]
+        let scale = 2 / (3 + 1e-3 as Double).squareRoot()
+        for (index, value) in plain.stem[0].weight.data.enumerated().prefix(500) {
+            XCTAssertEqual(Double(folded.weight.data[index]), Double(value) * scale, accuracy: 1e-6)
+        }
+        for (index, value) in plain.stem[0].bias.data.enumerated() {
+            XCTAssertEqual(Double(folded.bias.data[index]), (Double(value) - 0.25) * scale + 0.5, accuracy: 1e-5)
+        }
+        XCTAssertTrue(folded.relu, "the Relu after the BatchNormalization is fused")
+    }
+
     // MARK: - Names from the file
 
     func testLayersAreNamedAfterTheFilesNodes() throws {
