@@ -14,12 +14,12 @@ flags=(-O -g -sanitize="$sanitizers" -parse-as-library -use-ld=lld)
 
 build_safetensors_npy() {
     # SafeTensors.swift and NumpyFile.swift need only Foundation (plus Errors.swift, Tensor.swift
-    # and ValueInfo.swift, where Tensor's ElementType lives).
+    # ValueInfo.swift, where Tensor's ElementType lives, and IO/MappedFile.swift).
     mkdir -p .fuzz/src
     cp Sources/SENetCore/Model/SafeTensors.swift Sources/SENetCore/IO/NumpyFile.swift \
         Sources/SENetCore/Errors.swift Sources/SENetCore/Tensor/Tensor.swift \
-        Sources/SENetCore/Graph/ValueInfo.swift .fuzz/src/
-    common=(.fuzz/src/Errors.swift .fuzz/src/Tensor.swift .fuzz/src/ValueInfo.swift)
+        Sources/SENetCore/Graph/ValueInfo.swift Sources/SENetCore/IO/MappedFile.swift .fuzz/src/
+    common=(.fuzz/src/Errors.swift .fuzz/src/Tensor.swift .fuzz/src/ValueInfo.swift .fuzz/src/MappedFile.swift)
     if [[ $1 == safetensors ]]; then
         swiftc "${flags[@]}" fuzz/SafeTensorsFuzzer.swift .fuzz/src/SafeTensors.swift "${common[@]}" \
             -o .fuzz/safetensors-fuzzer

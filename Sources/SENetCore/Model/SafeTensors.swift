@@ -54,16 +54,7 @@ public struct SafeTensorsFile {
     static let maxHeaderBytes = 64 << 20
 
     public init(path: String) throws {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw InputError.unreadable(path: path, reason: "no such file")
-        }
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw InputError.unreadable(path: path, reason: "\(error.localizedDescription)")
-        }
-        try self.init(data: data, path: path)
+        try self.init(data: try mappedFile(path), path: path)
     }
 
     /// Parses and validates `data` (the whole file); `path` names it in errors.
@@ -95,27 +86,8 @@ public struct SafeTensorsFile {
         guard entry.dtype.isFloat else {
             throw InputError.invalidWeights(path: path, reason: "tensor \(name) has integer dtype \(entry.dtype.rawValue)")
         }
-        let count = entry.shape.reduce(1, *)
         let start = dataStart + entry.range.lowerBound
-        return data.withUnsafeBytes { raw -> Tensor in
-            let bytes = UnsafeRawBufferPointer(rebasing: raw[start..<(start + entry.range.count)])
-            let values = (0..<count).map { Self.decode(bytes, at: $0, as: entry.dtype) }
-            return Tensor(shape: entry.shape, data: values)
-        }
-    }
-
-    private static func decode(_ bytes: UnsafeRawBufferPointer, at i: Int, as dtype: DType) -> Float {
-        switch dtype {
-        case .f32: return Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-        case .f64:
-            return Float(Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-        case .f16:
-            return Float(Float16(bitPattern: UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
-        case .bf16:
-            let high = UInt32(UInt16(littleEndian: bytes.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-            return Float(bitPattern: high << 16)
-        default: preconditionFailure("integer dtype")
-        }
+        return Tensor(shape: entry.shape, data: data[start..<(start + entry.range.count)].decoded(as: entry.dtype))
     }
 
     private static func parse(

@@ -24,13 +24,7 @@ public struct ONNXFile {
 
     /// Reads and parses `path`.
     public init(path: String) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
-        } catch {
-            throw InputError.unreadable(path: path, reason: "\(error.localizedDescription)")
-        }
-        try self.init(data: data, path: path)
+        try self.init(data: try mappedFile(path), path: path)
     }
 
     /// Parses `data` (the whole file); `path` names it in errors and locates external data.
@@ -169,29 +163,5 @@ public struct ONNXFile {
             throw fail("has \(data.count) bytes of data for \(count) elements of \(width) bytes")
         }
         return data
-    }
-}
-
-extension Data {
-    /// Little-endian floats of `dtype` widened to Float.
-    func decoded(as dtype: SafeTensorsFile.DType) -> [Float] {
-        withUnsafeBytes { raw in
-            let width = dtype.byteSize
-            return (0..<(count / width)).map { i in
-                switch dtype {
-                case .f64:
-                    return Float(
-                        Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
-                case .f16:
-                    return Float(
-                        Float16(bitPattern: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))))
-                case .bf16:
-                    return Float(
-                        bitPattern: UInt32(UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) << 16)
-                default:
-                    return Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-                }
-            }
-        }
     }
 }
