@@ -15,6 +15,12 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.0"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.0.0"),
     ],
     targets: [
         // The OpenCL C API from the system (ocl-icd-opencl-dev + opencl-headers).
@@ -63,10 +69,26 @@ let package = Package(
             ],
             plugins: ["EmbedKernels"]
         ),
+        // The Open Inference Protocol server: request decoding, dynamic batching over every
+        // device, metrics. Hummingbird (SwiftNIO) speaks HTTP.
+        .target(
+            name: "SENetServe",
+            dependencies: [
+                "SENetCore", "SENetImages", "SENetEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "senet-gpu",
             dependencies: [
-                "OpenCLKit", "SENetCore", "SENetImages", "SENetEngine",
+                "OpenCLKit", "SENetCore", "SENetImages", "SENetEngine", "SENetServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -75,7 +97,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["SENetCore", "SENetEngine"], path: "Tests/TestSupport"),
         .testTarget(
             name: "SENetGPUTests",
-            dependencies: ["OpenCLKit", "SENetCore", "SENetImages", "SENetEngine", "TestSupport", "ONNXProto"]),
+            dependencies: ["OpenCLKit", "SENetCore", "SENetImages", "SENetEngine", "SENetServe", "TestSupport", "ONNXProto"]),
         .testTarget(name: "CLITests", dependencies: ["senet-gpu", "SENetCore", "SENetEngine", "TestSupport", "ONNXProto"]),
     ],
     swiftLanguageModes: [.v5]

@@ -108,6 +108,38 @@ struct EngineOptions: ParsableArguments {
         return try kernelOptions.openRuntime(index: index, profiling: profiling)
     }
 
+    /// `--device` as a list: one index, several (`0,1`) or `all`; nil for `cpu`.
+    func deviceIndices() throws -> [Int]? {
+        if device == "cpu" { return nil }
+        if device == "all" {
+            let count = try CLDevice.all().count
+            guard count > 0 else { throw CLIError.invalidOption("--device all: no OpenCL device found; see `senet-gpu devices`") }
+            return Array(0..<count)
+        }
+        let parts = device.split(separator: ",", omittingEmptySubsequences: false).map {
+            Int($0.trimmingCharacters(in: .whitespaces))
+        }
+        guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+            throw CLIError.invalidOption(
+                "invalid device '\(device)'; use a number from `senet-gpu devices`, a list like 0,1, `all` or `cpu`")
+        }
+        let indices = parts.map { $0! }
+        guard Set(indices).count == indices.count else {
+            throw CLIError.invalidOption("--device \(device) names a device twice")
+        }
+        return indices
+    }
+
+    /// One engine per device of `--device` (each with its own weights and plans), named by index.
+    func engines(for model: SEResNet) throws -> [(name: String, engine: InferenceEngine)] {
+        guard let indices = try deviceIndices() else { return [("cpu", try engine(for: model))] }
+        var copy = self
+        return try indices.map { index in
+            copy.device = "\(index)"
+            return ("\(index)", try copy.engine(for: model))
+        }
+    }
+
     func engine(for model: SEResNet, profiling: Bool = false) throws -> InferenceEngine {
         _ = try family()  // A bad --kernel-family is an error, not auto.
         _ = try precisionChoice()

@@ -1,0 +1,56 @@
+import Foundation
+
+/// One request's images waiting for a device: `images` rows of `[3, H, W]` floats, and what
+/// to call with its rows of the batch's output.
+final class BatchJob: @unchecked Sendable {
+    struct Rows: Sendable {
+        let logits: [Float]
+        let probabilities: [Float]
+        let classes: Int
+        /// Which device ran it, for logs.
+        let device: String
+    }
+
+    let images: Int
+    let input: [Float]
+    let arrival: DispatchTime
+    let deadline: DispatchTime
+    private let completion: @Sendable (Result<Rows, ServeError>) -> Void
+    private var finished = false
+    private let lock = NSLock()
+
+    init(
+        images: Int, input: [Float], timeout: Double, completion: @escaping @Sendable (Result<Rows, ServeError>) -> Void
+    ) {
+        self.images = images
+        self.input = input
+        arrival = .now()
+        deadline = arrival + timeout
+        self.completion = completion
+    }
+
+    /// Calls the completion once; later calls are ignored.
+    func finish(_ result: Result<Rows, ServeError>) {
+        let first = lock.withLock {
+            defer { finished = true }
+            return !finished
+        }
+        if first { completion(result) }
+    }
+}
+
+/// Why a request was not answered with outputs: the HTTP status and the `{"error"}` text.
+public struct ServeError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let status: Int
+    public let message: String
+    /// Seconds for a Retry-After header (503).
+    public let retryAfter: Int?
+
+    public init(status: Int, message: String, retryAfter: Int? = nil) {
+        (self.status, self.message, self.retryAfter) = (status, message, retryAfter)
+    }
+
+    public var description: String { message }
+
+    static func badRequest(_ message: String) -> ServeError { ServeError(status: 400, message: message) }
+}

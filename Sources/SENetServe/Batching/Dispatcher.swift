@@ -1,0 +1,52 @@
+import Foundation
+import Logging
+
+/// Spreads requests over the devices' workers by load (images waiting or running), and turns
+/// requests away with 503 when the queue is full.
+final class Dispatcher: @unchecked Sendable {
+    let workers: [DeviceWorker]
+    let settings: BatchSettings
+    private let metrics: ServerMetrics
+    private let lock = NSLock()
+
+    init(workers: [DeviceWorker], settings: BatchSettings, metrics: ServerMetrics) {
+        (self.workers, self.settings, self.metrics) = (workers, settings, metrics)
+    }
+
+    func start() { workers.forEach { $0.start() } }
+
+    /// Lets every worker finish what it has queued, then returns.
+    func drain() {
+        workers.forEach { $0.stop() }
+        workers.forEach { $0.waitUntilStopped() }
+    }
+
+    /// Runs `images` rows of `input` on the least loaded device.
+    func submit(images: Int, input: [Float]) async -> Result<BatchJob.Rows, ServeError> {
+        await withCheckedContinuation { continuation in
+            let job = BatchJob(images: images, input: input, timeout: settings.timeoutSeconds) {
+                continuation.resume(returning: $0)
+            }
+            if let refusal = place(job) { job.finish(.failure(refusal)) }
+        }
+    }
+
+    /// Enqueues `job`, or says why not.
+    private func place(_ job: BatchJob) -> ServeError? {
+        lock.withLock {
+            let waiting = workers.reduce(0) { $0 + $1.waiting }
+            guard waiting + job.images <= settings.maxQueue else {
+                metrics.rejected()
+                return ServeError(
+                    status: 503,
+                    message:
+                        "the queue is full (\(waiting) images waiting, --max-queue \(settings.maxQueue)); retry after the Retry-After seconds",
+                    retryAfter: 1)
+            }
+            let worker = workers.min { $0.load < $1.load }!
+            metrics.queueDepthChanged(by: job.images)
+            worker.enqueue(job)
+            return nil
+        }
+    }
+}

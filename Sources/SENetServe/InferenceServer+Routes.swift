@@ -1,0 +1,156 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import NIOFoundationCompat
+import SENetCore
+
+extension InferenceServer {
+    static let headerLength = HTTPField.Name("Inference-Header-Content-Length")!
+
+    func addRoutes(to router: Router<BasicRequestContext>) {
+        router.get("/v2/health/live") { _, _ in Self.json("{\"live\":true}") }
+        router.get("/v2/health/ready") { [state] _, _ in
+            state.isReady ? Self.json("{\"ready\":true}") : Self.json("{\"ready\":false}", status: .serviceUnavailable)
+        }
+        router.get("/v2") { _, _ in
+            Self.json(
+                "{\"name\":\"senet-gpu\",\"version\":\(InferResponseEncoder.quoted(SENetGPUVersion.string)),\"extensions\":[\"binary_tensor_data\",\"classification\"]}"
+            )
+        }
+        router.get("/metrics") { [metrics] _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
+        for prefix in ["/v2/models/:name", "/v2/models/:name/versions/:version"] {
+            router.get(RouterPath(prefix)) { [self] _, context in
+                try checkModel(context)
+                return Self.json(model.metadataJSON)
+            }
+            router.get(RouterPath(prefix + "/ready")) { [self] _, context in
+                try checkModel(context)
+                return state.isReady ? Self.json("{\"ready\":true}") : Self.json("{\"ready\":false}", status: .serviceUnavailable)
+            }
+            router.post(RouterPath(prefix + "/infer")) { [self] request, context in
+                try checkModel(context)
+                return try await infer(request)
+            }
+        }
+    }
+
+    /// 404 for another model's name or version.
+    private func checkModel(_ context: BasicRequestContext) throws {
+        let name = context.parameters.get("name") ?? ""
+        guard name == model.name else {
+            throw ServeError(status: 404, message: "unknown model '\(name)'; this server serves '\(model.name)'")
+        }
+        if let version = context.parameters.get("version"), version != model.version {
+            throw ServeError(
+                status: 404, message: "unknown version '\(version)' of '\(model.name)'; it has version \(model.version)")
+        }
+    }
+
+    private func infer(_ request: Request) async throws -> Response {
+        guard state.isReady else {
+            throw ServeError(
+                status: 503, message: "the model is warming up; retry when /v2/health/ready says ready", retryAfter: 1)
+        }
+        if let encoding = request.headers[.contentEncoding], encoding != "identity" {
+            throw ServeError.badRequest("Content-Encoding \(encoding) is not supported; send the body uncompressed")
+        }
+        let limit = configuration.maxBodyBytes
+        let body: ByteBuffer
+        do {
+            body = try await request.body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw ServeError.badRequest("the body is larger than --max-body-mb \(limit / 1_048_576) MiB")
+        }
+        var jsonLength: Int?
+        if let header = request.headers[Self.headerLength] {
+            guard let length = Int(header) else {
+                throw ServeError.badRequest("Inference-Header-Content-Length '\(header)' is not a number")
+            }
+            jsonLength = length
+        }
+        let decoded: InferRequest
+        let rows: (images: Int, data: [Float])
+        do {
+            decoded = try InferRequest.decode(body: Data(buffer: body), jsonLength: jsonLength)
+            rows = try model.rows(of: decoded)
+        } catch let error as RequestError {
+            throw ServeError.badRequest(error.message)
+        }
+        let result = await dispatcher.submit(images: rows.images, input: rows.data)
+        let output: BatchJob.Rows
+        switch result {
+        case .success(let value): output = value
+        case .failure(let error): throw error
+        }
+        do {
+            let outputs = try model.outputs(
+                for: decoded, rows: BatchRows(images: rows.images, logits: output.logits, probabilities: output.probabilities))
+            let encoded = InferResponseEncoder.encode(model: model.name, version: model.version, id: decoded.id, outputs: outputs)
+            state.count(success: true)
+            var headers: HTTPFields = [.contentType: encoded.jsonLength == nil ? "application/json" : "application/octet-stream"]
+            if let length = encoded.jsonLength { headers[Self.headerLength] = "\(length)" }
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: encoded.body)))
+        } catch let error as RequestError {
+            throw ServeError.badRequest(error.message)
+        }
+    }
+
+    static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {
+        Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+}
+
+/// Every error as the protocol's `{"error": "..."}` with its status (and Retry-After for 503),
+/// one log line per request, and the request metrics.
+struct ProtocolErrorMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let metrics: ServerMetrics
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
+    {
+        let start = DispatchTime.now()
+        let response: Response
+        do {
+            response = try await next(request, context)
+        } catch let error as ServeError {
+            response = Self.errorResponse(error)
+        } catch let error as HTTPResponseError {
+            let status = Int(error.status.code)
+            let message =
+                status == 404 ? "no route \(request.method) \(request.uri.path); see GET /v2 and /v2/models/NAME" : "\(error)"
+            response = Self.errorResponse(ServeError(status: status, message: message))
+        } catch {
+            response = Self.errorResponse(ServeError(status: 500, message: "internal error: \(error)"))
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        let path = request.uri.path
+        let route =
+            path.hasSuffix("/infer")
+            ? "infer" : path.hasPrefix("/v2/health") ? "health" : path == "/metrics" ? "metrics" : "metadata"
+        let status = Int(response.status.code)
+        metrics.request(route: route, status: status, seconds: seconds)
+        let level: Logger.Level = status >= 500 ? .warning : status >= 400 ? .notice : .debug
+        logger.log(
+            level: level, "request",
+            metadata: [
+                "method": "\(request.method)", "path": "\(path)", "status": "\(status)",
+                "ms": "\(String(format: "%.2f", seconds * 1000))",
+            ])
+        return response
+    }
+
+    static func errorResponse(_ error: ServeError) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let retryAfter = error.retryAfter { headers[.retryAfter] = "\(retryAfter)" }
+        return Response(
+            status: .init(code: error.status), headers: headers,
+            body: .init(byteBuffer: ByteBuffer(data: InferResponseEncoder.error(error.message))))
+    }
+}

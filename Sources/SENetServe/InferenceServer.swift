@@ -1,0 +1,116 @@
+import Foundation
+import Hummingbird
+import Logging
+import SENetCore
+import SENetEngine
+import ServiceLifecycle
+
+/// Where and how `serve` listens.
+public struct ServerConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var maxBodyBytes: Int
+    public var batch: BatchSettings
+
+    public init(host: String, port: Int, maxBodyBytes: Int, batch: BatchSettings) {
+        (self.host, self.port, self.maxBodyBytes, self.batch) = (host, port, maxBodyBytes, batch)
+    }
+}
+
+/// The Open Inference Protocol server: HTTP from Hummingbird, one worker per device. Live as
+/// soon as it listens, ready once every device has built its plans and passed a warm-up run.
+/// SIGTERM or SIGINT stop new connections, answer every accepted request, then return.
+public final class InferenceServer: Sendable {
+    let model: ServedModel
+    let dispatcher: Dispatcher
+    let metrics: ServerMetrics
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let state = ServerState()
+
+    public init(
+        model: ServedModel, engines: [(name: String, engine: InferenceEngine)], configuration: ServerConfiguration,
+        logger: Logger
+    ) {
+        self.model = model
+        self.configuration = configuration
+        self.logger = logger
+        let metrics = ServerMetrics(devices: engines.map(\.name), maxBatch: configuration.batch.maxBatch)
+        self.metrics = metrics
+        dispatcher = Dispatcher(
+            workers: engines.map {
+                DeviceWorker(name: $0.name, engine: $0.engine, settings: configuration.batch, metrics: metrics, logger: logger)
+            }, settings: configuration.batch, metrics: metrics)
+    }
+
+    /// Serves until a shutdown signal; throws when warm-up failed.
+    public func run() async throws {
+        let router = Router()
+        router.add(middleware: ProtocolErrorMiddleware(metrics: metrics, logger: logger))
+        addRoutes(to: router)
+        let logger = logger
+        let app = Application(
+            router: router,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "senet-gpu"),
+            onServerRunning: { channel in
+                let port = channel.localAddress?.port ?? 0
+                logger.info(
+                    "listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "port": "\(port)"])
+            },
+            logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        dispatcher.start()
+        let warmUp = Task.detached { [self] in
+            do {
+                try warmUpDevices()
+                state.setReady()
+                logger.info("ready", metadata: ["model": "\(model.name)", "devices": "\(dispatcher.workers.map(\.name))"])
+            } catch {
+                state.failWarmUp("\(error)")
+                logger.critical("warm-up failed; shutting down", metadata: ["error": "\(error)"])
+                await group.triggerGracefulShutdown()
+            }
+        }
+        try await group.run()
+        _ = await warmUp.result
+        dispatcher.drain()
+        logger.info(
+            "stopped after answering every accepted request",
+            metadata: ["infer_ok": "\(state.answered)", "infer_errors": "\(state.failed)"])
+        if let failure = state.warmUpFailure { throw ServeError(status: 500, message: "warm-up failed: \(failure)") }
+    }
+
+    /// Builds every batch size's plan on every device and checks a run's logits are finite, so
+    /// the first requests neither compile kernels nor hit a broken driver.
+    private func warmUpDevices() throws {
+        let (height, width) = model.inputSide
+        for worker in dispatcher.workers {
+            for batch in 1...configuration.batch.maxBatch {
+                let input = Tensor(shape: [batch, 3, height, width])
+                let output = try worker.engine.run(input)
+                guard output.logits.data.allSatisfy(\.isFinite) else {
+                    throw ServeError(status: 500, message: "device \(worker.name) computed non-finite logits for a zero input")
+                }
+            }
+        }
+    }
+}
+
+/// Readiness and the counts the shutdown line reports.
+final class ServerState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var ready = false
+    private var failure: String?
+    private var ok = 0
+    private var errors = 0
+
+    var isReady: Bool { lock.withLock { ready } }
+    var warmUpFailure: String? { lock.withLock { failure } }
+    var answered: Int { lock.withLock { ok } }
+    var failed: Int { lock.withLock { errors } }
+
+    func setReady() { lock.withLock { ready = true } }
+    func failWarmUp(_ reason: String) { lock.withLock { failure = reason } }
+    func count(success: Bool) { lock.withLock { success ? (ok += 1) : (errors += 1) } }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import SENetCore
+import SENetImages
+
+/// What the server says about its model, and how a request's input becomes rows of floats.
+public struct ServedModel: Sendable {
+    public let name: String
+    public let version = "1"
+    public let classes: Int
+    public let inputSide: (height: Int, width: Int)
+    public let preprocessing: Preprocessing
+    public let labels: ClassLabels
+    public let maxBatch: Int
+
+    public init(name: String, classes: Int, preprocessing: Preprocessing, labels: ClassLabels, maxBatch: Int) {
+        (self.name, self.classes, self.preprocessing, self.labels, self.maxBatch) = (
+            name, classes, preprocessing, labels, maxBatch
+        )
+        inputSide = (preprocessing.crop, preprocessing.crop)
+    }
+
+    static let tensorInput = "input"
+    static let imageInput = "image"
+    static let outputNames = ["logits", "probabilities", "labels"]
+    static let defaultTopK = 5
+
+    /// `GET /v2/models/NAME`.
+    var metadataJSON: String {
+        let quoted = InferResponseEncoder.quoted
+        let (height, width) = inputSide
+        return """
+            {"name":\(quoted(name)),"versions":["\(version)"],"platform":"senet-gpu",\
+            "inputs":[{"name":"\(Self.tensorInput)","datatype":"FP32","shape":[-1,3,\(height),\(width)]},\
+            {"name":"\(Self.imageInput)","datatype":"BYTES","shape":[-1]}],\
+            "outputs":[{"name":"logits","datatype":"FP32","shape":[-1,\(classes)]},\
+            {"name":"probabilities","datatype":"FP32","shape":[-1,\(classes)]},\
+            {"name":"labels","datatype":"BYTES","shape":[-1,-1]}]}
+            """
+    }
+
+    /// The request's one input as `[N, 3, H, W]` floats: an FP32 tensor as sent, or image
+    /// files decoded and preprocessed exactly as `infer` does.
+    func rows(of request: InferRequest) throws -> (images: Int, data: [Float]) {
+        guard request.inputs.count == 1, let input = request.inputs.first else {
+            throw RequestError(
+                "the request has \(request.inputs.count) inputs; send exactly one: '\(Self.tensorInput)' (FP32) or '\(Self.imageInput)' (BYTES)"
+            )
+        }
+        switch (input.name, input.content) {
+        case (Self.tensorInput, .floats(let values)):
+            let (height, width) = inputSide
+            guard input.shape.count == 4, input.shape[1...] == [3, height, width] else {
+                throw RequestError("input '\(input.name)': shape \(input.shape) is not [N, 3, \(height), \(width)]")
+            }
+            try checkBatch(input.shape[0], input.name)
+            return (input.shape[0], values)
+        case (Self.imageInput, .bytes(let files)):
+            guard input.shape.count == 1 || (input.shape.count == 2 && input.shape[1] == 1) else {
+                throw RequestError("input '\(input.name)': shape \(input.shape) is not [N] or [N, 1] (one file per image)")
+            }
+            try checkBatch(files.count, input.name)
+            var data: [Float] = []
+            for (index, file) in files.enumerated() {
+                do {
+                    let image = try ImageDecoder.decode(data: file, name: "image \(index)")
+                    try preprocessing.validate(width: image.width, height: image.height)
+                    data.append(contentsOf: try Reference.preprocess(image, preprocessing).data)
+                } catch {
+                    throw RequestError("input '\(input.name)': image \(index) cannot be used: \(Self.reason(error))")
+                }
+            }
+            return (files.count, data)
+        case (Self.tensorInput, _), (Self.imageInput, _):
+            let expected = input.name == Self.tensorInput ? "FP32" : "BYTES"
+            throw RequestError("input '\(input.name)' must have datatype \(expected), not \(input.datatype)")
+        default:
+            throw RequestError(
+                "unknown input '\(input.name)'; the model's inputs are '\(Self.tensorInput)' (FP32 [N, 3, \(inputSide.height), \(inputSide.width)]) and '\(Self.imageInput)' (BYTES, JPEG or PNG files)"
+            )
+        }
+    }
+
+    private func checkBatch(_ images: Int, _ name: String) throws {
+        guard images >= 1 else { throw RequestError("input '\(name)' holds no images") }
+        guard images <= maxBatch else {
+            throw RequestError(
+                "input '\(name)' holds \(images) images; the server runs at most --max-batch \(maxBatch) per request")
+        }
+    }
+
+    private static func reason(_ error: Error) -> String {
+        switch error {
+        case InputError.invalidImage(_, let reason), InputError.unreadable(_, let reason): return reason
+        default: return "\(error)"
+        }
+    }
+
+    /// The outputs a request asked for, from its rows of the batch.
+    func outputs(for request: InferRequest, rows: BatchRows) throws -> [ResponseOutput] {
+        let wanted =
+            request.outputs
+            ?? Self.outputNames.map { InferRequest.RequestedOutput(name: $0, binary: request.binaryOutput, classification: nil) }
+        let topK = request.topK ?? Self.defaultTopK
+        guard topK >= 1, topK <= classes else { throw RequestError("parameters.top_k \(topK) is not between 1 and \(classes)") }
+        return try wanted.map { output in
+            let values: [Float]
+            switch output.name {
+            case "logits": values = rows.logits
+            case "probabilities": values = rows.probabilities
+            case "labels":
+                return ResponseOutput(
+                    name: "labels", shape: [rows.images, topK],
+                    content: .strings(labels(rows.probabilities, k: topK, images: rows.images)), binary: output.binary)
+            default:
+                throw RequestError(
+                    "unknown output '\(output.name)'; the model's outputs are \(Self.outputNames.joined(separator: ", "))")
+            }
+            if let k = output.classification {
+                guard k >= 1, k <= classes else {
+                    throw RequestError("output '\(output.name)': classification \(k) is not between 1 and \(classes)")
+                }
+                return ResponseOutput(
+                    name: output.name, shape: [rows.images, k], content: .strings(labels(values, k: k, images: rows.images)),
+                    binary: output.binary)
+            }
+            return ResponseOutput(
+                name: output.name, shape: [rows.images, classes], content: .floats(values), binary: output.binary)
+        }
+    }
+
+    /// Triton's classification strings, "value:index:label", best first, per image.
+    private func labels(_ values: [Float], k: Int, images: Int) -> [String] {
+        (0..<images).flatMap { image in
+            let row = values[(image * classes)..<((image + 1) * classes)]
+            return zip(row.indices, row).sorted { $0.1 > $1.1 }.prefix(k).map { index, value in
+                let klass = index - image * classes
+                return "\(value):\(klass):\(labels.name(klass))"
+            }
+        }
+    }
+}
+
+/// One request's share of a batch's output.
+struct BatchRows {
+    let images: Int
+    let logits: [Float]
+    let probabilities: [Float]
+}

@@ -1,0 +1,126 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SENetCore
+import SENetEngine
+import SENetImages
+import SENetServe
+
+struct ServeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the model over HTTP with the Open Inference Protocol (KServe v2, Triton's clients), batching requests.",
+        discussion: """
+            --device takes one index, a list (0,1) or `all`: one worker per device, requests go to the least loaded. \
+            Live at once; ready (GET /v2/health/ready) after every device built its plans and passed a warm-up run. \
+            SIGTERM answers every accepted request, then exits. Prometheus metrics at GET /metrics.
+            """)
+
+    @OptionGroup var engineOptions: EngineOptions
+
+    @OptionGroup var modelOptions: ModelOptions
+
+    @Option(help: "Address to listen on (0.0.0.0 in a container).")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0: any free port, printed in the `listening` log line).")
+    var port = 8000
+
+    @Option(help: "The model's name in URLs (default: the model name, e.g. seresnet50).")
+    var name: String?
+
+    @Option(help: "Most images run as one batch; also the most one request may send.")
+    var maxBatch = 8
+
+    @Option(help: "Milliseconds a batch waits for more requests after its first arrived (0: run what is queued).")
+    var batchWindowMs = 2.0
+
+    @Option(help: "Most images waiting across every device; beyond it requests get 503 with Retry-After.")
+    var maxQueue = 256
+
+    @Option(help: "Seconds a request may wait in the queue before it gets 503.")
+    var timeout = 30.0
+
+    @Option(help: "Largest request body in MiB.")
+    var maxBodyMb = 64
+
+    @Option(help: "Log lines as json (one object per line) or text.")
+    var logFormat = "json"
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    @Option(
+        name: .customLong("labels"), help: "Class names, one per line (default: ImageNet's for 1000-class models, else indices).")
+    var labelsFile: String?
+
+    func validate() throws {
+        guard maxBatch >= 1, maxBatch <= 256 else {
+            throw CLIError.invalidOption("--max-batch \(maxBatch) is not between 1 and 256")
+        }
+        guard batchWindowMs >= 0, batchWindowMs <= 10_000 else {
+            throw CLIError.invalidOption("--batch-window-ms \(batchWindowMs) is not between 0 and 10000")
+        }
+        guard maxQueue >= maxBatch else {
+            throw CLIError.invalidOption("--max-queue \(maxQueue) must be at least --max-batch \(maxBatch)")
+        }
+        guard timeout > 0 else { throw CLIError.invalidOption("--timeout \(timeout) must be positive") }
+        guard maxBodyMb >= 1, maxBodyMb <= 4096 else {
+            throw CLIError.invalidOption("--max-body-mb \(maxBodyMb) is not between 1 and 4096")
+        }
+        guard (0...65535).contains(port) else { throw CLIError.invalidOption("--port \(port) is not between 0 and 65535") }
+        guard ["json", "text"].contains(logFormat) else {
+            throw CLIError.invalidOption("--log-format '\(logFormat)' is not json or text")
+        }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw CLIError.invalidOption("--log-level '\(logLevel)' is not a level")
+        }
+    }
+
+    func run() throws {
+        do {
+            guard modelOptions.input.isEmpty else {
+                throw CLIError.invalidOption("serve takes its inputs from requests; drop --input")
+            }
+            let (model, synthetic) = try modelOptions.loadModel()
+            let logger = makeLogger()
+            if synthetic { logger.warning("SYNTHETIC seeded weights (not trained); pass --weights for real predictions") }
+            let engines = try engineOptions.engines(for: model)
+            let preprocessing = try modelOptions.preprocessing()
+            let served = ServedModel(
+                name: name ?? model.architecture.modelName, classes: model.architecture.numClasses, preprocessing: preprocessing,
+                labels: try ClassLabels(classes: model.architecture.numClasses, file: labelsFile), maxBatch: maxBatch)
+            let settings = BatchSettings(
+                maxBatch: maxBatch, windowSeconds: batchWindowMs / 1000, maxQueue: maxQueue, timeoutSeconds: timeout,
+                inputSide: (preprocessing.crop, preprocessing.crop))
+            let server = InferenceServer(
+                model: served, engines: engines,
+                configuration: .init(host: host, port: port, maxBodyBytes: maxBodyMb * 1_048_576, batch: settings), logger: logger
+            )
+            try blockOn { try await server.run() }
+        } catch let error as ExitCode {
+            throw error
+        } catch { throw SENetGPUCommand.fail(error) }
+    }
+
+    private func makeLogger() -> Logger {
+        var logger = Logger(label: "senet-gpu.serve") { label in
+            logFormat == "json" ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
+        }
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        return logger
+    }
+}
+
+/// Runs `work` on Swift concurrency's pool and waits for it: the command tree is synchronous
+/// (ParsableCommand), the server is async.
+func blockOn(_ work: @escaping @Sendable () async throws -> Void) throws {
+    let done = DispatchSemaphore(value: 0)
+    nonisolated(unsafe) var failure: Error?
+    Task.detached {
+        do { try await work() } catch { failure = error }
+        done.signal()
+    }
+    done.wait()
+    if let failure { throw failure }
+}
