@@ -112,5 +112,9 @@ final class ServerState: @unchecked Sendable {
 
     func setReady() { lock.withLock { ready = true } }
     func failWarmUp(_ reason: String) { lock.withLock { failure = reason } }
-    func count(success: Bool) { lock.withLock { success ? (ok += 1) : (errors += 1) } }
+    func count(success: Bool) {
+        lock.withLock {
+            if success { ok += 1 } else { errors += 1 }
+        }
+    }
 }

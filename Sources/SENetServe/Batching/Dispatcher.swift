@@ -13,12 +13,14 @@ final class Dispatcher: @unchecked Sendable {
         (self.workers, self.settings, self.metrics) = (workers, settings, metrics)
     }
 
-    func start() { workers.forEach { $0.start() } }
+    func start() {
+        for worker in workers { worker.start() }
+    }
 
     /// Lets every worker finish what it has queued, then returns.
     func drain() {
-        workers.forEach { $0.stop() }
-        workers.forEach { $0.waitUntilStopped() }
+        for worker in workers { worker.stop() }
+        for worker in workers { worker.waitUntilStopped() }
     }
 
     /// Runs `images` rows of `input` on the least loaded device.
