@@ -92,7 +92,6 @@ extension InferenceServer {
             let outputs = try model.outputs(
                 for: decoded, rows: BatchRows(images: rows.images, logits: output.logits, probabilities: output.probabilities))
             let encoded = InferResponseEncoder.encode(model: model.name, version: model.version, id: decoded.id, outputs: outputs)
-            state.count(success: true)
             var headers: HTTPFields = [.contentType: encoded.jsonLength == nil ? "application/json" : "application/octet-stream"]
             if let length = encoded.jsonLength { headers[Self.headerLength] = "\(length)" }
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: encoded.body)))
@@ -111,6 +110,7 @@ extension InferenceServer {
 struct ProtocolErrorMiddleware: RouterMiddleware {
     typealias Context = BasicRequestContext
     let metrics: ServerMetrics
+    let state: ServerState
     let logger: Logger
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
@@ -136,6 +136,7 @@ struct ProtocolErrorMiddleware: RouterMiddleware {
             ? "infer" : path.hasPrefix("/v2/health") ? "health" : path == "/metrics" ? "metrics" : "metadata"
         let status = Int(response.status.code)
         metrics.request(route: route, status: status, seconds: seconds)
+        if route == "infer" && request.method == .post { state.count(success: status == 200) }
         let level: Logger.Level = status >= 500 ? .warning : status >= 400 ? .notice : .debug
         logger.log(
             level: level, "request",

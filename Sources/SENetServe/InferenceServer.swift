@@ -46,7 +46,7 @@ public final class InferenceServer: Sendable {
     /// Serves until a shutdown signal; throws when warm-up failed.
     public func run() async throws {
         let router = Router()
-        router.add(middleware: ProtocolErrorMiddleware(metrics: metrics, logger: logger))
+        router.add(middleware: ProtocolErrorMiddleware(metrics: metrics, state: state, logger: logger))
         addRoutes(to: router)
         let logger = logger
         let app = Application(

@@ -56,7 +56,12 @@ struct InferCommand: ParsableCommand {
             let start = Date()
             let (model, synthetic) = try modelOptions.loadModel()
             if modelOptions.inputIsImages {
-                return try classifyImages(engine: try engineOptions.engine(for: model), model: model, synthetic: synthetic)
+                return try classifyImages(engines: try engineOptions.engines(for: model), model: model, synthetic: synthetic)
+            }
+            if let devices = try engineOptions.deviceIndices(), devices.count > 1 {
+                throw CLIError.invalidOption(
+                    "--device \(engineOptions.device) spreads image files over devices; a tensor input runs on one device, so name one"
+                )
             }
             let input = try modelOptions.loadInput()
             var engine = try engineOptions.engine(for: model)
