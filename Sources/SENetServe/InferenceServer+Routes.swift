@@ -61,11 +61,15 @@ extension InferenceServer {
             throw ServeError.badRequest("Content-Encoding \(encoding) is not supported; send the body uncompressed")
         }
         let limit = configuration.maxBodyBytes
+        let tooLarge = ServeError.badRequest("the body is larger than --max-body-mb \(limit / 1_048_576) MiB")
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
         } catch let error as HTTPError where error.status == .contentTooLarge {
-            throw ServeError.badRequest("the body is larger than --max-body-mb \(limit / 1_048_576) MiB")
+            throw tooLarge
         }
         var jsonLength: Int?
         if let header = request.headers[Self.headerLength] {
@@ -116,6 +120,8 @@ struct ProtocolErrorMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response
     {
         let start = DispatchTime.now()
+        let isInfer = request.method == .post && request.uri.path.hasSuffix("/infer")
+        if isInfer { state.receivedRequest() }
         let response: Response
         do {
             response = try await next(request, context)
@@ -136,7 +142,7 @@ struct ProtocolErrorMiddleware: RouterMiddleware {
             ? "infer" : path.hasPrefix("/v2/health") ? "health" : path == "/metrics" ? "metrics" : "metadata"
         let status = Int(response.status.code)
         metrics.request(route: route, status: status, seconds: seconds)
-        if route == "infer" && request.method == .post { state.count(success: status == 200) }
+        if isInfer { state.count(success: status == 200) }
         let level: Logger.Level = status >= 500 ? .warning : status >= 400 ? .notice : .debug
         logger.log(
             level: level, "request",

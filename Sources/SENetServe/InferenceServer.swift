@@ -11,6 +11,8 @@ public struct ServerConfiguration: Sendable {
     public var port: Int
     public var maxBodyBytes: Int
     public var batch: BatchSettings
+    /// Seconds to wait before the warm-up (tests of the not-ready state).
+    public var warmUpDelay: Double = 0
 
     public init(host: String, port: Int, maxBodyBytes: Int, batch: BatchSettings) {
         (self.host, self.port, self.maxBodyBytes, self.batch) = (host, port, maxBodyBytes, batch)
@@ -63,6 +65,7 @@ public final class InferenceServer: Sendable {
         dispatcher.start()
         let warmUp = Task.detached { [self] in
             do {
+                if configuration.warmUpDelay > 0 { try await Task.sleep(for: .seconds(configuration.warmUpDelay)) }
                 try warmUpDevices()
                 state.setReady()
                 logger.info("ready", metadata: ["model": "\(model.name)", "devices": "\(dispatcher.workers.map(\.name))"])
@@ -77,7 +80,9 @@ public final class InferenceServer: Sendable {
         dispatcher.drain()
         logger.info(
             "stopped after answering every accepted request",
-            metadata: ["infer_ok": "\(state.answered)", "infer_errors": "\(state.failed)"])
+            metadata: [
+                "infer_received": "\(state.received)", "infer_ok": "\(state.answered)", "infer_errors": "\(state.failed)",
+            ])
         if let failure = state.warmUpFailure { throw ServeError(status: 500, message: "warm-up failed: \(failure)") }
     }
 
@@ -104,14 +109,17 @@ final class ServerState: @unchecked Sendable {
     private var failure: String?
     private var ok = 0
     private var errors = 0
+    private var arrived = 0
 
     var isReady: Bool { lock.withLock { ready } }
     var warmUpFailure: String? { lock.withLock { failure } }
     var answered: Int { lock.withLock { ok } }
     var failed: Int { lock.withLock { errors } }
+    var received: Int { lock.withLock { arrived } }
 
     func setReady() { lock.withLock { ready = true } }
     func failWarmUp(_ reason: String) { lock.withLock { failure = reason } }
+    func receivedRequest() { lock.withLock { arrived += 1 } }
     func count(success: Bool) {
         lock.withLock {
             if success { ok += 1 } else { errors += 1 }

@@ -16,15 +16,14 @@ public struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    public func log(
-        level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?, source: String, file: String,
-        function: String, line: UInt
-    ) {
+    public func log(event: LogEvent) {
         let quoted = InferResponseEncoder.quoted
         let time = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
-        var text =
-            "{\"time\":\(quoted(time)),\"level\":\"\(level)\",\"logger\":\(quoted(label)),\"message\":\(quoted("\(message)"))"
-        for (key, value) in metadata.merging(explicit ?? [:], uniquingKeysWith: { $1 }).sorted(by: { $0.key < $1.key }) {
+        var text = "{\"time\":\(quoted(time)),\"level\":\"\(event.level)\",\"logger\":\(quoted(label))"
+        text += ",\"message\":\(quoted("\(event.message)"))"
+        if let error = event.error { text += ",\"error\":\(quoted("\(error)"))" }
+        let fields = metadata.merging(event.metadata ?? [:], uniquingKeysWith: { $1 })
+        for (key, value) in fields.sorted(by: { $0.key < $1.key }) {
             text += ",\(quoted(key)):\(quoted("\(value)"))"
         }
         text += "}\n"

@@ -54,6 +54,9 @@ struct ServeCommand: ParsableCommand {
         name: .customLong("labels"), help: "Class names, one per line (default: ImageNet's for 1000-class models, else indices).")
     var labelsFile: String?
 
+    @Option(help: ArgumentHelp("Seconds to wait before the warm-up (tests of not-ready).", visibility: .hidden))
+    var debugWarmUpDelay = 0.0
+
     func validate() throws {
         guard maxBatch >= 1, maxBatch <= 256 else {
             throw CLIError.invalidOption("--max-batch \(maxBatch) is not between 1 and 256")
@@ -97,7 +100,13 @@ struct ServeCommand: ParsableCommand {
                 model: served, engines: engines,
                 configuration: .init(host: host, port: port, maxBodyBytes: maxBodyMb * 1_048_576, batch: settings), logger: logger
             )
-            try blockOn { try await server.run() }
+            do {
+                try blockOn { try await server.run() }
+            } catch  where "\(error)".contains("Address already in use") {
+                throw CLIError.invalidOption(
+                    "port \(port) on \(host) is already in use; stop the other server or choose another --port (0 picks a free one)"
+                )
+            }
         } catch let error as ExitCode {
             throw error
         } catch { throw SENetGPUCommand.fail(error) }

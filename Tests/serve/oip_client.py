@@ -1,0 +1,236 @@
+#!/usr/bin/env python3
+"""Client-side checks of `senet-gpu serve`, run by Tests/CLITests/ServeCLITests.swift.
+
+tritonclient[http] (the client users have) for the protocol, plain http.client for load,
+SIGTERM and bad requests. Each command asserts, prints a JSON summary on stdout and exits
+non-zero with the failed assertion on stderr.
+"""
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+
+import numpy as np
+
+
+def relative_error(actual, expected):
+    return float(np.abs(actual - expected).max() / max(np.abs(expected).max(), 1e-30))
+
+
+def binary_request(x, outputs=("logits",)):
+    """A binary-data extension request for FP32 input x: JSON header, then the raw floats."""
+    header = {
+        "inputs": [{"name": "input", "shape": list(x.shape), "datatype": "FP32",
+                    "parameters": {"binary_data_size": x.nbytes}}],
+        "outputs": [{"name": name, "parameters": {"binary_data": True}} for name in outputs],
+    }
+    head = json.dumps(header).encode()
+    headers = {"Inference-Header-Content-Length": str(len(head)), "Content-Type": "application/octet-stream"}
+    return head + x.astype("<f4").tobytes(), headers
+
+
+def parse_response(body, headers):
+    """Outputs by name from a JSON or binary-data response."""
+    length = headers.get("Inference-Header-Content-Length")
+    head = json.loads(body[: int(length)] if length else body)
+    rest, outputs = body[int(length):] if length else b"", {}
+    for output in head["outputs"]:
+        size = output.get("parameters", {}).get("binary_data_size")
+        if size is None:
+            outputs[output["name"]] = np.array(output["data"], dtype=np.float32).reshape(output["shape"])
+        else:
+            outputs[output["name"]] = np.frombuffer(rest[:size], dtype="<f4").reshape(output["shape"])
+            rest = rest[size:]
+    return outputs
+
+
+def post(connection, path, body, headers):
+    connection.request("POST", path, body=body, headers=headers)
+    response = connection.getresponse()
+    return response.status, dict(response.getheaders()), response.read()
+
+
+def check(args):
+    """Metadata, readiness, FP32 (binary and JSON) and image (BYTES) inference with tritonclient."""
+    import tritonclient.http as triton
+
+    client = triton.InferenceServerClient(args.url)
+    assert client.is_server_live() and client.is_server_ready(), "server not live and ready"
+    assert client.is_model_ready(args.model), "model not ready"
+    server = client.get_server_metadata()
+    assert server["name"] == "senet-gpu" and "binary_tensor_data" in server["extensions"], server
+    meta = client.get_model_metadata(args.model)
+    x = np.load(args.npy)
+    inputs = {entry["name"]: entry for entry in meta["inputs"]}
+    assert inputs["input"]["datatype"] == "FP32" and inputs["input"]["shape"] == [-1, *x.shape[1:]], meta
+    assert inputs["image"]["datatype"] == "BYTES", meta
+    assert [o["name"] for o in meta["outputs"]] == ["logits", "probabilities", "labels"], meta
+    expected = np.load(args.expect)
+    summary = {}
+    for binary in (True, False):
+        tensor = triton.InferInput("input", list(x.shape), "FP32")
+        tensor.set_data_from_numpy(x, binary_data=binary)
+        outputs = [triton.InferRequestedOutput(name, binary_data=binary) for name in ("logits", "probabilities")]
+        result = client.infer(args.model, [tensor], outputs=outputs, request_id="req-%s" % binary)
+        logits = result.as_numpy("logits")
+        summary["fp32_%s_max_abs" % ("binary" if binary else "json")] = float(np.abs(logits - expected).max())
+        assert logits.shape == expected.shape, (logits.shape, expected.shape)
+        assert np.array_equal(logits, expected), "FP32 logits differ from infer's: %g" % relative_error(logits, expected)
+        probabilities = result.as_numpy("probabilities")
+        assert np.allclose(probabilities.sum(axis=1), 1, atol=1e-4), probabilities.sum(axis=1)
+        assert result.get_response()["id"] == "req-%s" % binary
+    # Top-K as Triton's classification extension and as the labels output.
+    tensor = triton.InferInput("input", list(x.shape), "FP32")
+    tensor.set_data_from_numpy(x)
+    result = client.infer(args.model, [tensor], outputs=[triton.InferRequestedOutput("logits", class_count=3),
+                                                         triton.InferRequestedOutput("labels")],
+                          parameters={"top_k": 2})
+    classes = result.as_numpy("logits")
+    assert classes.shape == (x.shape[0], 3), classes.shape
+    for row in range(x.shape[0]):
+        best = [int(entry.decode().split(":")[1]) for entry in classes[row]]
+        assert best == list(np.argsort(-expected[row], kind="stable")[:3]), (best, row)
+    assert result.as_numpy("labels").shape == (x.shape[0], 2)
+    # Image files as BYTES go through infer's decoding and preprocessing.
+    files = [open(path, "rb").read() for path in args.images]
+    image_expected = np.load(args.expect_images)
+    images = triton.InferInput("image", [len(files)], "BYTES")
+    images.set_data_from_numpy(np.array(files, dtype=np.object_))
+    result = client.infer(args.model, [images], outputs=[triton.InferRequestedOutput("logits")])
+    logits = result.as_numpy("logits")
+    summary["images_max_abs"] = float(np.abs(logits - image_expected).max())
+    assert np.array_equal(logits, image_expected), "image logits differ: %g" % relative_error(logits, image_expected)
+    print(json.dumps(summary))
+
+
+def load(args):
+    """`--requests` single-image requests from `--clients` threads, each on one keep-alive
+    connection; every answer must be 200 with the right image's logits."""
+    x = np.load(args.npy)
+    expected = np.load(args.expect)
+    bodies = [binary_request(x[i : i + 1]) for i in range(x.shape[0])]
+    host, port = args.url.split(":")
+    path = "/v2/models/%s/infer" % args.model
+    latencies, failures, lock = [], [], threading.Lock()
+    counter = iter(range(args.requests))
+
+    def client():
+        connection = http.client.HTTPConnection(host, int(port), timeout=120)
+        while True:
+            with lock:
+                index = next(counter, None)
+            if index is None:
+                return
+            image = index % len(bodies)
+            start = time.perf_counter()
+            status, headers, body = post(connection, path, *bodies[image])
+            elapsed = time.perf_counter() - start
+            with lock:
+                if status != 200:
+                    failures.append("request %d: %d %s" % (index, status, body[:200]))
+                    continue
+                logits = parse_response(body, headers)["logits"]
+                error = relative_error(logits[0], expected[image])
+                if error > 1e-4:
+                    failures.append("request %d (image %d): relative error %g" % (index, image, error))
+                latencies.append(elapsed)
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - start
+    summary = {"requests": args.requests, "clients": args.clients, "ok": len(latencies), "failures": failures[:5],
+               "seconds": seconds, "requests_per_second": len(latencies) / seconds,
+               "p50_ms": float(np.percentile(latencies, 50) * 1000) if latencies else None,
+               "p99_ms": float(np.percentile(latencies, 99) * 1000) if latencies else None}
+    print(json.dumps(summary))
+    assert not failures and len(latencies) == args.requests, summary
+
+
+def sigterm(args):
+    """Clients send requests on fresh connections; SIGTERM goes to the server once `--after`
+    answers arrived. Reports how each request ended: answered (by status), refused at
+    connect (the listener was closed: never accepted), or anything else."""
+    x = np.load(args.npy)
+    body, headers = binary_request(x[:1])
+    headers["Connection"] = "close"
+    host, port = args.url.split(":")
+    path = "/v2/models/%s/infer" % args.model
+    outcomes, lock, stop = {}, threading.Lock(), threading.Event()
+    answered = [0]
+
+    def record(key):
+        with lock:
+            outcomes[key] = outcomes.get(key, 0) + 1
+
+    def client():
+        while not stop.is_set():
+            connection = http.client.HTTPConnection(host, int(port), timeout=60)
+            try:
+                connection.connect()
+            except (ConnectionRefusedError, socket.error):
+                record("refused")
+                return
+            try:
+                connection.request("POST", path, body=body, headers=headers)
+            except (BrokenPipeError, ConnectionResetError):
+                # Connected while the listener closed: the server never read the request.
+                record("closed before the request was read")
+                continue
+            try:
+                response = connection.getresponse()
+                response.read()
+                record(str(response.status))
+                with lock:
+                    answered[0] += 1
+            except Exception as error:  # noqa: BLE001 - every other ending is reported
+                record("error: %s" % type(error).__name__)
+            finally:
+                connection.close()
+
+    threads = [threading.Thread(target=client) for _ in range(args.clients)]
+    for thread in threads:
+        thread.start()
+    while True:
+        with lock:
+            if answered[0] >= args.after:
+                break
+        time.sleep(0.005)
+    os.kill(args.pid, signal.SIGTERM)
+    for thread in threads:
+        thread.join(timeout=120)
+    stop.set()
+    print(json.dumps(outcomes))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("check", "load", "sigterm"):
+        command = commands.add_parser(name)
+        command.add_argument("--url", required=True)
+        command.add_argument("--model", required=True)
+        command.add_argument("--npy", required=True)
+    commands.choices["check"].add_argument("--expect", required=True)
+    commands.choices["check"].add_argument("--images", nargs="+", required=True)
+    commands.choices["check"].add_argument("--expect-images", required=True)
+    commands.choices["load"].add_argument("--expect", required=True)
+    commands.choices["load"].add_argument("--requests", type=int, default=2000)
+    commands.choices["load"].add_argument("--clients", type=int, default=16)
+    commands.choices["sigterm"].add_argument("--pid", type=int, required=True)
+    commands.choices["sigterm"].add_argument("--clients", type=int, default=8)
+    commands.choices["sigterm"].add_argument("--after", type=int, default=20)
+    args = parser.parse_args()
+    {"check": check, "load": load, "sigterm": sigterm}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
