@@ -7,7 +7,10 @@ import SENetImages
 
 /// Device choice and plan controls shared by infer, compare, plan and bench.
 struct EngineOptions: ParsableArguments {
-    @Option(help: "Device index from `senet-gpu devices`, or `cpu` for the Swift reference.")
+    @Option(
+        help:
+            "Device index from `senet-gpu devices`, or `cpu` for the Swift reference; serve and infer over images also take a list (0,1) or `all`."
+    )
     var device = "0"
 
     @Option(help: "Comma-separated ops to run on the CPU: layer names, kinds (conv, excite, ...) or prefixes like layer4*.")
