@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+scripts/install-test-python.sh
 swift format lint --strict --recursive Sources Tests Plugins Package.swift
 # The benchmark script's round and ratio arithmetic (standard library only).
 python3 bench/test_peers.py
