@@ -10,44 +10,43 @@ extension InferRequest {
             throw RequestError("Inference-Header-Content-Length \(headerEnd) is outside the body of \(body.count) bytes")
         }
         let start = body.startIndex
-        let json = body[start..<(start + headerEnd)]
-        guard let object = try? JSONSerialization.jsonObject(with: json), let root = object as? [String: Any] else {
-            throw RequestError("the request body is not a JSON object (malformed JSON)")
+        let wire: WireRequest
+        do {
+            wire = try JSONDecoder().decode(WireRequest.self, from: body[start..<(start + headerEnd)])
+        } catch let error as DecodingError {
+            throw RequestError(error.requestMessage)
         }
+        guard let wireInputs = wire.inputs, !wireInputs.isEmpty else { throw RequestError("the request has no 'inputs' array") }
         var binary = BinaryCursor(data: body, offset: start + headerEnd)
-        guard let rawInputs = root["inputs"] as? [Any], !rawInputs.isEmpty else {
-            throw RequestError("the request has no 'inputs' array")
-        }
-        let inputs = try rawInputs.map { try decodeInput($0, binary: &binary) }
+        let inputs = try wireInputs.map { try decodeInput($0, binary: &binary) }
         guard binary.remaining == 0 else {
             throw RequestError("\(binary.remaining) bytes of binary data follow the inputs' binary_data_size")
         }
-        let parameters = try dictionary(root["parameters"], "parameters") ?? [:]
+        let parameters = wire.parameters ?? [:]
         var request = InferRequest(
-            id: root["id"] as? String, inputs: inputs, outputs: nil,
-            topK: try integer(parameters["top_k"], "parameters.top_k"),
+            id: wire.id, inputs: inputs, outputs: nil, topK: try integer(parameters["top_k"], "parameters.top_k"),
             binaryOutput: try boolean(parameters["binary_data_output"], "parameters.binary_data_output") ?? false)
-        if let rawOutputs = root["outputs"] {
-            guard let list = rawOutputs as? [Any] else { throw RequestError("'outputs' is not an array") }
-            request.outputs = try list.map { try decodeOutput($0, binaryDefault: request.binaryOutput) }
+        request.outputs = try wire.outputs?.map { output in
+            guard let name = output.name else { throw RequestError("an entry of 'outputs' has no 'name'") }
+            let parameters = output.parameters ?? [:]
+            return RequestedOutput(
+                name: name,
+                binary: try boolean(parameters["binary_data"], "output '\(name)' binary_data") ?? request.binaryOutput,
+                classification: try integer(parameters["classification"], "output '\(name)' classification"))
         }
         return request
     }
 
-    private static func decodeInput(_ value: Any, binary: inout BinaryCursor) throws -> Input {
-        guard let object = value as? [String: Any] else { throw RequestError("an entry of 'inputs' is not an object") }
-        guard let name = object["name"] as? String else { throw RequestError("an input has no 'name'") }
-        guard let datatype = object["datatype"] as? String else { throw RequestError("input '\(name)' has no 'datatype'") }
-        guard let rawShape = object["shape"] as? [Any] else { throw RequestError("input '\(name)' has no 'shape' array") }
+    private static func decodeInput(_ wire: WireInput, binary: inout BinaryCursor) throws -> Input {
+        guard let name = wire.name else { throw RequestError("an input has no 'name'") }
+        guard let datatype = wire.datatype else { throw RequestError("input '\(name)' has no 'datatype'") }
+        guard let rawShape = wire.shape else { throw RequestError("input '\(name)' has no 'shape' array") }
         let shape = try rawShape.map { element -> Int in
-            guard let number = exactInteger(element) else {
-                throw RequestError("input '\(name)': shape \(rawShape) must hold integers")
-            }
+            guard let number = element.integer else { throw RequestError("input '\(name)': shape must hold integers") }
             return number
         }
         let count = try elementCount(of: shape, input: name)
-        let parameters = try dictionary(object["parameters"], "input '\(name)' parameters") ?? [:]
-        let binarySize = try integer(parameters["binary_data_size"], "input '\(name)' binary_data_size")
+        let binarySize = try integer(wire.parameters?["binary_data_size"], "input '\(name)' binary_data_size")
         let content: Content
         switch datatype {
         case "FP32":
@@ -58,13 +57,13 @@ extension InferRequest {
                 }
                 content = .floats(try binary.floats(count: count, input: name))
             } else {
-                content = .floats(try jsonFloats(object["data"], count: count, input: name))
+                content = .floats(try jsonFloats(wire.data, count: count, input: name))
             }
         case "BYTES":
             if let binarySize {
                 content = .bytes(try binary.byteElements(size: binarySize, count: count, input: name))
             } else {
-                content = .bytes(try jsonBytes(object["data"], count: count, input: name))
+                content = .bytes(try jsonBytes(wire.data, count: count, input: name))
             }
         default:
             throw RequestError("input '\(name)': datatype \(datatype) is not supported; send FP32 tensors or BYTES image files")
@@ -72,82 +71,47 @@ extension InferRequest {
         return Input(name: name, shape: shape, datatype: datatype, content: content)
     }
 
-    private static func decodeOutput(_ value: Any, binaryDefault: Bool) throws -> RequestedOutput {
-        guard let object = value as? [String: Any], let name = object["name"] as? String else {
-            throw RequestError("an entry of 'outputs' is not an object with a 'name'")
-        }
-        let parameters = try dictionary(object["parameters"], "output '\(name)' parameters") ?? [:]
-        return RequestedOutput(
-            name: name, binary: try boolean(parameters["binary_data"], "output '\(name)' binary_data") ?? binaryDefault,
-            classification: try integer(parameters["classification"], "output '\(name)' classification"))
-    }
-
     /// `data` as floats: flat or nested arrays of numbers, `count` of them.
-    private static func jsonFloats(_ data: Any?, count: Int, input: String) throws -> [Float] {
+    private static func jsonFloats(_ data: WireData?, count: Int, input: String) throws -> [Float] {
         guard let data else { throw RequestError("input '\(input)' has neither 'data' nor binary_data_size") }
-        var values: [Float] = []
-        values.reserveCapacity(count)
-        var pending: [Any] = [data]
-        while let next = pending.popLast() {
-            if let list = next as? [Any] {
-                pending.append(contentsOf: list.reversed())
-            } else if let number = next as? NSNumber {
-                let value = number.floatValue
-                guard value.isFinite else { throw RequestError("input '\(input)': \(number) is outside FP32's range") }
-                values.append(value)
-            } else {
-                throw RequestError("input '\(input)': FP32 data must be numbers")
-            }
-            guard values.count <= count else { break }
+        guard data.invalid == nil, data.strings.isEmpty else { throw RequestError("input '\(input)': FP32 data must be numbers") }
+        guard data.numbers.count == count else {
+            throw RequestError("input '\(input)': data holds \(data.numbers.count) values, the shape \(count)")
         }
-        guard values.count == count else {
-            throw RequestError(
-                "input '\(input)': data holds \(values.count > count ? "more than \(count)" : "\(values.count)") values, the shape \(count)"
-            )
+        return try data.numbers.map { number in
+            let value = Float(number)
+            guard value.isFinite else { throw RequestError("input '\(input)': \(number) is outside FP32's range") }
+            return value
         }
-        return values
     }
 
     /// BYTES data in JSON: each element a base64 string, or `{"b64": "..."}`.
-    private static func jsonBytes(_ data: Any?, count: Int, input: String) throws -> [Data] {
+    private static func jsonBytes(_ data: WireData?, count: Int, input: String) throws -> [Data] {
         guard let data else { throw RequestError("input '\(input)' has neither 'data' nor binary_data_size") }
-        let elements = (data as? [Any]) ?? [data]
-        guard elements.count == count else {
-            throw RequestError("input '\(input)': data holds \(elements.count) elements, the shape \(count)")
+        guard data.invalid == nil, data.numbers.isEmpty else {
+            throw RequestError("input '\(input)': a BYTES element in JSON must be a base64 string (or use binary data)")
         }
-        return try elements.map { element in
-            let text = (element as? String) ?? ((element as? [String: Any])?["b64"] as? String)
-            guard let text, let decoded = Data(base64Encoded: text) else {
+        guard data.strings.count == count else {
+            throw RequestError("input '\(input)': data holds \(data.strings.count) elements, the shape \(count)")
+        }
+        return try data.strings.map { text in
+            guard let decoded = Data(base64Encoded: text) else {
                 throw RequestError("input '\(input)': a BYTES element in JSON must be a base64 string (or use binary data)")
             }
             return decoded
         }
     }
 
-    private static func dictionary(_ value: Any?, _ what: String) throws -> [String: Any]? {
+    private static func integer(_ value: JSONValue?, _ what: String) throws -> Int? {
         guard let value else { return nil }
-        guard let object = value as? [String: Any] else { throw RequestError("\(what) is not an object") }
-        return object
-    }
-
-    private static func integer(_ value: Any?, _ what: String) throws -> Int? {
-        guard let value else { return nil }
-        guard let number = exactInteger(value) else { throw RequestError("\(what) is not an integer") }
+        guard let number = value.integer else { throw RequestError("\(what) is not an integer") }
         return number
     }
 
-    private static func boolean(_ value: Any?, _ what: String) throws -> Bool? {
+    private static func boolean(_ value: JSONValue?, _ what: String) throws -> Bool? {
         guard let value else { return nil }
-        guard let flag = value as? Bool else { throw RequestError("\(what) is not true or false") }
+        guard case .bool(let flag) = value else { throw RequestError("\(what) is not true or false") }
         return flag
-    }
-
-    /// A JSON number that is a whole value within Int's range (JSONSerialization may hand back
-    /// Int, Double or NSNumber; on Linux a JSON true is an NSNumber too, and reads as 1).
-    private static func exactInteger(_ value: Any) -> Int? {
-        if value is String { return nil }
-        guard let double = (value as? NSNumber)?.doubleValue, double.rounded() == double, abs(double) < 1e15 else { return nil }
-        return Int(double)
     }
 }
 
