@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Usage: fuzz/build.sh [NAME ...]   (NAME: safetensors, npy, onnx; default all three)
-# Builds the libFuzzer harnesses into .fuzz/: safetensors-fuzzer, npy-fuzzer, onnx-fuzzer.
+# Usage: fuzz/build.sh [NAME ...]   (NAME: safetensors, npy, onnx, oip; default all four)
+# Builds the libFuzzer harnesses into .fuzz/: safetensors-fuzzer, npy-fuzzer, onnx-fuzzer,
+# oip-fuzzer.
 # The parsers' sources are compiled directly with swiftc (not SwiftPM). They are snapshotted
 # into .fuzz/src first, so an edit made while the build runs cannot break it, and the snapshot
 # shows what exactly was fuzzed.
@@ -9,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitizers="${SANITIZERS:-fuzzer,address}"
 names=("$@")
-[[ ${#names[@]} -gt 0 ]] || names=(safetensors npy onnx)
+[[ ${#names[@]} -gt 0 ]] || names=(safetensors npy onnx oip)
 flags=(-O -g -sanitize="$sanitizers" -parse-as-library -use-ld=lld)
 
 build_safetensors_npy() {
@@ -27,6 +28,18 @@ build_safetensors_npy() {
         swiftc "${flags[@]}" fuzz/NumpyFuzzer.swift .fuzz/src/NumpyFile.swift "${common[@]}" \
             -o .fuzz/npy-fuzzer
     fi
+}
+
+# The Open Inference Protocol request decoder and response encoder (Sources/SENetServe/Protocol:
+# InferRequest.swift, InferRequestDecoder.swift, WireFormat.swift, InferResponse.swift) need
+# only Foundation: every file of that folder is compiled with the harness, without the rest of
+# SENetServe (Hummingbird and the engine).
+build_oip() {
+    local src=.fuzz/src/oip
+    rm -rf "$src" && mkdir -p "$src"
+    cp Sources/SENetServe/Protocol/*.swift "$src/"
+    swiftc "${flags[@]}" -swift-version 5 -module-name OIPFuzzer fuzz/InferRequestFuzzer.swift "$src"/*.swift \
+        -o .fuzz/oip-fuzzer
 }
 
 # The ONNX parser is all of SENetCore (the importer builds an SEResNet), which imports the
@@ -65,7 +78,8 @@ for name in "${names[@]}"; do
     case $name in
     safetensors | npy) build_safetensors_npy "$name" ;;
     onnx) build_onnx ;;
-    *) echo "unknown harness $name (safetensors, npy or onnx)" >&2 && exit 2 ;;
+    oip) build_oip ;;
+    *) echo "unknown harness $name (safetensors, npy, onnx or oip)" >&2 && exit 2 ;;
     esac
     echo "built .fuzz/$name-fuzzer (-sanitize=$sanitizers)"
 done
