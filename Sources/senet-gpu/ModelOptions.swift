@@ -5,8 +5,8 @@ import SENetCore
 import SENetEngine
 import SENetImages
 
-/// Where the network and its input come from; shared by infer, compare and bench.
-struct ModelOptions: ParsableArguments {
+/// The network: `--weights` and `--model`; shared by infer, compare, bench and serve.
+struct WeightsOptions: ParsableArguments {
     @Option(
         help:
             "Weights: safetensors (timm seresnet/seresnext, legacy/Cadene, classic SENet) or an ONNX file from torch.onnx.export. Default: synthetic seeded weights."
@@ -19,13 +19,21 @@ struct ModelOptions: ParsableArguments {
     )
     var model: String?
 
-    @Option(
-        parsing: .upToNextOption,
-        help:
-            "Inputs: JPEG/PNG files or folders (searched recursively), or one float32 NCHW .npy already normalised. Default: a seeded synthetic input."
-    )
-    var input: [String] = []
+    /// The network, and whether its weights are synthetic.
+    func loadModel() throws -> (SEResNet, synthetic: Bool) {
+        if let weights {
+            let loaded = try ModelLoader.load(path: weights, modelName: model)
+            for warning in loaded.warnings { printErr("senet-gpu: warning: weights \(weights): \(warning)") }
+            return (loaded, false)
+        }
+        let name = model ?? "seresnet50"
+        guard let architecture = Architecture(modelName: name) else { throw ModelLoader.unknownModel(name) }
+        return (try SyntheticWeights.model(architecture, seed: ModelOptions.syntheticSeed), true)
+    }
+}
 
+/// How images become the network's input; shared by infer, compare, bench and serve.
+struct PreprocessingOptions: ParsableArguments {
     @Option(help: "Resize the shorter image side to this (bilinear, as PIL).")
     var resize = 256
 
@@ -38,30 +46,6 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Per-channel standard deviation divided by, as R,G,B.")
     var std = "0.229,0.224,0.225"
 
-    @Option(help: "Batch size of the synthetic input.")
-    var batch = 1
-
-    @Option(help: "Height and width of the synthetic input, e.g. 224 or 240x320.")
-    var size = "224"
-
-    /// Seed of the synthetic weights and input; fixed so every run prints the same numbers.
-    static let syntheticSeed: UInt64 = 1
-
-    /// The network, and whether its weights are synthetic.
-    func loadModel() throws -> (SEResNet, synthetic: Bool) {
-        if let weights {
-            let loaded = try ModelLoader.load(path: weights, modelName: model)
-            for warning in loaded.warnings { printErr("senet-gpu: warning: weights \(weights): \(warning)") }
-            return (loaded, false)
-        }
-        let name = model ?? "seresnet50"
-        guard let architecture = Architecture(modelName: name) else { throw ModelLoader.unknownModel(name) }
-        return (try SyntheticWeights.model(architecture, seed: Self.syntheticSeed), true)
-    }
-
-    /// True when `--input` names images (files or folders) rather than one `.npy`.
-    var inputIsImages: Bool { !input.isEmpty && !(input.count == 1 && input[0].lowercased().hasSuffix(".npy")) }
-
     /// `--resize`, `--crop`, `--mean`, `--std`.
     func preprocessing() throws -> Preprocessing {
         func triple(_ text: String, _ name: String) throws -> [Float] {
@@ -71,6 +55,39 @@ struct ModelOptions: ParsableArguments {
         }
         return Preprocessing(resize: resize, crop: crop, mean: try triple(mean, "mean"), std: try triple(std, "std"))
     }
+}
+
+/// Where the network and its input come from; shared by infer, compare and bench.
+struct ModelOptions: ParsableArguments {
+    @OptionGroup var weightsOptions: WeightsOptions
+
+    @Option(
+        parsing: .upToNextOption,
+        help:
+            "Inputs: JPEG/PNG files or folders (searched recursively), or one float32 NCHW .npy already normalised. Default: a seeded synthetic input."
+    )
+    var input: [String] = []
+
+    @OptionGroup var preprocessingOptions: PreprocessingOptions
+
+    @Option(help: "Batch size of the synthetic input.")
+    var batch = 1
+
+    @Option(help: "Height and width of the synthetic input, e.g. 224 or 240x320.")
+    var size = "224"
+
+    /// Seed of the synthetic weights and input; fixed so every run prints the same numbers.
+    static let syntheticSeed: UInt64 = 1
+
+    var weights: String? { weightsOptions.weights }
+    var model: String? { weightsOptions.model }
+
+    func loadModel() throws -> (SEResNet, synthetic: Bool) { try weightsOptions.loadModel() }
+
+    func preprocessing() throws -> Preprocessing { try preprocessingOptions.preprocessing() }
+
+    /// True when `--input` names images (files or folders) rather than one `.npy`.
+    var inputIsImages: Bool { !input.isEmpty && !(input.count == 1 && input[0].lowercased().hasSuffix(".npy")) }
 
     /// The input batch: `--input` (one .npy, or images preprocessed on the CPU) or the synthetic one.
     func loadInput() throws -> Tensor {

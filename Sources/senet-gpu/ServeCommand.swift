@@ -18,7 +18,12 @@ struct ServeCommand: ParsableCommand {
 
     @OptionGroup var engineOptions: EngineOptions
 
-    @OptionGroup var modelOptions: ServedModelOptions
+    @OptionGroup var weightsOptions: WeightsOptions
+
+    @OptionGroup var preprocessingOptions: PreprocessingOptions
+
+    @Option(help: "Class names, one per line, for the labels output (default: ImageNet's for 1000-class models).")
+    var labels: String?
 
     @Option(help: "Address to listen on (0.0.0.0 in a container).")
     var host = "127.0.0.1"
@@ -54,6 +59,11 @@ struct ServeCommand: ParsableCommand {
     var debugWarmUpDelay = 0.0
 
     func validate() throws {
+        let crop = preprocessingOptions.crop
+        guard (32...4096).contains(crop) else { throw CLIError.invalidOption("--crop \(crop) is not between 32 and 4096") }
+        guard preprocessingOptions.resize >= crop else {
+            throw CLIError.invalidOption("--resize \(preprocessingOptions.resize) is smaller than --crop \(crop)")
+        }
         guard maxBatch >= 1, maxBatch <= 256 else {
             throw CLIError.invalidOption("--max-batch \(maxBatch) is not between 1 and 256")
         }
@@ -78,15 +88,14 @@ struct ServeCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let modelOptions = try self.modelOptions.modelOptions()
-            let (model, synthetic) = try modelOptions.loadModel()
+            let (model, synthetic) = try weightsOptions.loadModel()
             let logger = makeLogger()
             if synthetic { logger.warning("SYNTHETIC seeded weights (not trained); pass --weights for real predictions") }
             let engines = try engineOptions.engines(for: model)
-            let preprocessing = try modelOptions.preprocessing()
+            let preprocessing = try preprocessingOptions.preprocessing()
             let served = ServedModel(
                 name: name ?? model.architecture.modelName, classes: model.architecture.numClasses, preprocessing: preprocessing,
-                labels: try ClassLabels(classes: model.architecture.numClasses, file: self.modelOptions.labels),
+                labels: try ClassLabels(classes: model.architecture.numClasses, file: labels),
                 maxBatch: maxBatch)
             let settings = BatchSettings(
                 maxBatch: maxBatch, windowSeconds: batchWindowMs / 1000, maxQueue: maxQueue, timeoutSeconds: timeout,
@@ -127,42 +136,4 @@ func blockOn(_ work: @escaping @Sendable () async throws -> Void) throws {
     }
     done.wait()
     if let failure { throw failure }
-}
-
-/// The model and preprocessing options of `infer` that apply to a server (no --input, --batch
-/// or --size: requests bring those).
-struct ServedModelOptions: ParsableArguments {
-    @Option(help: "Weights: safetensors or ONNX, as for infer. Default: synthetic seeded weights.")
-    var weights: String?
-
-    @Option(help: "Model name, as for infer; checked against --weights.")
-    var model: String?
-
-    @Option(help: "Resize the shorter image side to this (bilinear, as PIL), for image inputs.")
-    var resize = 256
-
-    @Option(help: "Side of the centre crop: the model's input is [N, 3, crop, crop].")
-    var crop = 224
-
-    @Option(help: "Per-channel mean subtracted after scaling to [0, 1], as R,G,B.")
-    var mean = "0.485,0.456,0.406"
-
-    @Option(help: "Per-channel standard deviation divided by, as R,G,B.")
-    var std = "0.229,0.224,0.225"
-
-    @Option(help: "Class names, one per line, for the labels output (default: ImageNet's for 1000-class models).")
-    var labels: String?
-
-    func validate() throws {
-        guard (32...4096).contains(crop) else { throw CLIError.invalidOption("--crop \(crop) is not between 32 and 4096") }
-        guard resize >= crop else { throw CLIError.invalidOption("--resize \(resize) is smaller than --crop \(crop)") }
-    }
-
-    /// The same choices as infer's options, so loading and preprocessing are infer's.
-    func modelOptions() throws -> ModelOptions {
-        var arguments = ["--resize", "\(resize)", "--crop", "\(crop)", "--mean", mean, "--std", std]
-        if let weights { arguments += ["--weights", weights] }
-        if let model { arguments += ["--model", model] }
-        return try ModelOptions.parse(arguments)
-    }
 }
