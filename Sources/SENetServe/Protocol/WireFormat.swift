@@ -116,7 +116,9 @@ extension DecodingError {
         }
         switch self {
         case .typeMismatch(let type, let context), .valueNotFound(let type, let context):
-            return "'\(path(context.codingPath))' is not \(type == String.self ? "a string" : "of the expected type")"
+            let place = path(context.codingPath)
+            if place.isEmpty { return "the request body is not a JSON object" }
+            return "'\(place)' is not \(Self.describe(type))"
         case .keyNotFound(let key, let context):
             return "'\(path(context.codingPath + [key]))' is missing"
         case .dataCorrupted:
@@ -124,5 +126,15 @@ extension DecodingError {
         @unknown default:
             return "the request body is not a valid inference request"
         }
+    }
+
+    /// "an array", "an object", "a string", "a number" or "true or false".
+    private static func describe(_ type: Any.Type) -> String {
+        let name = "\(type)"
+        if name.hasPrefix("Array") || name.hasPrefix("[") { return "an array" }
+        if name.hasPrefix("Dictionary") || name.contains(":") { return "an object" }
+        if type == String.self { return "a string" }
+        if type == Bool.self { return "true or false" }
+        return "a number"
     }
 }
