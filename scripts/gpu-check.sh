@@ -58,6 +58,21 @@ for model in seresnext50_32x4d seresnet152d legacy_senet154; do
 done
 "$bin" bench --device "$device" --batch 8 --no-startup --model seresnext50_32x4d || status=1
 "$bin" bench --device "$device" --batch 8 --rounds 5 --conv 128,128,3,1,56x56,32 --conv 32,16,3,1,56x56 --conv 64,64,3,1,56x56 || status=1
+echo "# serve (issue 15): ready after warm-up, one JSON infer, then SIGTERM answers and exits 0"
+log=$(mktemp)
+"$bin" serve --device "$device" --model seresnet50 --port 0 --log-format text 2>"$log" &
+server=$!
+port=""
+for _ in $(seq 600); do
+    port=$(sed -n '/listening/s/.*port=\([0-9]*\).*/\1/p' "$log" | head -1)
+    [[ -n "$port" ]] && curl -sf "http://127.0.0.1:$port/v2/health/ready" >/dev/null && break
+    sleep 0.5
+done
+python3 -c 'import json; print(json.dumps({"inputs": [{"name": "input", "shape": [1, 3, 224, 224], "datatype": "FP32", "data": [0.5] * 150528}], "outputs": [{"name": "labels"}]}))' >"$log.json"
+curl -sf -H 'Expect:' -X POST "http://127.0.0.1:$port/v2/models/seresnet50/infer" --data-binary @"$log.json" | cut -c1-300 || status=1
+echo
+kill -TERM "$server" && wait "$server" || status=1
+tail -1 "$log"
 echo "# tune the GPU family at batch 1 and 64, then bench again"
 for batch in 1 64; do
     "$bin" tune --device "$device" --batch "$batch" --kernel-family gpu >/dev/null &&
