@@ -5,7 +5,8 @@ Each round runs, in an order that alternates between rounds:
   - `senet-gpu bench --device D --batch B` (infer's engine, batch 1 and --max-batch) per device;
   - a server per configuration (devices, batch window), loaded by Tests/serve/oip_client.py
     load: --requests single-image FP32 requests from --clients threads on keep-alive
-    connections, every answer checked against infer's logits.
+    connections, every answer checked against infer's logits; and, for latency without a
+    queue, --light-requests from one client.
 Prints one line per run, then a Markdown table of medians and of the median per-round ratio of
 each configuration's throughput to infer's at --max-batch on device 0. Everything lands in
 bench/results/serve-*.json.
@@ -39,7 +40,7 @@ def bench(args, device, batch):
     return {"images_per_second": result["imagesPerSecond"], "median_ms": result["medianMs"], "command": " ".join(command)}
 
 
-def serve(args, devices, window, inputs, expected):
+def serve(args, devices, window, inputs, expected, clients=None, requests=None):
     command = [BIN, "serve", "--device", devices, "--model", args.model, "--crop", str(args.size),
                "--resize", str(args.size), "--port", "0", "--max-batch", str(args.max_batch),
                "--batch-window-ms", str(window), "--max-queue", "1024"]
@@ -60,11 +61,11 @@ def serve(args, devices, window, inputs, expected):
                     pass
             time.sleep(0.1)
         load = [sys.executable, CLIENT, "load", "--url", "127.0.0.1:%s" % port, "--model", args.model, "--npy", inputs,
-                "--expect", expected, "--requests", str(args.requests), "--clients", str(args.clients)]
+                "--expect", expected, "--requests", str(requests or args.requests), "--clients", str(clients or args.clients)]
         result = json.loads(subprocess.run(load, check=True, capture_output=True, text=True).stdout)
         metrics = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % port).read().decode()
         batches = [float(line.split()[-1]) for line in metrics.splitlines() if line.startswith("senet_batch_size_count")]
-        result["mean_batch"] = args.requests / batches[0] if batches and batches[0] else None
+        result["mean_batch"] = (requests or args.requests) / batches[0] if batches and batches[0] else None
         result["command"] = " ".join(command)
         return result
     finally:
@@ -80,6 +81,7 @@ def main():
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-batch", type=int, default=8)
+    parser.add_argument("--light-requests", type=int, default=60, help="requests of the one-client runs")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="senet-serve-bench-")
@@ -92,7 +94,9 @@ def main():
             ("infer b%d on 1" % args.max_batch, lambda: bench(args, "1", args.max_batch)),
             ("serve on 0, window 0 ms", lambda: serve(args, "0", 0, inputs, expected)),
             ("serve on 0, window 2 ms", lambda: serve(args, "0", 2, inputs, expected)),
-            ("serve on 0,1, window 2 ms", lambda: serve(args, "0,1", 2, inputs, expected))]
+            ("serve on 0,1, window 2 ms", lambda: serve(args, "0,1", 2, inputs, expected)),
+            ("serve on 0, window 0 ms, 1 client", lambda: serve(args, "0", 0, inputs, expected, 1, args.light_requests)),
+            ("serve on 0, window 2 ms, 1 client", lambda: serve(args, "0", 2, inputs, expected, 1, args.light_requests))]
     results = {name: [] for name, _ in runs}
     for round_ in range(args.rounds):
         for name, run in runs if round_ % 2 == 0 else reversed(runs):

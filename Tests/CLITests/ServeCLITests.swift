@@ -51,7 +51,11 @@ final class ServeCLITests: XCTestCase {
         try skipWithoutOpenCL()
         let devices = try runCLI(["devices", "--json"])
         let count = (try JSONSerialization.jsonObject(with: Data(devices.stdout.utf8)) as? [Any])?.count ?? 0
-        XCTAssertGreaterThanOrEqual(count, 2, "CI installs PoCL and Intel's runtime: two devices")
+        if count < 2 {
+            // CI installs PoCL and Intel's runtime (scripts/install-intel-opencl.sh): two devices.
+            if ProcessInfo.processInfo.environment["CI"] != nil { return XCTFail("CI needs two OpenCL devices; found \(count)") }
+            throw XCTSkip("one OpenCL device; scripts/install-intel-opencl.sh adds a second")
+        }
         let (input, logits) = try inputAndInferLogits(batch: 8)
         let server = try ServerProcess(["--device", "0,1", "--batch-window-ms", "2", "--max-batch", "8"] + Self.small)
         defer { server.stop() }
