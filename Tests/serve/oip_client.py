@@ -158,7 +158,8 @@ def load(args):
 def sigterm(args):
     """Clients send requests on fresh connections; SIGTERM goes to the server once `--after`
     answers arrived. Reports how each request ended: answered (by status), refused at
-    connect (the listener was closed: never accepted), or anything else."""
+    connect (the listener was closed), closed before the server read the request, or
+    anything else."""
     x = np.load(args.npy)
     body, headers = binary_request(x[:1])
     headers["Connection"] = "close"
@@ -191,6 +192,11 @@ def sigterm(args):
                 record(str(response.status))
                 with lock:
                     answered[0] += 1
+            except (ConnectionResetError, http.client.RemoteDisconnected):
+                # Closed with no response byte. The caller checks that the server read no
+                # request it did not answer, so these were never read (accepted by the kernel
+                # while the listener closed).
+                record("closed before the request was read")
             except Exception as error:  # noqa: BLE001 - every other ending is reported
                 record("error: %s" % type(error).__name__)
             finally:
