@@ -76,6 +76,7 @@ public final class InferenceServer: Sendable {
             }
         }
         try await group.run()
+        warmUp.cancel()
         _ = await warmUp.result
         dispatcher.drain()
         logger.info(
@@ -86,12 +87,14 @@ public final class InferenceServer: Sendable {
         if let failure = state.warmUpFailure { throw ServeError(status: 500, message: "warm-up failed: \(failure)") }
     }
 
-    /// Builds every batch size's plan on every device and checks a run's logits are finite, so
-    /// the first requests neither compile kernels nor hit a broken driver.
+    /// Builds the plan of every batch size a batch may be padded to, on every device, and checks
+    /// each run's logits are finite, so the first requests neither compile kernels nor hit a
+    /// broken driver. Stops between runs when cancelled (SIGTERM during warm-up).
     private func warmUpDevices() throws {
         let (height, width) = model.inputSide
         for worker in dispatcher.workers {
-            for batch in 1...configuration.batch.maxBatch {
+            for batch in configuration.batch.planBatches {
+                try Task.checkCancellation()
                 let input = Tensor(shape: [batch, 3, height, width])
                 let output = try worker.engine.run(input)
                 guard output.logits.data.allSatisfy(\.isFinite) else {

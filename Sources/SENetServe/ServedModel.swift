@@ -100,8 +100,12 @@ public struct ServedModel: Sendable {
         let wanted =
             request.outputs
             ?? Self.outputNames.map { InferRequest.RequestedOutput(name: $0, binary: request.binaryOutput, classification: nil) }
-        let topK = request.topK ?? Self.defaultTopK
-        guard topK >= 1, topK <= classes else { throw RequestError("parameters.top_k \(topK) is not between 1 and \(classes)") }
+        let topK = request.topK ?? min(Self.defaultTopK, classes)
+        if wanted.contains(where: { $0.name == "labels" }) || request.topK != nil {
+            guard topK >= 1, topK <= classes else {
+                throw RequestError("parameters.top_k \(topK) is not between 1 and \(classes)")
+            }
+        }
         return try wanted.map { output in
             let values: [Float]
             switch output.name {

@@ -60,17 +60,18 @@ final class ServerMetrics: @unchecked Sendable {
     }
 
     func queueDepthChanged(by images: Int) {
-        let now = lock.withLock {
+        // Recorded under the lock: two threads' updates must reach the gauge in order.
+        lock.withLock {
             depth += images
-            return depth
+            queueDepth.record(depth)
         }
-        queueDepth.record(now)
     }
 
-    func batchRan(device: String, images: Int, seconds: Double) {
-        batchSizes.record(images)
+    func batchRan(device: String, images: Int, seconds: Double, succeeded: Bool) {
         guard let counters = deviceCounters[device] else { return }
         counters.busy.increment(by: seconds)
+        guard succeeded else { return }
+        batchSizes.record(images)
         counters.images.increment(by: images)
         counters.batches.increment()
     }

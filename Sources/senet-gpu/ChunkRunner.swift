@@ -1,4 +1,11 @@
 import Foundation
+import SENetEngine
+
+/// A device's engine, replaced when a plan falls back to the CPU.
+final class EngineSlot: @unchecked Sendable {
+    var engine: InferenceEngine
+    init(engine: InferenceEngine) { self.engine = engine }
+}
 
 /// Runs numbered chunks of work on one thread per device, each device taking the next chunk
 /// when it finishes its own (so a faster device takes more), and hands results back in order.

@@ -56,9 +56,11 @@ extension InferCommand {
         var allLogits: [Tensor] = []
         let start = Date()
         let runner = ChunkRunner<ChunkResult>(chunks: job.chunks, devices: engines.count)
+        // One slot per device, each touched only by its device's thread: a --fallback cpu
+        // engine replaces the device's for the chunks after.
+        let slots = engines.map { EngineSlot(engine: $0.engine) }
         runner.start { device, index in
-            var engine = engines[device].engine
-            return try classify(job.paths(ofChunk: index), job: job, engine: &engine, first: index == 0)
+            try classify(job.paths(ofChunk: index), job: job, engine: &slots[device].engine, first: index == 0)
         }
         for index in 0..<job.chunks {
             let chunk = try runner.result(index)

@@ -73,7 +73,9 @@ struct ServeCommand: ParsableCommand {
         guard maxQueue >= maxBatch else {
             throw CLIError.invalidOption("--max-queue \(maxQueue) must be at least --max-batch \(maxBatch)")
         }
-        guard timeout > 0 else { throw CLIError.invalidOption("--timeout \(timeout) must be positive") }
+        guard timeout > batchWindowMs / 1000 else {
+            throw CLIError.invalidOption("--timeout \(timeout) s must be longer than --batch-window-ms \(batchWindowMs)")
+        }
         guard maxBodyMb >= 1, maxBodyMb <= 4096 else {
             throw CLIError.invalidOption("--max-body-mb \(maxBodyMb) is not between 1 and 4096")
         }

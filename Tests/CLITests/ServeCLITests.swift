@@ -40,7 +40,7 @@ final class ServeCLITests: XCTestCase {
             ]
                 + Self.images)
         XCTAssertEqual(client.status, 0, "tritonclient check failed: \(client.stderr)\nserver log:\n\(server.log)")
-        // Five infer requests (FP32 binary and JSON, classification, images) counted by status.
+        // Four infer requests (FP32 binary and JSON, classification, images) counted by status.
         XCTAssertEqual(try server.metric(#"senet_requests_total{route="infer",status="200"}"#), 4)
         XCTAssertEqual(server.stop(), 0, server.log)
         let stopped = server.logLines.last { $0["message"] as? String == "stopped after answering every accepted request" }

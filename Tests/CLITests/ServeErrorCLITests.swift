@@ -151,17 +151,19 @@ final class ServeErrorCLITests: XCTestCase {
         let notReady = try server.get("/v2/health/ready")
         try server.waitUntilReady()
         let replies = LockedList<ServerProcess.Reply>()
+        let failures = LockedList<String>()
         // Threads, not concurrentPerform: that runs only as many at once as there are cores.
         let group = DispatchGroup()
         for _ in 0..<12 {
             group.enter()
             Thread {
-                if let reply = try? post() { replies.append(reply) }
+                do { replies.append(try post()) } catch { failures.append("\(error)") }
                 group.leave()
             }.start()
         }
         group.wait()
         let byError = Dictionary(grouping: replies.items) { $0.error.map { String($0.prefix(24)) } ?? "ok" }
+        XCTAssertEqual(failures.items, [], "requests failed without an HTTP answer")
         XCTAssertEqual(replies.items.count, 12)
         XCTAssertGreaterThanOrEqual(replies.items.filter { $0.status == 200 }.count, 1, "\(byError.keys)")
         for (name, reply) in [("model warming up", Optional(early)), ("queue full", nil), ("queue timeout", nil)] {

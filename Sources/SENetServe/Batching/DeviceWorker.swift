@@ -27,11 +27,14 @@ final class DeviceWorker: @unchecked Sendable {
     var load: Int { condition.withLock { queuedImages + runningImages } }
     var waiting: Int { condition.withLock { queuedImages } }
 
-    func enqueue(_ job: BatchJob) {
+    /// False once the worker is stopping: the caller answers the job instead.
+    func enqueue(_ job: BatchJob) -> Bool {
         condition.withLock {
+            guard !stopping else { return false }
             queue.append(job)
             queuedImages += job.images
             condition.broadcast()
+            return true
         }
     }
 
@@ -108,9 +111,14 @@ final class DeviceWorker: @unchecked Sendable {
         data.reserveCapacity(images * perImage)
         for job in batch { data.append(contentsOf: job.input) }
         let side = settings.inputSide
+        // Zero rows pad the batch to its plan's size; rows are independent, so they change nothing.
+        let planned = settings.planBatch(for: images)
+        data.append(contentsOf: repeatElement(0, count: (planned - images) * perImage))
         let start = DispatchTime.now()
+        var succeeded = false
         do {
-            let output = try engine.run(Tensor(shape: [images, 3, side.height, side.width], data: data))
+            let output = try engine.run(Tensor(shape: [planned, 3, side.height, side.width], data: data))
+            succeeded = true
             let classes = output.logits.shape[1]
             var row = 0
             for job in batch {
@@ -129,7 +137,7 @@ final class DeviceWorker: @unchecked Sendable {
             }
         }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        metrics.batchRan(device: name, images: images, seconds: seconds)
+        metrics.batchRan(device: name, images: images, seconds: seconds, succeeded: succeeded)
     }
 }
 
@@ -142,6 +150,15 @@ public struct BatchSettings: Sendable {
     public var timeoutSeconds: Double
     /// The model's input height and width (the crop for images).
     public var inputSide: (height: Int, width: Int)
+
+    /// The batch sizes plans are built for: powers of two below `maxBatch`, and `maxBatch`.
+    /// A batch runs padded to the next one, so a device holds about 2 × maxBatch images of
+    /// activations instead of the maxBatch²/2 of a plan per size.
+    public var planBatches: [Int] {
+        (0..<16).map { 1 << $0 }.filter { $0 < maxBatch } + [maxBatch]
+    }
+
+    func planBatch(for images: Int) -> Int { planBatches.first { $0 >= images } ?? images }
 
     public init(maxBatch: Int, windowSeconds: Double, maxQueue: Int, timeoutSeconds: Double, inputSide: (Int, Int)) {
         (self.maxBatch, self.windowSeconds, self.maxQueue, self.timeoutSeconds) = (

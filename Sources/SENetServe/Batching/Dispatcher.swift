@@ -47,7 +47,10 @@ final class Dispatcher: @unchecked Sendable {
             }
             let worker = workers.min { $0.load < $1.load }!
             metrics.queueDepthChanged(by: job.images)
-            worker.enqueue(job)
+            guard worker.enqueue(job) else {
+                metrics.queueDepthChanged(by: -job.images)
+                return ServeError(status: 503, message: "the server is shutting down; retry on another replica", retryAfter: 1)
+            }
             return nil
         }
     }
