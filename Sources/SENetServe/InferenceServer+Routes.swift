@@ -86,15 +86,9 @@ extension InferenceServer {
         } catch let error as RequestError {
             throw ServeError.badRequest(error.message)
         }
-        let result = await dispatcher.submit(images: rows.images, input: rows.data)
-        let output: BatchJob.Rows
-        switch result {
-        case .success(let value): output = value
-        case .failure(let error): throw error
-        }
+        let output = try await dispatcher.submit(images: rows.images, input: rows.data).get()
         do {
-            let outputs = try model.outputs(
-                for: decoded, rows: BatchRows(images: rows.images, logits: output.logits, probabilities: output.probabilities))
+            let outputs = try model.outputs(for: decoded, rows: output)
             let encoded = InferResponseEncoder.encode(model: model.name, version: model.version, id: decoded.id, outputs: outputs)
             var headers: HTTPFields = [.contentType: encoded.jsonLength == nil ? "application/json" : "application/octet-stream"]
             if let length = encoded.jsonLength { headers[Self.headerLength] = "\(length)" }

@@ -143,10 +143,3 @@ public struct ServedModel: Sendable {
         }
     }
 }
-
-/// One request's share of a batch's output.
-struct BatchRows {
-    let images: Int
-    let logits: [Float]
-    let probabilities: [Float]
-}

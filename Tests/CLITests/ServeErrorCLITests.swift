@@ -15,12 +15,12 @@ final class ServeErrorCLITests: XCTestCase {
         static func post(_ body: Data, headers: [String: String] = [:], path: String = "/v2/models/seresnet18/infer") -> Case {
             Case(method: "POST", path: path, body: body, headers: headers)
         }
-        static func json(_ object: Any, path: String = "/v2/models/seresnet18/infer") -> Case {
-            post(try! JSONSerialization.data(withJSONObject: object), path: path)
+        static func json(_ object: Any, path: String = "/v2/models/seresnet18/infer") throws -> Case {
+            post(try JSONSerialization.data(withJSONObject: object), path: path)
         }
         /// A binary-data extension request: JSON header, then `binary`.
-        static func binary(_ header: Any, _ binary: Data, length: String? = nil) -> Case {
-            let json = try! JSONSerialization.data(withJSONObject: header)
+        static func binary(_ header: Any, _ binary: Data, length: String? = nil) throws -> Case {
+            let json = try JSONSerialization.data(withJSONObject: header)
             return post(json + binary, headers: ["Inference-Header-Content-Length": length ?? "\(json.count)"])
         }
     }
@@ -43,56 +43,72 @@ final class ServeErrorCLITests: XCTestCase {
     }
 
     /// The requests, by the name of their row in docs/ERRORS.md.
-    static let cases: [String: Case] = [
-        "malformed JSON": .post(Data(#"{"inputs": ["#.utf8)),
-        "no inputs": .json([String: Any]()),
-        "two inputs": .json([
-            "inputs": (tensor([1, 3, 32, 32])["inputs"] as! [Any]) + (tensor([1, 3, 32, 32], name: "image")["inputs"] as! [Any])
-        ]),
-        "unknown input name": .json(tensor([1, 3, 32, 32], name: "pixels")),
-        "unsupported datatype": .json(["inputs": [["name": "input", "shape": [1], "datatype": "INT64", "data": [1]]]]),
-        "FP32 input with the wrong shape": .json(tensor([1, 3, 16, 16])),
-        "data count differs from the shape": .json(tensor([1, 3, 32, 32], 10)),
-        "FP32 data that is not numbers": .json(["inputs": [["name": "input", "shape": [1], "datatype": "FP32", "data": ["a"]]]]),
-        "tensor input sent as BYTES": .json(["inputs": [["name": "input", "shape": [1], "datatype": "BYTES", "data": ["AAAA"]]]]),
-        "more images than --max-batch": .json(tensor([5, 3, 32, 32])),
-        "image bytes that are not JPEG or PNG": .json([
-            "inputs": [["name": "image", "shape": [1], "datatype": "BYTES", "data": ["aGVsbG8="]]]
-        ]),
-        "BYTES in JSON that are not base64": .json([
-            "inputs": [["name": "image", "shape": [1], "datatype": "BYTES", "data": ["not base64!"]]]
-        ]),
-        "NaN in binary FP32 data": .binary(
-            [
-                "inputs": [
-                    ["name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32", "parameters": ["binary_data_size": 12288]]
-                ]
-            ],
-            floats(3072, first: .nan)),
-        "binary_data_size past the end of the body": .binary(
-            [
-                "inputs": [
-                    ["name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32", "parameters": ["binary_data_size": 12288]]
-                ]
-            ],
-            floats(100)),
-        "bytes left after the inputs": .binary(
-            [
-                "inputs": [
-                    ["name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32", "parameters": ["binary_data_size": 12288]]
-                ]
-            ],
-            floats(3073)),
-        "Inference-Header-Content-Length not a number": .binary(tensor([1, 3, 32, 32]), Data(), length: "twelve"),
-        "Inference-Header-Content-Length beyond the body": .binary(tensor([1, 3, 32, 32]), Data(), length: "99999999"),
-        "unknown output": .json(tensor([1, 3, 32, 32]).merging(["outputs": [["name": "features"]]]) { $1 }),
-        "top_k out of range": .json(tensor([1, 3, 32, 32]).merging(["parameters": ["top_k": 0]]) { $1 }),
-        "body over --max-body-mb": .post(Data(count: 1_048_577)),
-        "compressed body": .post(Data("{}".utf8)).with(headers: ["Content-Encoding": "gzip"]),
-        "unknown model": .json(tensor([1, 3, 32, 32]), path: "/v2/models/resnet50/infer"),
-        "unknown model version": .json(tensor([1, 3, 32, 32]), path: "/v2/models/seresnet18/versions/2/infer"),
-        "unknown route": Case(method: "GET", path: "/v1/models", body: nil, headers: [:]),
-    ]
+    static func cases() throws -> [String: Case] {
+        [
+            "malformed JSON": .post(Data(#"{"inputs": ["#.utf8)),
+            "no inputs": try .json([String: Any]()),
+            "two inputs": try .json([
+                "inputs": (tensor([1, 3, 32, 32])["inputs"] as! [Any])
+                    + (tensor([1, 3, 32, 32], name: "image")["inputs"] as! [Any])
+            ]),
+            "unknown input name": try .json(tensor([1, 3, 32, 32], name: "pixels")),
+            "unsupported datatype": try .json(["inputs": [["name": "input", "shape": [1], "datatype": "INT64", "data": [1]]]]),
+            "FP32 input with the wrong shape": try .json(tensor([1, 3, 16, 16])),
+            "data count differs from the shape": try .json(tensor([1, 3, 32, 32], 10)),
+            "FP32 data that is not numbers": try .json([
+                "inputs": [["name": "input", "shape": [1], "datatype": "FP32", "data": ["a"]]]
+            ]),
+            "tensor input sent as BYTES": try .json([
+                "inputs": [["name": "input", "shape": [1], "datatype": "BYTES", "data": ["AAAA"]]]
+            ]),
+            "more images than --max-batch": try .json(tensor([5, 3, 32, 32])),
+            "image bytes that are not JPEG or PNG": try .json([
+                "inputs": [["name": "image", "shape": [1], "datatype": "BYTES", "data": ["aGVsbG8="]]]
+            ]),
+            "BYTES in JSON that are not base64": try .json([
+                "inputs": [["name": "image", "shape": [1], "datatype": "BYTES", "data": ["not base64!"]]]
+            ]),
+            "NaN in binary FP32 data": try .binary(
+                [
+                    "inputs": [
+                        [
+                            "name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32",
+                            "parameters": ["binary_data_size": 12288],
+                        ]
+                    ]
+                ],
+                floats(3072, first: .nan)),
+            "binary_data_size past the end of the body": try .binary(
+                [
+                    "inputs": [
+                        [
+                            "name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32",
+                            "parameters": ["binary_data_size": 12288],
+                        ]
+                    ]
+                ],
+                floats(100)),
+            "bytes left after the inputs": try .binary(
+                [
+                    "inputs": [
+                        [
+                            "name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32",
+                            "parameters": ["binary_data_size": 12288],
+                        ]
+                    ]
+                ],
+                floats(3073)),
+            "Inference-Header-Content-Length not a number": try .binary(tensor([1, 3, 32, 32]), Data(), length: "twelve"),
+            "Inference-Header-Content-Length beyond the body": try .binary(tensor([1, 3, 32, 32]), Data(), length: "99999999"),
+            "unknown output": try .json(tensor([1, 3, 32, 32]).merging(["outputs": [["name": "features"]]]) { $1 }),
+            "top_k out of range": try .json(tensor([1, 3, 32, 32]).merging(["parameters": ["top_k": 0]]) { $1 }),
+            "body over --max-body-mb": .post(Data(count: 1_048_577)),
+            "compressed body": .post(Data("{}".utf8)).with(headers: ["Content-Encoding": "gzip"]),
+            "unknown model": try .json(tensor([1, 3, 32, 32]), path: "/v2/models/resnet50/infer"),
+            "unknown model version": try .json(tensor([1, 3, 32, 32]), path: "/v2/models/seresnet18/versions/2/infer"),
+            "unknown route": Case(method: "GET", path: "/v1/models", body: nil, headers: [:]),
+        ]
+    }
 
     /// Rows of the serve table: request → (status, start of the error text).
     static func documentedRows() throws -> [String: (status: Int, error: String)] {
@@ -111,10 +127,11 @@ final class ServeErrorCLITests: XCTestCase {
         try skipWithoutOpenCL()
         let rows = try Self.documentedRows()
         let overload = Set(["queue full", "queue timeout", "model warming up"])
-        XCTAssertEqual(Set(rows.keys), Set(Self.cases.keys).union(overload), "docs/ERRORS.md's serve table and the tests differ")
+        XCTAssertEqual(
+            Set(rows.keys), Set(try Self.cases().keys).union(overload), "docs/ERRORS.md's serve table and the tests differ")
         let server = try ServerProcess(["--device", "0", "--max-batch", "4", "--max-body-mb", "1"] + ServeCLITests.small)
         defer { server.stop() }
-        for (name, request) in Self.cases.sorted(by: { $0.key < $1.key }) {
+        for (name, request) in try Self.cases().sorted(by: { $0.key < $1.key }) {
             let reply = try server.send(request.method, request.path, body: request.body, headers: request.headers)
             guard let row = rows[name] else { continue }
             XCTAssertEqual(reply.status, row.status, "\(name): \(reply.text)")
@@ -145,7 +162,7 @@ final class ServeErrorCLITests: XCTestCase {
                 ["name": "input", "shape": [1, 3, 224, 224], "datatype": "FP32", "parameters": ["binary_data_size": 602_112]]
             ]
         ]
-        let request = Case.binary(header, Self.floats(150_528))
+        let request = try Case.binary(header, Self.floats(150_528))
         let post = { try server.post("/v2/models/seresnet50/infer", body: request.body!, headers: request.headers) }
         let early = try post()
         let notReady = try server.get("/v2/health/ready")

@@ -3,24 +3,16 @@ import Foundation
 /// One request's images waiting for a device: `images` rows of `[3, H, W]` floats, and what
 /// to call with its rows of the batch's output.
 final class BatchJob: @unchecked Sendable {
-    struct Rows: Sendable {
-        let logits: [Float]
-        let probabilities: [Float]
-        let classes: Int
-        /// Which device ran it, for logs.
-        let device: String
-    }
-
     let images: Int
     let input: [Float]
     let arrival: DispatchTime
     let deadline: DispatchTime
-    private let completion: @Sendable (Result<Rows, ServeError>) -> Void
+    private let completion: @Sendable (Result<BatchRows, ServeError>) -> Void
     private var finished = false
     private let lock = NSLock()
 
     init(
-        images: Int, input: [Float], timeout: Double, completion: @escaping @Sendable (Result<Rows, ServeError>) -> Void
+        images: Int, input: [Float], timeout: Double, completion: @escaping @Sendable (Result<BatchRows, ServeError>) -> Void
     ) {
         self.images = images
         self.input = input
@@ -30,13 +22,20 @@ final class BatchJob: @unchecked Sendable {
     }
 
     /// Calls the completion once; later calls are ignored.
-    func finish(_ result: Result<Rows, ServeError>) {
+    func finish(_ result: Result<BatchRows, ServeError>) {
         let first = lock.withLock {
             defer { finished = true }
             return !finished
         }
         if first { completion(result) }
     }
+}
+
+/// One request's share of a batch's output: `images` rows of logits and probabilities.
+struct BatchRows: Sendable {
+    let images: Int
+    let logits: [Float]
+    let probabilities: [Float]
 }
 
 /// Why a request was not answered with outputs: the HTTP status and the `{"error"}` text.

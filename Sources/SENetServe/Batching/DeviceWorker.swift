@@ -125,9 +125,9 @@ final class DeviceWorker: @unchecked Sendable {
                 let range = (row * classes)..<((row + job.images) * classes)
                 job.finish(
                     .success(
-                        .init(
-                            logits: Array(output.logits.data[range]), probabilities: Array(output.probabilities.data[range]),
-                            classes: classes, device: name)))
+                        BatchRows(
+                            images: job.images, logits: Array(output.logits.data[range]),
+                            probabilities: Array(output.probabilities.data[range]))))
                 row += job.images
             }
         } catch {

@@ -24,7 +24,7 @@ final class Dispatcher: @unchecked Sendable {
     }
 
     /// Runs `images` rows of `input` on the least loaded device.
-    func submit(images: Int, input: [Float]) async -> Result<BatchJob.Rows, ServeError> {
+    func submit(images: Int, input: [Float]) async -> Result<BatchRows, ServeError> {
         await withCheckedContinuation { continuation in
             let job = BatchJob(images: images, input: input, timeout: settings.timeoutSeconds) {
                 continuation.resume(returning: $0)
