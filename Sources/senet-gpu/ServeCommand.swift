@@ -102,10 +102,9 @@ struct ServeCommand: ParsableCommand {
             let settings = BatchSettings(
                 maxBatch: maxBatch, windowSeconds: batchWindowMs / 1000, maxQueue: maxQueue, timeoutSeconds: timeout,
                 inputSide: (preprocessing.crop, preprocessing.crop))
-            let server = InferenceServer(
-                model: served, engines: engines,
-                configuration: .init(host: host, port: port, maxBodyBytes: maxBodyMb * 1_048_576, batch: settings), logger: logger
-            )
+            var configuration = ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyMb * 1_048_576, batch: settings)
+            configuration.warmUpDelay = debugWarmUpDelay
+            let server = InferenceServer(model: served, engines: engines, configuration: configuration, logger: logger)
             do {
                 try blockOn { try await server.run() }
             } catch  where "\(error)".contains("Address already in use") {
