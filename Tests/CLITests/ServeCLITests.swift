@@ -48,14 +48,7 @@ final class ServeCLITests: XCTestCase {
     }
 
     func testLoadOnTwoDevicesLosesNothingAndTheMetricsCountEveryRequest() throws {
-        try skipWithoutOpenCL()
-        let devices = try runCLI(["devices", "--json"])
-        let count = (try JSONSerialization.jsonObject(with: Data(devices.stdout.utf8)) as? [Any])?.count ?? 0
-        if count < 2 {
-            // CI installs PoCL and Intel's runtime (scripts/install-intel-opencl.sh): two devices.
-            if ProcessInfo.processInfo.environment["CI"] != nil { return XCTFail("CI needs two OpenCL devices; found \(count)") }
-            throw XCTSkip("one OpenCL device; scripts/install-intel-opencl.sh adds a second")
-        }
+        try requireOpenCLDevices(2)
         let (input, logits) = try inputAndInferLogits(batch: 8)
         let server = try ServerProcess(["--device", "0,1", "--batch-window-ms", "2", "--max-batch", "8"] + Self.small)
         defer { server.stop() }
@@ -99,7 +92,7 @@ final class ServeCLITests: XCTestCase {
     }
 
     func testInferOnAllDevicesPrintsWhatDeviceZeroPrints() throws {
-        try skipWithoutOpenCL()
+        try requireOpenCLDevices(2)  // Each line names the devices that ran it: " + #1 ".
         let folder = ModelFixture.directory.appendingPathComponent("images").path
         let logitsAll = temporary("all.npy")
         let logitsOne = temporary("one.npy")

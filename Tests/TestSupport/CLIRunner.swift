@@ -54,6 +54,22 @@ public func skipWithoutOpenCL() throws {
     }
 }
 
+/// Skips, naming the device count, unless the host has at least `count` OpenCL devices (a
+/// fresh host with only PoCL has one). CI installs Intel's runtime as a second device
+/// (scripts/install-intel-opencl.sh), so there, with `CI` set, too few devices fail instead.
+public func requireOpenCLDevices(_ count: Int) throws {
+    try skipWithoutOpenCL()
+    let devices = try runCLI(["devices", "--json"])
+    XCTAssertEqual(devices.status, 0, devices.stderr)
+    let found = (try JSONSerialization.jsonObject(with: Data(devices.stdout.utf8)) as? [Any])?.count ?? 0
+    guard found < count else { return }
+    let message = "this test needs \(count) OpenCL devices and the host has \(found)"
+    if ProcessInfo.processInfo.environment["CI"] != nil {
+        XCTFail("\(message): CI installs a second one (scripts/install-intel-opencl.sh)")
+    }
+    throw XCTSkip("\(message); scripts/install-intel-opencl.sh adds Intel's CPU runtime as a second")
+}
+
 /// Holds what the reader thread collected; read only after the thread finished.
 private final class DataBox: @unchecked Sendable {
     var data = Data()
