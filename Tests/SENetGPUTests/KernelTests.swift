@@ -196,19 +196,7 @@ final class KernelTests: XCTestCase {
     // MARK: - Standard self-check
 
     func testStandardSelfCheckCoversEveryKernelFile() throws {
-        // No disk cache: every program is compiled here, so its build log is seen.
-        var results: [KernelSelfCheck.Result] = []
-        for runtime in try openTestDevices() {
-            results = try KernelSelfCheck.run(on: runtime)
-            for result in results { assertPassed(result, runtime) }
-            // The compiler has nothing to say about our kernels (warnings would reach users' stderr).
-            // (Intel's runtime logs "Compilation started/done" for every build; that is not a warning.)
-            for entry in runtime.programs.warnings where entry.log.lowercased().contains("warning") {
-                XCTFail("\(runtime.device) \(entry.file) \(entry.options): \(entry.log)")
-            }
-        }
-        let kernels = Set(results.flatMap { $0.kernel.split(separator: "+").map(String.init) })
-        // Every kernel of every embedded .cl file is exercised.
+        // Every kernel of every embedded .cl file.
         var declared: Set<String> = []
         for name in KernelSources.embeddedNames {
             let source = try KernelSources().source(named: name)
@@ -217,6 +205,19 @@ final class KernelTests: XCTestCase {
                 declared.insert(String(source[Range(match.range(at: 1), in: source)!]))
             }
         }
-        XCTAssertEqual(kernels, declared, "selfcheck runs every kernel the sources declare")
+        XCTAssertGreaterThan(declared.count, 10, "the pattern finds the kernels")
+        // No disk cache: every program is compiled here, so its build log is seen.
+        for runtime in try openTestDevices() {
+            let results = try KernelSelfCheck.run(on: runtime)
+            for result in results { assertPassed(result, runtime) }
+            // The compiler has nothing to say about our kernels (warnings would reach users' stderr).
+            // (Intel's runtime logs "Compilation started/done" for every build; that is not a warning.)
+            for entry in runtime.programs.warnings where entry.log.lowercased().contains("warning") {
+                XCTFail("\(runtime.device) \(entry.file) \(entry.options): \(entry.log)")
+            }
+            // On each device, not only the last: a check skipped on one device fails here.
+            let kernels = Set(results.flatMap { $0.kernel.split(separator: "+").map(String.init) })
+            XCTAssertEqual(kernels, declared, "selfcheck runs every kernel the sources declare on \(runtime.device)")
+        }
     }
 }

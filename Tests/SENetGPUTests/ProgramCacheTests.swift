@@ -64,6 +64,18 @@ final class ProgramCacheTests: XCTestCase {
         }
     }
 
+    func testVectorABINotesAreDroppedFromBuildLogsAndNothingElse() {
+        // PoCL's log on an AVX2 host for a kernel on float16 vectors (paths shortened).
+        let note =
+            "warning: /tmp/k.cl:43:21 <Spelling=_builtin_renames.h:90:24>: AVX vector argument of type '__private float16' "
+            + "(vector of 16 'float' values) without 'avx512f' enabled changes the ABI"
+        let other = "warning: /tmp/k.cl:7:5: unused variable 'x'"
+        XCTAssertEqual(ProgramCache.withoutVectorABINotes([note, note].joined(separator: "\n")), "")
+        XCTAssertEqual(ProgramCache.withoutVectorABINotes([note, "2 warnings generated."].joined(separator: "\n")), "")
+        XCTAssertEqual(ProgramCache.withoutVectorABINotes([note, other, note].joined(separator: "\n")), other)
+        XCTAssertEqual(ProgramCache.withoutVectorABINotes(other), other)
+    }
+
     func testCacheDirectoryFollowsEnvironment() {
         XCTAssertNil(ProgramCache.defaultDirectory(environment: ["SENET_GPU_CACHE": "off", "HOME": "/h"]))
         XCTAssertEqual(

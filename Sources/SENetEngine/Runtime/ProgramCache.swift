@@ -29,6 +29,20 @@ public final class ProgramCache: @unchecked Sendable {
     private var stats = Statistics()
     private var buildLogs: [(file: String, options: String, log: String)] = []
 
+    /// `log` without clang's -Wpsabi notes ("AVX vector argument of type 'float16' … without
+    /// 'avx512f' enabled changes the ABI"), which PoCL prints on hosts without AVX-512 for every
+    /// 16-float vector passed to a builtin (vload16, fma). Kernel and builtins are compiled for
+    /// the same target, so nothing is mismatched, and PoCL refuses `-Wno-psabi` as a build
+    /// option. Every other line stays.
+    static func withoutVectorABINotes(_ log: String) -> String {
+        let lines = log.split(separator: "\n", omittingEmptySubsequences: false)
+        let kept = lines.filter { !($0.hasPrefix("warning: ") && $0.hasSuffix("changes the ABI")) }
+        guard kept.count < lines.count else { return log }
+        // Only a count of warnings ("17 warnings generated.") left: nothing to say.
+        if kept.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty || $0.hasSuffix("generated.") }) { return "" }
+        return kept.joined(separator: "\n")
+    }
+
     /// The compiler's messages (warnings) of the programs built from source so far, for `-v`:
     /// a clean build logs nothing.
     public var warnings: [(file: String, options: String, log: String)] { lock.withLock { buildLogs } }
@@ -105,7 +119,7 @@ public final class ProgramCache: @unchecked Sendable {
             throw EngineError.kernelBuildFailed(source: file, options: options, log: error.log)
         }
         stats.compiledFromSource += 1
-        let log = program.buildLog()
+        let log = Self.withoutVectorABINotes(program.buildLog())
         if !log.isEmpty { buildLogs.append((file: file, options: options, log: log)) }
         if let path {
             do {
