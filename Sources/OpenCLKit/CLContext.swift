@@ -41,9 +41,6 @@ public final class CLQueue: @unchecked Sendable {
 
     /// Blocks until every enqueued command has finished.
     public func finish() throws { try check(clFinish(handle), "clFinish") }
-
-    /// Submits enqueued commands without waiting.
-    public func flush() throws { try check(clFlush(handle), "clFlush") }
 }
 
 /// Owns a `cl_event`; gives kernel timings when the queue profiles.
@@ -58,11 +55,6 @@ public final class CLEvent: @unchecked Sendable {
     deinit {
         clReleaseEvent(handle)
         CLObjectCount.released("event")
-    }
-
-    public func wait() throws {
-        var event: cl_event? = handle
-        try check(clWaitForEvents(1, &event), "clWaitForEvents")
     }
 
     /// Device time between start and end of the command, in nanoseconds.

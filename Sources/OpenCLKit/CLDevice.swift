@@ -1,6 +1,12 @@
 import COpenCL
 import Foundation
 
+/// CL_DEVICE_TYPE as the planner uses it (a device reporting several types is the first of
+/// gpu, cpu, accelerator).
+public enum CLDeviceType: String, Sendable, Codable, CaseIterable {
+    case cpu, gpu, accelerator, other
+}
+
 /// One OpenCL device, with the facts `senet-gpu devices` shows and the planner needs.
 ///
 /// Devices are listed as one flat index across all platforms, in platform order and then
@@ -16,8 +22,8 @@ public struct CLDevice: @unchecked Sendable, CustomStringConvertible {
     public let driverVersion: String
     public let deviceVersion: String
     public let openCLCVersion: String
-    /// `cpu`, `gpu`, `accelerator` or `other`.
-    public let type: String
+    /// What kind of device the driver says it is.
+    public let type: CLDeviceType
     public let computeUnits: Int
     public let clockMHz: Int
     public let globalMemoryBytes: UInt64
@@ -99,11 +105,11 @@ public struct CLDevice: @unchecked Sendable, CustomStringConvertible {
         supportsFP64 = extensions.contains("cl_khr_fp64") || doubleConfig != 0
     }
 
-    private static func typeName(_ type: cl_device_type) -> String {
-        if type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 { return "gpu" }
-        if type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 { return "cpu" }
-        if type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 { return "accelerator" }
-        return "other"
+    private static func typeName(_ type: cl_device_type) -> CLDeviceType {
+        if type & cl_device_type(CL_DEVICE_TYPE_GPU) != 0 { return .gpu }
+        if type & cl_device_type(CL_DEVICE_TYPE_CPU) != 0 { return .cpu }
+        if type & cl_device_type(CL_DEVICE_TYPE_ACCELERATOR) != 0 { return .accelerator }
+        return .other
     }
 
     static func string(_ id: cl_device_id, _ param: Int32) throws -> String {

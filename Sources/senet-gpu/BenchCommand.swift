@@ -125,7 +125,9 @@ struct BenchCommand: ParsableCommand {
         if let weights = modelOptions.weights { arguments += ["--weights", weights] }
         if let model = modelOptions.model { arguments += ["--model", model] }
         if let kernels = engineOptions.kernelOptions.kernels { arguments += ["--kernels", kernels] }
-        arguments += ["--precision", engineOptions.precision, "--arithmetic", engineOptions.arithmetic]
+        arguments += [
+            "--precision", engineOptions.precision.rawValue, "--arithmetic", engineOptions.arithmetic.rawValue,
+        ]
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CACHE_HOME"] = caches.path
         environment["POCL_CACHE_DIR"] = caches.appendingPathComponent("pocl").path

@@ -14,7 +14,9 @@ struct DevicesCommand: ParsableCommand {
 
     struct Entry: Encodable {
         let index: Int
-        let platform, name, type, vendor, driverVersion, deviceVersion, openCLCVersion: String
+        let platform, name: String
+        let type: CLDeviceType
+        let vendor, driverVersion, deviceVersion, openCLCVersion: String
         let computeUnits, clockMHz, maxWorkGroupSize: Int
         let globalMemoryBytes, localMemoryBytes, maxAllocationBytes: UInt64
         let fp16, fp64: Bool

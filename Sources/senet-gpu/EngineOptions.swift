@@ -17,7 +17,7 @@ struct EngineOptions: ParsableArguments {
     var cpuOps: String?
 
     @Option(help: "What to do when the plan does not fit the device: `cpu` runs it on the CPU reference instead.")
-    var fallback: String?
+    var fallback: FallbackChoice?
 
     @Option(help: "Most device memory the plan may use, in MiB (default: what the device has).")
     var memoryLimit: Int?
@@ -32,47 +32,35 @@ struct EngineOptions: ParsableArguments {
         help:
             "Kernels: auto (by device type), cpu (no local memory or barriers) or gpu (local-memory tiles, work-group reductions); either runs on any device."
     )
-    var kernelFamily = "auto"
+    var kernelFamily = KernelFamilyChoice.auto
 
     @Option(
         help:
             "fp32, or fp16: feature maps and weights stored as half on the device (half the memory), sums in fp32. The CPU reference is fp32."
     )
-    var precision = "fp32"
+    var precision = Precision.fp32
 
     @Option(
         help:
             "With --precision fp16: auto (half arithmetic only where `tune` found it faster), fp32, or fp16 (half products, fp32 accumulators; needs cl_khr_fp16)."
     )
-    var arithmetic = "auto"
+    var arithmetic = Arithmetic.auto
 
     @OptionGroup var kernelOptions: KernelOptions
 
     /// `--kernel-family` as the library's choice; nil for auto.
-    func family() throws -> KernelFamily? {
-        if kernelFamily == "auto" { return nil }
-        guard let family = KernelFamily(rawValue: kernelFamily) else {
-            throw CLIError.invalidOption("--kernel-family '\(kernelFamily)' is not auto, cpu or gpu")
-        }
-        return family
-    }
+    var family: KernelFamily? { kernelFamily.family }
 
-    /// `--precision` and `--arithmetic` as the library's choices; errors for values that make
-    /// no sense, or fp16 asked of the CPU reference.
-    func precisionChoice() throws -> (Precision, Arithmetic) {
-        guard let chosen = Precision(rawValue: precision) else {
-            throw CLIError.invalidOption("--precision '\(precision)' is not fp32 or fp16")
-        }
-        guard let math = Arithmetic(rawValue: arithmetic) else {
-            throw CLIError.invalidOption("--arithmetic '\(arithmetic)' is not auto, fp32 or fp16")
-        }
-        if chosen == .fp32 && math == .fp16 {
+    /// The combinations of values the parser cannot refuse alone: half arithmetic without half
+    /// storage, and fp16 asked of the CPU reference. (Not `validate()`: the parser would print
+    /// these as usage errors instead of our one `senet-gpu: error:` line.)
+    func checkPrecision() throws {
+        if precision == .fp32 && arithmetic == .fp16 {
             throw CLIError.invalidOption("--arithmetic fp16 needs --precision fp16 (half storage)")
         }
-        if chosen == .fp16 && device == "cpu" {
+        if precision == .fp16 && device == "cpu" {
             throw CLIError.invalidOption("the CPU reference computes in fp32 only; --precision fp16 needs an OpenCL device")
         }
-        return (chosen, math)
     }
 
     var planOptions: PlanOptions {
@@ -80,10 +68,8 @@ struct EngineOptions: ParsableArguments {
             cpuOps: (cpuOps ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
             perturbLayer: debugPerturb, failLayer: debugFail)
         options.memoryLimitBytes = memoryLimit.map { $0 * 1_048_576 }
-        options.kernelFamily = try? family()
-        if let (precision, arithmetic) = try? precisionChoice() {
-            (options.precision, options.arithmetic) = (precision, arithmetic)
-        }
+        options.kernelFamily = family
+        (options.precision, options.arithmetic) = (precision, arithmetic)
         return options
     }
 
@@ -93,7 +79,7 @@ struct EngineOptions: ParsableArguments {
         do {
             return try engine.plan(for: shape)
         } catch let error as EngineError {
-            guard case .deviceOutOfMemory = error, fallback == "cpu" else { throw error }
+            guard case .deviceOutOfMemory = error, fallback == .cpu else { throw error }
             printErr("senet-gpu: note: \(error.description.split(separator: ";")[0]); running on the CPU (--fallback cpu)")
             var options = planOptions
             options.precision = .fp32  // The reference is fp32.
@@ -144,11 +130,7 @@ struct EngineOptions: ParsableArguments {
     }
 
     func engine(for model: SEResNet, profiling: Bool = false) throws -> InferenceEngine {
-        _ = try family()  // A bad --kernel-family is an error, not auto.
-        _ = try precisionChoice()
-        if let fallback, fallback != "cpu" {
-            throw CLIError.invalidOption("--fallback '\(fallback)' is not supported; the only fallback is `cpu`")
-        }
+        try checkPrecision()
         var options = planOptions
         options.profile = profiling
         let engine = InferenceEngine(model: model, runtime: try openRuntime(profiling: profiling), options: options)

@@ -16,7 +16,7 @@ struct SelfCheckCommand: ParsableCommand {
     @OptionGroup var kernelOptions: KernelOptions
 
     @Option(help: "fp32, or fp16 (half storage on every kernel, and half arithmetic where the device has cl_khr_fp16).")
-    var precision = "fp32"
+    var precision = Precision.fp32
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
@@ -39,9 +39,7 @@ struct SelfCheckCommand: ParsableCommand {
         let start = Date()
         let report: Report
         do {
-            guard let chosen = Precision(rawValue: precision) else {
-                throw CLIError.invalidOption("--precision '\(precision)' is not fp32 or fp16")
-            }
+            let chosen = precision
             let runtime = try kernelOptions.openRuntime(index: device)
             let results = try KernelSelfCheck.run(on: runtime, precision: chosen)
             let stats = runtime.programs.statistics

@@ -50,10 +50,10 @@ struct ServeCommand: ParsableCommand {
     var maxBodyMb = 64
 
     @Option(help: "Log lines as json (one object per line) or text.")
-    var logFormat = "json"
+    var logFormat = LogFormat.json
 
-    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel = "info"
+    @Option(help: "Log level.")
+    var logLevel = LogLevel.info
 
     @Option(help: ArgumentHelp("Seconds to wait before the warm-up (tests of not-ready).", visibility: .hidden))
     var debugWarmUpDelay = 0.0
@@ -80,12 +80,6 @@ struct ServeCommand: ParsableCommand {
             throw CLIError.invalidOption("--max-body-mb \(maxBodyMb) is not between 1 and 4096")
         }
         guard (0...65535).contains(port) else { throw CLIError.invalidOption("--port \(port) is not between 0 and 65535") }
-        guard ["json", "text"].contains(logFormat) else {
-            throw CLIError.invalidOption("--log-format '\(logFormat)' is not json or text")
-        }
-        guard Logger.Level(rawValue: logLevel) != nil else {
-            throw CLIError.invalidOption("--log-level '\(logLevel)' is not a level")
-        }
     }
 
     func run() throws {
@@ -119,9 +113,9 @@ struct ServeCommand: ParsableCommand {
 
     private func makeLogger() -> Logger {
         var logger = Logger(label: "senet-gpu.serve") { label in
-            logFormat == "json" ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
+            logFormat == .json ? JSONLogHandler(label: label) as any LogHandler : StreamLogHandler.standardError(label: label)
         }
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        logger.logLevel = logLevel.level
         return logger
     }
 }

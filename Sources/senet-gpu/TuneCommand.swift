@@ -31,8 +31,9 @@ struct TuneCommand: ParsableCommand {
             for warning in warnings { printErr("senet-gpu: warning: \(warning)") }
             var table = try stored ?? TuningTable(for: runtime)
             let shapes = try NetworkGraph(model: model, inputShape: input.shape).convolutions
-            let family = try engineOptions.family() ?? .forDevice(runtime.device)
-            let (precision, arithmetic) = try engineOptions.precisionChoice()
+            try engineOptions.checkPrecision()
+            let family = engineOptions.family ?? .forDevice(runtime.device)
+            let (precision, arithmetic) = (engineOptions.precision, engineOptions.arithmetic)
             if precision == .fp16 && arithmetic == .fp16 && !runtime.device.supportsFP16 {
                 throw EngineError.halfArithmeticUnsupported(device: runtime.device.description)
             }

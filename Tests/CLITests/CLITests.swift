@@ -187,9 +187,6 @@ final class DeviceCLITests: XCTestCase {
             ])
             XCTAssertEqual(forced.status, 0, "\(family): \(forced.stdout) \(forced.stderr)")
         }
-        let bad = try runCLI(base + ["--kernel-family", "tpu"])
-        XCTAssertEqual(bad.status, 1)
-        XCTAssertTrue(bad.stderr.contains("--kernel-family 'tpu' is not auto, cpu or gpu"), bad.stderr)
     }
 
     func testLaunchLogGoesToStderrOnePerLaunch() throws {
@@ -222,6 +219,20 @@ final class DeviceCLITests: XCTestCase {
         let bad = try runCLI(["plan", "--model", "seresnet18", "--cpu-ops", "nonsense"])
         XCTAssertEqual(bad.status, 1)
         XCTAssertTrue(bad.stderr.contains("--cpu-ops 'nonsense' matches no op"), bad.stderr)
+    }
+
+    func testPlanReportsTheBytesOfThePackedWeightsItUploads() throws {
+        try skipWithoutOpenCL()
+        // seresnext26t's stem has 24 and 32 output channels, padded to 64 when packed.
+        let plan = try runCLI(["plan", "--device", "0", "--model", "seresnext26t_32x4d", "--size", "32"])
+        XCTAssertEqual(plan.status, 0, plan.stderr)
+        let printed = try XCTUnwrap(
+            plan.stdout.firstMatch(of: #/\((\d+) bytes; uploaded once/#).flatMap { Int($0.1) }, plan.stdout)
+        // What the device holds once every weight is uploaded: the sum of the buffers' sizes.
+        let model = try SyntheticWeights.model(Architecture(modelName: "seresnext26t_32x4d")!, seed: 1)
+        let engine = InferenceEngine(model: model, runtime: try openTestDevice())
+        _ = try engine.plan(for: [1, 3, 32, 32])
+        XCTAssertEqual(printed, try XCTUnwrap(engine.deviceModel).weightBytes)
     }
 }
 

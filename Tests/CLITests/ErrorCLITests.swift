@@ -165,6 +165,45 @@ final class ErrorCLITests: XCTestCase {
         XCTAssertTrue(fallback.stdout.contains("device: cpu"), fallback.stdout)
         try assertOneLineError(base + ["--debug-fail", "layer2.1.conv2"], "the device failed in layer layer2.1.conv2")
         try assertOneLineError(["infer", "--device", "7", "--model", "seresnet18"], "device 7 does not exist; available: #0 ")
-        try assertOneLineError(["infer", "--device", "0", "--fallback", "gpu"], "--fallback 'gpu' is not supported")
+    }
+
+    // MARK: - Option values
+
+    func testEveryEnumOptionRefusesABadValueInTheParserNamingTheChoices() throws {
+        // The weight file does not exist: an error about it would mean the value got past the
+        // parser and something started loading.
+        let missing = ["--weights", "/nonexistent/w.safetensors"]
+        let cases: [(arguments: [String], option: String, choices: [String])] = [
+            (["infer", "--precision", "fp64"], "--precision", ["fp32", "fp16"]),
+            (["infer", "--arithmetic", "int8"], "--arithmetic", ["auto", "fp32", "fp16"]),
+            (["infer", "--kernel-family", "tpu"], "--kernel-family", ["auto", "cpu", "gpu"]),
+            (["infer", "--fallback", "gpu"], "--fallback", ["cpu"]),
+            (["compare", "--precision", "half"], "--precision", ["fp32", "fp16"]),
+            (["bench", "--kernel-family", "fast"], "--kernel-family", ["auto", "cpu", "gpu"]),
+            (["tune", "--arithmetic", "bf16"], "--arithmetic", ["auto", "fp32", "fp16"]),
+            (["plan", "--fallback", "none"], "--fallback", ["cpu"]),
+            (["selfcheck", "--precision", "fp64"], "--precision", ["fp32", "fp16"]),
+            (["serve", "--log-format", "xml"], "--log-format", ["json", "text"]),
+        ]
+        for (arguments, option, choices) in cases {
+            let extra = arguments[0] == "selfcheck" ? [] : missing
+            let result = try runCLI(arguments + extra)
+            // ArgumentParser's usage-error status (EX_USAGE), not our 1.
+            XCTAssertEqual(result.status, 64, "\(arguments): \(result.stderr)")
+            let errors = result.stderr.split(separator: "\n").filter { $0.hasPrefix("Error:") }
+            XCTAssertEqual(errors.count, 1, "one error line: \(result.stderr)")
+            let line = String(errors.first ?? "")
+            XCTAssertTrue(line.contains("'\(arguments[2])'") && line.contains(option), line)
+            for choice in choices { XCTAssertTrue(line.contains("'\(choice)'"), "\(line) lacks \(choice)") }
+            XCTAssertFalse(result.stderr.contains("nonexistent"), "nothing loaded: \(result.stderr)")
+        }
+        // Seven log levels are listed one per line after the error line.
+        let level = try runCLI(["serve", "--log-level", "loud"] + missing)
+        XCTAssertEqual(level.status, 64, level.stderr)
+        XCTAssertTrue(level.stderr.hasPrefix("Error: The value 'loud' is invalid for '--log-level"), level.stderr)
+        let listed = level.stderr.components(separatedBy: "Usage:")[0]
+        for choice in ["trace", "debug", "info", "notice", "warning", "error", "critical"] {
+            XCTAssertTrue(listed.contains("- \(choice)"), "\(level.stderr) lacks \(choice)")
+        }
     }
 }

@@ -60,12 +60,25 @@ final class DevicePlanTests: XCTestCase {
         XCTAssertThrowsError(try engine.plan(for: [1, 3, 64, 64])) { XCTAssertTrue("\($0)".contains("matches no op"), "\($0)") }
     }
 
-    func testCPUPlanIsTheReference() throws {
-        let model = try SyntheticWeights.model(Architecture(modelName: "senet34")!, seed: 3)
-        let input = SyntheticWeights.input(shape: [2, 3, 48, 56], seed: 4)
-        let output = try InferenceEngine(model: model, runtime: nil).run(input)
-        XCTAssertEqual(output.logits, try Reference.forward(model, input: input))
-        assertClose(output.probabilities, Reference.softmax(output.logits), tolerance: 1e-6)
+    func testCPUPlanMatchesPyTorch() throws {
+        // The CPU plan walks the graph's reference ops, so it is checked against PyTorch's
+        // logits, not against the reference (the same code).
+        let fixture = try ModelFixture.load("classic34_48x40")
+        let model = try SyntheticWeights.model(fixture.architecture, seed: fixture.weightSeed)
+        let plan = try InferenceEngine(model: model, runtime: nil).plan(for: fixture.input.shape)
+        XCTAssertTrue(plan.placements.allSatisfy { !$0.onDevice && $0.reason == "the CPU reference was chosen" })
+        let output = try plan.run(fixture.input)
+        assertClose(output.logits, fixture.expectedLogits, tolerance: ModelFixtureTests.tolerance)
+        // Softmax of PyTorch's logits, in doubles here.
+        let classes = fixture.expectedLogits.shape[1]
+        var expected = fixture.expectedLogits
+        for row in 0..<expected.shape[0] {
+            let logits = (0..<classes).map { Double(fixture.expectedLogits.data[row * classes + $0]) }
+            let top = logits.max()!
+            let sum = logits.reduce(0) { $0 + exp($1 - top) }
+            for c in 0..<classes { expected.data[row * classes + c] = Float(exp(logits[c] - top) / sum) }
+        }
+        assertClose(output.probabilities, expected, tolerance: 1e-4)
     }
 
     // MARK: - Buffers
@@ -187,6 +200,25 @@ final class DevicePlanTests: XCTestCase {
             assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
         }
         XCTAssertEqual(deviceModel.uploadCount, uploads)
+    }
+
+    func testWeightBytesCountThePackedWeightsTheDeviceHolds() throws {
+        let runtime = try openTestDevice()
+        // seresnext26t's deep stem has 24 and 32 output channels: packed into blocks of 64.
+        let model = try SyntheticWeights.model(Architecture(modelName: "seresnext26t_32x4d")!, seed: 6)
+        let stem = try XCTUnwrap(model.stem.first)
+        XCTAssertEqual(stem.weight.shape, [24, 3, 3, 3])
+        XCTAssertEqual(ConvTiling.packWeights(stem.weight).shape, [1, 27, 64])
+        for precision in Precision.allCases {
+            var options = PlanOptions()
+            options.precision = precision
+            let engine = InferenceEngine(model: model, runtime: runtime, options: options)
+            let plan = try engine.plan(for: [1, 3, 32, 32])
+            // The estimate (made before uploading, for the memory check) against the bytes of
+            // the buffers the plan's ops then uploaded.
+            XCTAssertEqual(plan.weightBytes, try XCTUnwrap(engine.deviceModel).weightBytes, "\(precision)")
+            XCTAssertTrue(plan.textDescription.contains("(\(plan.weightBytes) bytes;"), plan.textDescription)
+        }
     }
 
     // MARK: - Launches

@@ -199,7 +199,7 @@ final class HalfPrecisionTests: XCTestCase {
             let device = runtime.device
             let half = { (tilings: [ConvTiling]) in tilings.filter(\.halfArithmetic).count }
             let all = ConvTuner.candidates(for: device, precision: .fp16)
-            XCTAssertEqual(half(all) > 0, device.supportsFP16 && device.type == "cpu", "\(device)")
+            XCTAssertEqual(half(all) > 0, device.supportsFP16 && device.type == .cpu, "\(device)")
             XCTAssertEqual(half(ConvTuner.candidates(for: device, precision: .fp32)), 0)
             XCTAssertEqual(half(ConvTuner.candidates(for: device, precision: .fp16, arithmetic: .fp32)), 0)
             XCTAssertEqual(
@@ -220,10 +220,23 @@ final class HalfPrecisionTests: XCTestCase {
             let plan = try ExecutionPlan(
                 graph: graph, runtime: runtime, weights: DeviceModel(runtime: runtime, precision: .fp16), options: options,
                 tuning: table)
-            XCTAssertEqual(plan.tunedConvolutions, plan.convolutions)
+            // Every convolution runs its fp16 entry, the half arithmetic included.
+            XCTAssertEqual(plan.convolutionChoices.count, plan.convolutions)
+            for choice in plan.convolutionChoices {
+                let g = graph.convolutions.first { $0.name == choice.name }!.geometry
+                XCTAssertEqual(choice.tiling, table.entries[ConvTuner.key(g, precision: .fp16)].map { .cpu($0) }, choice.name)
+                XCTAssertTrue(choice.tuned, choice.name)
+            }
             XCTAssertEqual(plan.halfArithmeticConvolutions, device.supportsFP16 ? plan.convolutions : 0)
             let fp32 = try ExecutionPlan(graph: graph, runtime: runtime, weights: DeviceModel(runtime: runtime), tuning: table)
             XCTAssertEqual(fp32.tunedConvolutions, 0, "fp16 entries are not fp32's")
+            XCTAssertEqual(
+                fp32.convolutionChoices.map(\.tiling),
+                graph.convolutions.map { conv -> ConvolutionTiling in
+                    device.type == .cpu
+                        ? .cpu(ConvTiling.defaultFor(device: device, geometry: conv.geometry))
+                        : .gpu(GPUConvTiling.defaultFor(device: device, geometry: conv.geometry))
+                })
             XCTAssertEqual(fp32.halfArithmeticConvolutions, 0)
             guard device.supportsFP16 else { continue }  // PoCL compiles each candidate for 0.4 s.
             let result = try ConvTuner.tune(g, runtime: runtime, precision: .fp16, repeats: 1)

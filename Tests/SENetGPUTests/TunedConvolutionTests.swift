@@ -44,6 +44,37 @@ final class TunedConvolutionTests: XCTestCase {
 
     // MARK: - Tuner
 
+    /// Every device convolution of `plan` runs `expected(name, geometry)` and says it is tuned.
+    func assertPlanRuns(
+        _ plan: ExecutionPlan, tuned: Bool = true, file: StaticString = #filePath, line: UInt = #line,
+        _ expected: (String, ConvGeometry) -> ConvolutionTiling?
+    ) {
+        let geometries = Dictionary(uniqueKeysWithValues: plan.graph.convolutions.map { ($0.name, $0.geometry) })
+        XCTAssertEqual(
+            plan.convolutionChoices.count, plan.convolutions, "every convolution on the device", file: file, line: line)
+        for choice in plan.convolutionChoices {
+            let entry = expected(choice.name, geometries[choice.name]!)
+            XCTAssertEqual(choice.tuned, tuned, choice.name, file: file, line: line)
+            if tuned {
+                XCTAssertEqual(choice.tiling, entry, choice.name, file: file, line: line)
+            } else {
+                XCTAssertNotEqual(choice.tiling, entry, "\(choice.name) ran the table's entry", file: file, line: line)
+            }
+        }
+    }
+
+    /// The tuner's rule: the fastest finalist by median, unless it beats the default by 3 % or
+    /// less, when the default stays.
+    func assertTunerKeptItsRule<T: Hashable & Sendable & CustomStringConvertible>(
+        _ result: ConvTuner.Result<T>, file: StaticString = #filePath, line: UInt = #line
+    ) {
+        let fastest = result.finalists.min { $0.value < $1.value }!
+        let expected = fastest.value <= 0.97 * result.defaultSeconds ? fastest.key : result.fallback
+        XCTAssertEqual(result.best, expected, "\(result.finalists) default \(result.fallback)", file: file, line: line)
+        XCTAssertEqual(result.bestSeconds, result.finalists[result.best], file: file, line: line)
+        XCTAssertFalse(result.rejected.contains(result.best), file: file, line: line)
+    }
+
     func testTunerPicksAPassingCandidateAndThePlanUsesIt() throws {
         let directory = try temporaryDirectory(self)
         let runtime = try openTestDevice(cacheDirectory: directory.appendingPathComponent("programs"))
@@ -51,11 +82,8 @@ final class TunedConvolutionTests: XCTestCase {
         let shape = [1, 3, 40, 40]
         let geometries = try NetworkGraph(model: model, inputShape: shape).convolutions
         let result = try ConvTuner.tune(geometries[0].geometry, runtime: runtime, repeats: 1)
-        let tried =
-            ConvTuner.candidates(for: runtime.device) + [
-                ConvTiling.defaultFor(device: runtime.device, geometry: geometries[0].geometry)
-            ]
-        XCTAssertTrue(tried.contains(result.best), "\(result.best)")
+        XCTAssertEqual(result.fallback, ConvTiling.defaultFor(device: runtime.device, geometry: geometries[0].geometry))
+        assertTunerKeptItsRule(result)
         XCTAssertTrue(result.rejected.isEmpty, "no candidate computes wrong on this device")
 
         let path = try XCTUnwrap(TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory))
@@ -70,6 +98,7 @@ final class TunedConvolutionTests: XCTestCase {
         let engine = InferenceEngine(model: model, runtime: runtime)
         XCTAssertEqual(engine.tuning, table)
         let plan = try engine.plan(for: shape)
+        assertPlanRuns(plan) { _, g in table.entries[ConvTuner.key(g)].map { .cpu($0) } }
         XCTAssertEqual(plan.tunedConvolutions, plan.convolutions)
         let input = SyntheticWeights.input(shape: shape, seed: 2)
         assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
@@ -83,6 +112,7 @@ final class TunedConvolutionTests: XCTestCase {
         let geometries = try NetworkGraph(model: model, inputShape: shape).convolutions
         let result = try ConvTuner.tuneGPU(geometries[1].geometry, runtime: runtime, repeats: 1)
         XCTAssertTrue(result.best.fits(runtime.device), "\(result.best)")
+        assertTunerKeptItsRule(result)
         XCTAssertTrue(result.rejected.isEmpty, "no candidate computes wrong on this device: \(result.rejected)")
 
         // Every convolution gets a tuned GPU tiling (split-K forced on half of them); the plan
@@ -97,7 +127,12 @@ final class TunedConvolutionTests: XCTestCase {
         options.kernelFamily = .gpu
         let engine = InferenceEngine(model: model, runtime: runtime, options: options)
         let plan = try engine.plan(for: shape)
+        assertPlanRuns(plan) { _, g in table.gpuEntries[ConvTuner.key(g)].map { .gpu($0) } }
         XCTAssertEqual(plan.tunedConvolutions, plan.convolutions)
+        // The CPU family has no entries in this table: nothing is tuned there.
+        options.kernelFamily = .cpu
+        let cpu = try InferenceEngine(model: model, runtime: runtime, options: options).plan(for: shape)
+        assertPlanRuns(cpu, tuned: false) { _, g in table.gpuEntries[ConvTuner.key(g)].map { .gpu($0) } }
         let input = SyntheticWeights.input(shape: shape, seed: 4)
         assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
     }
@@ -110,7 +145,7 @@ final class TunedConvolutionTests: XCTestCase {
             let threeByThree = ConvGeometry(
                 batch: 1, inChannels: 64, height: 56, width: 56, outChannels: 64, kernel: 3, padding: 1)
             let strided = ConvGeometry(batch: 1, inChannels: 256, height: 56, width: 56, outChannels: 512, kernel: 1, stride: 2)
-            guard device.type == "cpu" else {
+            guard device.type == .cpu else {
                 XCTAssertEqual(ConvTiling.defaultFor(device: device, geometry: wide).kernel, .pixelVector)
                 continue
             }
@@ -135,14 +170,21 @@ final class TunedConvolutionTests: XCTestCase {
             XCTAssertGreaterThan(peak.measuredGflops, 0)
             XCTAssertEqual(peak.vectorWidth, [16, 8, 4, 2, 1].first { $0 <= runtime.device.nativeFloatVectorWidth })
             let d = runtime.device
-            if d.clockMHz > 0 {
-                let formula = Double(d.clockMHz) * 1e6 * Double(d.computeUnits) * Double(d.nativeFloatVectorWidth) * 2 / 1e9
-                XCTAssertEqual(try XCTUnwrap(peak.nominalGflops), formula, accuracy: 1e-9)
-            } else {
-                XCTAssertNil(peak.nominalGflops, "no clock, no formula")
-            }
+            XCTAssertEqual(
+                peak.nominalGflops,
+                DevicePeak.nominalGflops(
+                    clockMHz: d.clockMHz, computeUnits: d.computeUnits, vectorWidth: d.nativeFloatVectorWidth))
+            XCTAssertEqual(peak.nominalGflops == nil, d.clockMHz == 0, "no clock, no formula")
             XCTAssertTrue(try KernelSelfCheck.fmaPeak(on: runtime, width: peak.vectorWidth, iterations: 19).passed)
         }
+    }
+
+    func testNominalPeakOfKnownChips() {
+        // Worked by hand from GUIDE §7 (clock × cores × lanes × 2): a 2-core AVX2 VM at
+        // 2.45 GHz (2450e6 × 2 × 8 × 2 = 78.4e9), a 16-core AVX-512 host at 3 GHz (1536e9).
+        XCTAssertEqual(DevicePeak.nominalGflops(clockMHz: 2450, computeUnits: 2, vectorWidth: 8)!, 78.4, accuracy: 1e-9)
+        XCTAssertEqual(DevicePeak.nominalGflops(clockMHz: 3000, computeUnits: 16, vectorWidth: 16)!, 1536, accuracy: 1e-9)
+        XCTAssertNil(DevicePeak.nominalGflops(clockMHz: 0, computeUnits: 8, vectorWidth: 8), "Intel's CPU runtime says 0 MHz")
     }
 
     func testDamagedTuningFileFallsBackToDefaults() throws {

@@ -12,14 +12,6 @@ public enum ElementType: String, Sendable, Codable, CaseIterable {
         case .float16: return 2
         }
     }
-
-    /// The OpenCL C type of a stored element.
-    public var openCLType: String {
-        switch self {
-        case .float32: return "float"
-        case .float16: return "half"
-        }
-    }
 }
 
 /// The order of a value's elements. Channel-blocked layouts (NCHWc) arrive as new cases.

@@ -123,6 +123,7 @@ public enum TiledConvolution {
 extension Conv2d: DeviceLowerable {
     /// Packed weights (`ConvTiling.packWeights`) and the bias.
     public func deviceParameters() -> [Tensor] { [ConvTiling.packWeights(layer.weight), layer.bias] }
+    public var deviceParameterShapes: [[Int]] { [ConvTiling.packedShape(layer.weight.shape), layer.bias.shape] }
 
     public func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int {
         switch context.family {
@@ -133,40 +134,61 @@ extension Conv2d: DeviceLowerable {
         }
     }
 
+    /// The tiling this convolution runs with in `context`, and whether it is the tuning table's
+    /// entry (false: the default, or the entry replaced because the device or `--arithmetic`
+    /// rules it out).
+    func tilingChoice(_ context: LoweringContext) -> (tiling: ConvolutionTiling, tuned: Bool) {
+        if context.family == .gpu && geometry.groups == 1 {
+            let (tiling, tuned) = gpuTilingChoice(context)
+            return (.gpu(tiling), tuned)
+        }
+        let (tiling, tuned) = cpuTilingChoice(context)
+        return (.cpu(tiling), tuned)
+    }
+
+    func cpuTiling(_ context: LoweringContext) -> ConvTiling { cpuTilingChoice(context).tiling }
+    func gpuTiling(_ context: LoweringContext) -> GPUConvTiling { gpuTilingChoice(context).tiling }
+
     /// The tuned CPU-family tiling for this shape and precision when it is valid on the device,
     /// else the default; `--arithmetic` overrides the tuned choice of half arithmetic (forcing
     /// it moves a pixel-vector layer to the channel-vector kernel, which has it).
-    func cpuTiling(_ context: LoweringContext) -> ConvTiling {
+    func cpuTilingChoice(_ context: LoweringContext) -> (tiling: ConvTiling, tuned: Bool) {
         let key = ConvTuner.key(geometry, precision: context.precision)
         if geometry.groups > 1 {
             // Grouped layers have one kernel, tuned or not, in either family; no half arithmetic.
-            if let tuned = context.tuning?.entries[key], tuned.isValid(on: context.device), tuned.fits(geometry) { return tuned }
-            return ConvTiling.groupedDefault(device: context.device, geometry: geometry)
+            if let tuned = context.tuning?.entries[key], tuned.isValid(on: context.device), tuned.fits(geometry) {
+                return (tuned, true)
+            }
+            return (ConvTiling.groupedDefault(device: context.device, geometry: geometry), false)
         }
         var tiling = ConvTiling.defaultFor(device: context.device, geometry: geometry)
-        if let tuned = context.tuning?.entries[key], tuned.isValid(on: context.device) { tiling = tuned }
+        var fromTable = false
+        if let tuned = context.tuning?.entries[key], tuned.isValid(on: context.device) { (tiling, fromTable) = (tuned, true) }
         switch (context.precision, context.arithmetic) {
         case (.fp32, _), (.fp16, .fp32): tiling.halfArithmetic = false
         case (.fp16, .fp16):
-            if tiling.kernel != .channelVector { tiling = ConvTiling.channelVectorDefault(device: context.device) }
+            if tiling.kernel != .channelVector {
+                (tiling, fromTable) = (ConvTiling.channelVectorDefault(device: context.device), false)
+            }
             tiling.halfArithmetic = true
         case (.fp16, .auto): break
         }
-        return tiling
+        return (tiling, fromTable)
     }
 
     /// The tuned GPU tiling for this shape and precision when the device can run it, else the
     /// device's default; half arithmetic as for `cpuTiling`.
-    func gpuTiling(_ context: LoweringContext) -> GPUConvTiling {
+    func gpuTilingChoice(_ context: LoweringContext) -> (tiling: GPUConvTiling, tuned: Bool) {
         let key = ConvTuner.key(geometry, precision: context.precision)
         var tiling = GPUConvTiling.defaultFor(device: context.device, geometry: geometry)
-        if let tuned = context.tuning?.gpuEntries[key], tuned.isValid(on: context.device) { tiling = tuned }
+        var fromTable = false
+        if let tuned = context.tuning?.gpuEntries[key], tuned.isValid(on: context.device) { (tiling, fromTable) = (tuned, true) }
         switch (context.precision, context.arithmetic) {
         case (.fp32, _), (.fp16, .fp32): tiling.halfArithmetic = false
         case (.fp16, .fp16): tiling.halfArithmetic = true
         case (.fp16, .auto): break
         }
-        return tiling
+        return (tiling, fromTable)
     }
 
     /// Whether the convolution multiplies in half in `context`.

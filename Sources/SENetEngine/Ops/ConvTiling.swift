@@ -84,7 +84,7 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
     /// tile and work-group size separately (about 0.4 s each), and `tune` gains little more.
     /// GPUs: small pixel-vector tiles, so there are enough work-items.
     public static func defaultFor(device: CLDevice?, geometry g: ConvGeometry? = nil) -> ConvTiling {
-        guard let device, device.type == "cpu" else { return ConvTiling(channels: 4, pixels: 4, im2col: true) }
+        guard let device, device.type == .cpu else { return ConvTiling(channels: 4, pixels: 4, im2col: true) }
         if let g, g.kernelHeight == 1, g.stride == 1, g.padding == 0, g.outHeight * g.outWidth >= 14 * 14 {
             return ConvTiling(channels: 16, pixels: nativeWidth(device), localSize: 8)
         }
@@ -97,7 +97,7 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
     public static func groupedDefault(device: CLDevice, geometry g: ConvGeometry) -> ConvTiling {
         let perGroup = g.outChannels / g.groups
         let channels = [16, 8, 4, 2, 1].first { perGroup % $0 == 0 }!
-        let cpu = device.type == "cpu"
+        let cpu = device.type == .cpu
         return ConvTiling(channels: channels, pixels: cpu ? nativeWidth(device) : 8, localSize: cpu ? 8 : nil)
     }
 
@@ -119,6 +119,13 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Output channels per block of packed weights; every tile's channel count divides it.
     public static let weightBlock = 64
 
+    /// The shape `packWeights` gives a weight of `shape`: [⌈OC/64⌉, C·K·K, 64].
+    public static func packedShape(_ shape: [Int]) -> [Int] {
+        let outChannels = shape[0]
+        let taps = shape.dropFirst().reduce(1, *)
+        return [(outChannels + weightBlock - 1) / weightBlock, taps, weightBlock]
+    }
+
     /// Weight [OC, C, K, K] packed to [⌈OC/64⌉, C·K·K, 64], the layout every convolution kernel
     /// reads (MLAS packs the same way): a tile's output channels at one tap are contiguous, and
     /// a work-item streams one contiguous panel. Channels past OC are zero.
@@ -126,12 +133,25 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
         let outChannels = weight.shape[0]
         let taps = weight.count / outChannels
         let block = weightBlock
-        let blocks = (outChannels + block - 1) / block
-        var packed = Tensor(shape: [blocks, taps, block])
+        var packed = Tensor(shape: packedShape(weight.shape))
         for o in 0..<outChannels {
             let base = (o / block) * taps * block + o % block
             for t in 0..<taps { packed.data[base + t * block] = weight.data[o * taps + t] }
         }
         return packed
+    }
+}
+
+/// The tiling one convolution of a plan runs with: a CPU-family tiling (`conv_tiled.cl`,
+/// `conv_ocvec.cl`; also every grouped layer) or a GPU-family one (`conv_gemm.cl`).
+public enum ConvolutionTiling: Hashable, Sendable, CustomStringConvertible {
+    case cpu(ConvTiling)
+    case gpu(GPUConvTiling)
+
+    public var description: String {
+        switch self {
+        case .cpu(let tiling): return "\(tiling)"
+        case .gpu(let tiling): return "\(tiling)"
+        }
     }
 }

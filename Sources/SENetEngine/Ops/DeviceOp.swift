@@ -43,6 +43,8 @@ public struct DeviceBinding {
 public protocol DeviceLowerable: GraphOp {
     /// The weights as the kernels read them; packed once when uploaded, then released.
     func deviceParameters() -> [Tensor]
+    /// The shapes of `deviceParameters()`, without packing anything (memory estimates).
+    var deviceParameterShapes: [[Int]] { get }
     /// Bytes of plan-wide scratch the device op needs (shared by all ops, one at a time).
     func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int
     /// True when the op may write its output over its first input (elementwise ops).
@@ -55,6 +57,7 @@ public protocol DeviceLowerable: GraphOp {
 
 extension DeviceLowerable {
     public func deviceParameters() -> [Tensor] { parameters }
+    public var deviceParameterShapes: [[Int]] { parameters.map(\.shape) }
     public func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int { 0 }
     public var writesInPlace: Bool { false }
 

@@ -8,7 +8,7 @@ public enum KernelFamily: String, CaseIterable, Sendable, Codable {
     case cpu, gpu
 
     /// The family for a device: CPUs get the CPU family, everything else the GPU family.
-    public static func forDevice(_ device: CLDevice) -> KernelFamily { device.type == "cpu" ? .cpu : .gpu }
+    public static func forDevice(_ device: CLDevice) -> KernelFamily { device.type == .cpu ? .cpu : .gpu }
 }
 
 /// What every device op of a plan is lowered with: the device, the kernel family, the tuned

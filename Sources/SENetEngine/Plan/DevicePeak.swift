@@ -19,10 +19,10 @@ public struct DevicePeak: Sendable {
     /// of milliseconds, so launch overhead does not count).
     public static func measure(runtime: DeviceRuntime, iterations: Int? = nil, repeats: Int = 5) throws -> DevicePeak {
         let device = runtime.device
-        let iterations = iterations ?? (device.type == "cpu" ? 65_536 : 4096)
+        let iterations = iterations ?? (device.type == .cpu ? 65_536 : 4096)
         let width = [16, 8, 4, 2, 1].first { $0 <= device.nativeFloatVectorWidth } ?? 1
         // Enough work-items to fill every unit several times (GPUs need thousands).
-        let items = runtime.roundedUp(device.computeUnits * (device.type == "cpu" ? 16 : 4096))
+        let items = runtime.roundedUp(device.computeUnits * (device.type == .cpu ? 16 : 4096))
         let (op, _) = try launch(runtime: runtime, width: width, items: items, iterations: iterations)
         try op.enqueue(on: runtime.queue, profile: false)
         try runtime.queue.finish()
@@ -31,10 +31,15 @@ public struct DevicePeak: Sendable {
             try runtime.queue.finish()
         }
         let flops = 2 * Double(width * chains * iterations) * Double(items)
-        let nominal =
-            device.clockMHz > 0
-            ? Double(device.clockMHz) * 1e6 * Double(device.computeUnits) * Double(device.nativeFloatVectorWidth) * 2 / 1e9 : nil
+        let nominal = nominalGflops(
+            clockMHz: device.clockMHz, computeUnits: device.computeUnits, vectorWidth: device.nativeFloatVectorWidth)
         return DevicePeak(nominalGflops: nominal, measuredGflops: flops / seconds / 1e9, vectorWidth: width)
+    }
+
+    /// clock × compute units × float lanes × 2 FLOPs per FMA, in GFLOP/s; nil without a clock.
+    static func nominalGflops(clockMHz: Int, computeUnits: Int, vectorWidth: Int) -> Double? {
+        guard clockMHz > 0 else { return nil }
+        return Double(clockMHz) * 1e6 * Double(computeUnits) * Double(vectorWidth) * 2 / 1e9
     }
 
     /// The bound `fma_peak` launch and its output buffer (one float per work-item); `items` is

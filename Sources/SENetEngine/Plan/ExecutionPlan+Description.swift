@@ -30,7 +30,7 @@ extension ExecutionPlan {
         lines.append(
             "\(onDevice) ops on the device, \(placements.count - onDevice) on the CPU; one arena holds every activation and "
                 + "scratch (largest scratch \(Self.megabytes(scratchBytes))): activations \(Self.megabytes(activationBytes)) for this plan, "
-                + "weights \(Self.megabytes(weightBytes)) (uploaded once, shared by every plan of the engine); "
+                + "weights \(Self.megabytes(weightBytes)) (\(weightBytes) bytes; uploaded once, shared by every plan of the engine); "
                 + String(format: "%.2f GMAC", Double(graph.macs) / 1e9))
         if deviceName != nil {
             lines.append(

@@ -25,6 +25,15 @@ public final class ExecutionPlan: @unchecked Sendable {
         public var outputShape: [Int] { output.shape }
     }
 
+    /// The tiling a device convolution runs with, and whether it came from the tuning table.
+    public struct ConvolutionChoice: Sendable, Equatable {
+        public let name: String
+        public let tiling: ConvolutionTiling
+        /// True when the tiling is the table's entry for this shape; false for the default, or
+        /// an entry the device or `--arithmetic` ruled out.
+        public let tuned: Bool
+    }
+
     /// One thing the plan does, in order.
     public enum Step: Sendable {
         case device(op: Int)
@@ -60,8 +69,11 @@ public final class ExecutionPlan: @unchecked Sendable {
     public let scratchBytes: Int
     /// Peak device memory for activations and scratch: the arena.
     public var activationBytes: Int { arena.byteCount }
-    /// Convolution shapes that used tuned tile sizes, out of all convolutions.
-    public let tunedConvolutions: Int, convolutions: Int
+    /// Each device convolution's tiling, in graph order.
+    public let convolutionChoices: [ConvolutionChoice]
+    /// Device convolutions that run the tuning table's tiling, out of all convolutions.
+    public var tunedConvolutions: Int { convolutionChoices.filter(\.tuned).count }
+    public let convolutions: Int
     /// The kernels the device ops use; nil on the CPU reference.
     public let kernelFamily: KernelFamily?
     /// How the plan stores feature maps and weights (fp32 on the CPU reference).
@@ -108,13 +120,6 @@ public final class ExecutionPlan: @unchecked Sendable {
         deviceName = runtime?.device.description
         let family = options.kernelFamily ?? runtime.map { KernelFamily.forDevice($0.device) }
         convolutions = graph.convolutions.count
-        tunedConvolutions =
-            graph.convolutions.filter { conv in
-                let key = ConvTuner.key(conv.geometry, precision: precision)
-                // Grouped layers run the CPU family's kernel, so their entries are the CPU family's.
-                let gpuTable = family == .gpu && conv.geometry.groups == 1
-                return gpuTable ? tuning?.gpuEntries[key] != nil : tuning?.entries[key] != nil
-            }.count
 
         let reasons = graph.nodes.map { Self.reasonForCPU($0, graph: graph, runtime: runtime, options: options) }
         let onDevice = reasons.map { $0 == nil }
@@ -125,6 +130,14 @@ public final class ExecutionPlan: @unchecked Sendable {
                 runtime: $0, family: family, tuning: tuning, precision: options.precision, arithmetic: options.arithmetic)
         }
         let lowered = graph.nodes.indices.filter { onDevice[$0] }.map { ($0, graph.nodes[$0].op as! any DeviceLowerable) }
+        convolutionChoices =
+            context.map { context in
+                lowered.compactMap { index, op in
+                    guard let conv = op as? Conv2d else { return nil }
+                    let (tiling, tuned) = conv.tilingChoice(context)
+                    return ConvolutionChoice(name: graph.nodes[index].name, tiling: tiling, tuned: tuned)
+                }
+            } ?? []
         halfArithmeticConvolutions =
             context.map { context in
                 lowered.filter { _, op in

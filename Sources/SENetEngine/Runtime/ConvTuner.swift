@@ -10,7 +10,12 @@ public enum ConvTuner {
         public let key: String
         public let best: Tiling
         public let bestSeconds: Double
+        /// The device's default tiling for the shape, kept unless a finalist beats it by 3 %.
+        public let fallback: Tiling
         public let defaultSeconds: Double
+        /// The finalists of the interleaved rounds (the three fastest and the default) with
+        /// their median seconds.
+        public let finalists: [Tiling: Double]
         /// Candidates rejected because their output disagreed with the reference.
         public let rejected: [Tiling]
     }
@@ -30,7 +35,7 @@ public enum ConvTuner {
     /// and the channel-vector tiles at the native vector width and half of it, in work-groups
     /// of 2 to 8.
     public static func candidates(for device: CLDevice) -> [ConvTiling] {
-        guard device.type == "cpu" else {
+        guard device.type == .cpu else {
             return candidates
                 + candidates.map { ConvTiling(channels: $0.channels, pixels: $0.pixels, localSize: 64, im2col: $0.im2col) }
         }
@@ -93,7 +98,7 @@ public enum ConvTuner {
         if g.groups > 1 {
             // One kernel serves grouped layers: its tiles inside a group, any pixel width.
             let perGroup = g.outChannels / g.groups
-            let local = device.type == "cpu" ? 8 : 64
+            let local = device.type == .cpu ? 8 : 64
             let tried = [16, 8, 4, 2, 1].filter { perGroup % $0 == 0 }.prefix(3).flatMap { m in
                 [8, 16].map { ConvTiling(channels: m, pixels: $0, localSize: local) }
             }
@@ -213,8 +218,8 @@ public enum ConvTuner {
         var best = finalists.min { medians[$0]! < medians[$1]! }!
         if let defaultSeconds = medians[fallback], medians[best]! > 0.97 * defaultSeconds { best = fallback }
         return Result(
-            key: key(g, precision: precision), best: best, bestSeconds: medians[best]!, defaultSeconds: medians[fallback] ?? .nan,
-            rejected: rejected)
+            key: key(g, precision: precision), best: best, bestSeconds: medians[best]!, fallback: fallback,
+            defaultSeconds: medians[fallback] ?? .nan, finalists: medians, rejected: rejected)
     }
 }
 

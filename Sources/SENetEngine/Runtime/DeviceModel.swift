@@ -53,7 +53,11 @@ public final class DeviceModel: @unchecked Sendable {
 
     /// How a parameter is stored: matrices in the plan's precision, vectors (biases) in fp32.
     static func element(of parameter: Tensor, _ precision: Precision) -> ElementType {
-        parameter.shape.count >= 2 ? precision.storage : .float32
+        element(ofShape: parameter.shape, precision)
+    }
+
+    static func element(ofShape shape: [Int], _ precision: Precision) -> ElementType {
+        shape.count >= 2 ? precision.storage : .float32
     }
 
     /// Throws when finite values of `tensor` would overflow half (NaN and infinity in the file
@@ -67,10 +71,14 @@ public final class DeviceModel: @unchecked Sendable {
         if count > 0 { throw EngineError.weightOutOfHalfRange(tensor: name, largest: largest, count: count) }
     }
 
-    /// Bytes the weights of `ops` take on the device in `precision` (uploaded or not).
+    /// Bytes the weights of `ops` take on the device in `precision` (uploaded or not), as
+    /// packed: a convolution's output channels padded to whole blocks of 64.
     static func bytes(of ops: [any DeviceLowerable], precision: Precision) -> Int {
         ops.reduce(0) { total, op in
-            total + op.parameters.reduce(0) { $0 + $1.count * element(of: $1, precision).byteSize }
+            total
+                + op.deviceParameterShapes.reduce(0) {
+                    $0 + $1.reduce(1, *) * element(ofShape: $1, precision).byteSize
+                }
         }
     }
 }

@@ -37,7 +37,7 @@ public final class DeviceRuntime: @unchecked Sendable {
 
     /// Work-group size for kernels whose work-items are independent: fixed, because PoCL compiles
     /// a kernel once per work-group size and a driver's choice varies with every global size.
-    public var independentWorkGroupSize: Int { device.type == "cpu" ? 8 : 64 }
+    public var independentWorkGroupSize: Int { device.type == .cpu ? 8 : 64 }
 
     /// `global` rounded up to a multiple of `independentWorkGroupSize` (kernels skip the extra items).
     public func roundedUp(_ global: Int) -> Int {
