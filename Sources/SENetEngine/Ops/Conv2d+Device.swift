@@ -20,11 +20,12 @@ public enum TiledConvolution {
         precondition(tiling.fits(g), "tiling \(tiling) cannot run a convolution of \(g.groups) groups")
         if tiling.kernel == .channelVector {
             let types = types.withHalfArithmetic(tiling.halfArithmetic)
-            return DeviceOp([
-                try channelVectorLaunch(
-                    runtime: runtime, geometry: g, tiling: tiling, arguments: [input, weightT, bias, output], relu: relu,
-                    types: types)
-            ])
+            return DeviceOp(
+                [
+                    try channelVectorLaunch(
+                        runtime: runtime, geometry: g, tiling: tiling, arguments: [input, weightT, bias, output], relu: relu,
+                        types: types)
+                ], convolutionTiling: .cpu(tiling))
         }
         let defines = ["TM": tiling.channels, "TN": tiling.pixels]
         let channelBlocks = (g.outChannels + tiling.channels - 1) / tiling.channels
@@ -73,7 +74,7 @@ public enum TiledConvolution {
         } else {
             launches.append(try KernelLaunch(kernel, arguments, global: [pixelBlocks, channelBlocks, g.batch]))
         }
-        return DeviceOp(launches)
+        return DeviceOp(launches, convolutionTiling: .cpu(tiling))
     }
 
     /// `conv_ocvec` over `[input, weightT, bias, output]`: dim 0 = blocks of `pixels` of the

@@ -155,6 +155,6 @@ public enum GPUConvolution {
                         + [g.outChannels, pixels, g.outHeight * g.outWidth, slices, relu ? 1 : 0].map { .int($0) },
                     global: [runtime.roundedUp(pixels), g.outChannels], local: [runtime.independentWorkGroupSize, 1]))
         }
-        return DeviceOp(launches)
+        return DeviceOp(launches, convolutionTiling: .gpu(t))
     }
 }

@@ -5,8 +5,12 @@ import SENetCore
 /// it is one enqueue per launch on the runtime's in-order queue.
 public final class DeviceOp: @unchecked Sendable {
     public let launches: [KernelLaunch]
+    /// For a convolution, the tiling its launches were built with (after any substitution).
+    public let convolutionTiling: ConvolutionTiling?
 
-    public init(_ launches: [KernelLaunch]) { self.launches = launches }
+    public init(_ launches: [KernelLaunch], convolutionTiling: ConvolutionTiling? = nil) {
+        (self.launches, self.convolutionTiling) = (launches, convolutionTiling)
+    }
 
     /// Enqueues every launch; returns their events only when `profile` (else none).
     @discardableResult

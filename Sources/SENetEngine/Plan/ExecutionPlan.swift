@@ -130,14 +130,6 @@ public final class ExecutionPlan: @unchecked Sendable {
                 runtime: $0, family: family, tuning: tuning, precision: options.precision, arithmetic: options.arithmetic)
         }
         let lowered = graph.nodes.indices.filter { onDevice[$0] }.map { ($0, graph.nodes[$0].op as! any DeviceLowerable) }
-        convolutionChoices =
-            context.map { context in
-                lowered.compactMap { index, op in
-                    guard let conv = op as? Conv2d else { return nil }
-                    let (tiling, tuned) = conv.tilingChoice(context)
-                    return ConvolutionChoice(name: graph.nodes[index].name, tiling: tiling, tuned: tuned)
-                }
-            } ?? []
         halfArithmeticConvolutions =
             context.map { context in
                 lowered.filter { _, op in
@@ -188,6 +180,16 @@ public final class ExecutionPlan: @unchecked Sendable {
         }
         valueBuffers = buffers
         deviceOps = ops
+        // What each convolution's op was built with; tuned only when that is the table's entry.
+        convolutionChoices =
+            context.map { context in
+                lowered.compactMap { index, op in
+                    guard let conv = op as? Conv2d, let ran = ops[index]?.convolutionTiling else { return nil }
+                    let chosen = conv.tilingChoice(context)
+                    return ConvolutionChoice(
+                        name: graph.nodes[index].name, tiling: ran, tuned: chosen.tuned && ran == chosen.tiling)
+                }
+            } ?? []
         self.weightBytes = weightBytes
         scratchBytes = scratchByOp.values.max() ?? 0
         placements = graph.nodes.enumerated().map { index, node in
