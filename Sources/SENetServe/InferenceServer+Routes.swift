@@ -61,7 +61,8 @@ extension InferenceServer {
             throw ServeError.badRequest("Content-Encoding \(encoding) is not supported; send the body uncompressed")
         }
         let limit = configuration.maxBodyBytes
-        let tooLarge = ServeError.badRequest("the body is larger than --max-body-mb \(limit / 1_048_576) MiB")
+        let tooLarge = ServeError(
+            status: 413, message: "the body is larger than --max-body-mb \(limit / 1_048_576) MiB")
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
         let body: ByteBuffer
         do {
@@ -78,11 +79,15 @@ extension InferenceServer {
             }
             jsonLength = length
         }
+        // JSON, tensor and image decoding is CPU work of up to seconds: on the decode pool, so
+        // the cooperative pool (2 threads on 2 cores) stays free for health checks and metrics.
         let decoded: InferRequest
         let rows: (images: Int, data: [Float])
         do {
-            decoded = try InferRequest.decode(body: Data(buffer: body), jsonLength: jsonLength)
-            rows = try model.rows(of: decoded)
+            (decoded, rows) = try await decodePool.runIfActive { [model] in
+                let decoded = try InferRequest.decode(body: Data(buffer: body), jsonLength: jsonLength)
+                return (decoded, try model.rows(of: decoded))
+            }
         } catch let error as RequestError {
             throw ServeError.badRequest(error.message)
         }

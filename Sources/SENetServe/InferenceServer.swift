@@ -1,6 +1,8 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
+import NIOPosix
 import SENetCore
 import SENetEngine
 import ServiceLifecycle
@@ -13,6 +15,12 @@ public struct ServerConfiguration: Sendable {
     public var batch: BatchSettings
     /// Seconds to wait before the warm-up (tests of the not-ready state).
     public var warmUpDelay: Double = 0
+    /// Seconds a connection may go without a complete request part (headers, a body chunk)
+    /// while it is not waiting for a response: idle keep-alive, slow headers, stalled bodies.
+    public var idleTimeout: Double = 60
+    /// Threads that decode request bodies (JSON, binary tensors, images) off the event loops and
+    /// Swift's cooperative pool, so health and metrics answer while large requests decode.
+    public var decodeThreads = 2
 
     public init(host: String, port: Int, maxBodyBytes: Int, batch: BatchSettings) {
         (self.host, self.port, self.maxBodyBytes, self.batch) = (host, port, maxBodyBytes, batch)
@@ -29,6 +37,8 @@ public final class InferenceServer: Sendable {
     let configuration: ServerConfiguration
     let logger: Logger
     let state = ServerState()
+    /// Where request bodies are decoded (`ServerConfiguration.decodeThreads`).
+    let decodePool: NIOThreadPool
 
     public init(
         model: ServedModel, engines: [(name: String, engine: InferenceEngine)], configuration: ServerConfiguration,
@@ -39,6 +49,7 @@ public final class InferenceServer: Sendable {
         self.logger = logger
         let metrics = ServerMetrics(devices: engines.map(\.name), maxBatch: configuration.batch.maxBatch)
         self.metrics = metrics
+        decodePool = NIOThreadPool(numberOfThreads: max(1, configuration.decodeThreads))
         dispatcher = Dispatcher(
             workers: engines.map {
                 DeviceWorker(name: $0.name, engine: $0.engine, settings: configuration.batch, metrics: metrics, logger: logger)
@@ -51,8 +62,9 @@ public final class InferenceServer: Sendable {
         router.add(middleware: ProtocolErrorMiddleware(metrics: metrics, state: state, logger: logger))
         addRoutes(to: router)
         let logger = logger
+        let idle = TimeAmount.milliseconds(Int64(configuration.idleTimeout * 1000))
         let app = Application(
-            router: router,
+            router: router, server: .http1(configuration: .init(idleTimeout: idle)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "senet-gpu"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0
@@ -63,6 +75,7 @@ public final class InferenceServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         dispatcher.start()
+        decodePool.start()
         let warmUp = Task.detached { [self] in
             do {
                 if configuration.warmUpDelay > 0 { try await Task.sleep(for: .seconds(configuration.warmUpDelay)) }
@@ -79,6 +92,7 @@ public final class InferenceServer: Sendable {
         warmUp.cancel()
         _ = await warmUp.result
         dispatcher.drain()
+        try? await decodePool.shutdownGracefully()
         logger.info(
             "stopped after answering every accepted request",
             metadata: [

@@ -49,6 +49,15 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Largest request body in MiB.")
     var maxBodyMb = 64
 
+    @Option(
+        help:
+            "Seconds a connection may go without a complete request part (headers, a body chunk) when no response is due: closes idle keep-alive, slow-header and stalled-body connections, and bounds SIGTERM's wait for stalled uploads."
+    )
+    var idleTimeout = 60.0
+
+    @Option(help: "Threads that decode request bodies and images (default: the host's cores).")
+    var decodeThreads = ProcessInfo.processInfo.activeProcessorCount
+
     @Option(help: "Log lines as json (one object per line) or text.")
     var logFormat = LogFormat.json
 
@@ -76,6 +85,12 @@ struct ServeCommand: ParsableCommand {
         guard timeout > batchWindowMs / 1000 else {
             throw CLIError.invalidOption("--timeout \(timeout) s must be longer than --batch-window-ms \(batchWindowMs)")
         }
+        guard idleTimeout > 0, idleTimeout <= 3600 else {
+            throw CLIError.invalidOption("--idle-timeout \(idleTimeout) is not between 0 and 3600 seconds")
+        }
+        guard (1...256).contains(decodeThreads) else {
+            throw CLIError.invalidOption("--decode-threads \(decodeThreads) is not between 1 and 256")
+        }
         guard maxBodyMb >= 1, maxBodyMb <= 4096 else {
             throw CLIError.invalidOption("--max-body-mb \(maxBodyMb) is not between 1 and 4096")
         }
@@ -98,6 +113,7 @@ struct ServeCommand: ParsableCommand {
                 inputSide: (preprocessing.crop, preprocessing.crop))
             var configuration = ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyMb * 1_048_576, batch: settings)
             configuration.warmUpDelay = debugWarmUpDelay
+            (configuration.idleTimeout, configuration.decodeThreads) = (idleTimeout, decodeThreads)
             let server = InferenceServer(model: served, engines: engines, configuration: configuration, logger: logger)
             do {
                 try blockOn { try await server.run() }

@@ -140,7 +140,8 @@ final class ServeErrorCLITests: XCTestCase {
         let good = try server.post(
             "/v2/models/seresnet18/infer", body: try JSONSerialization.data(withJSONObject: Self.tensor([1, 3, 32, 32])))
         XCTAssertEqual(good.status, 200, good.text)
-        XCTAssertEqual(try server.metric(#"senet_requests_total{route="infer",status="400"}"#), 21)
+        XCTAssertEqual(try server.metric(#"senet_requests_total{route="infer",status="400"}"#), 20)
+        XCTAssertEqual(try server.metric(#"senet_requests_total{route="infer",status="413"}"#), 1)
         XCTAssertEqual(server.stop(), 0, server.log)
     }
 

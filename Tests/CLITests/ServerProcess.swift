@@ -149,11 +149,12 @@ var repositoryRoot: URL {
     URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 }
 
-/// Runs `Tests/serve/oip_client.py arguments…` with the test Python; its stdout (a JSON line).
-func runClient(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+/// Runs `Tests/serve/SCRIPT arguments…` with the test Python; its stdout (a JSON line).
+func runClient(_ arguments: [String], script: String = "oip_client.py") throws -> (status: Int32, stdout: String, stderr: String)
+{
     let process = Process()
     process.executableURL = try testPython()
-    process.arguments = [repositoryRoot.appendingPathComponent("Tests/serve/oip_client.py").path] + arguments
+    process.arguments = [repositoryRoot.appendingPathComponent("Tests/serve/\(script)").path] + arguments
     let out = Pipe()
     let err = Pipe()
     process.standardOutput = out

@@ -1,0 +1,72 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `senet-gpu serve` against loopback clients that misbehave on purpose
+/// (Tests/serve/hostile_client.py): every connection has a clock, SIGTERM's drain is bounded,
+/// and decoding large requests never keeps health checks waiting.
+final class ServeConnectionTests: XCTestCase {
+    private func hostile(_ arguments: [String]) throws -> [String: Any] {
+        let client = try runClient(arguments, script: "hostile_client.py")
+        XCTAssertEqual(client.status, 0, client.stderr)
+        return try JSONSerialization.jsonObject(with: Data(client.stdout.utf8)) as? [String: Any] ?? [:]
+    }
+
+    func testIdleSlowHeaderAndStalledBodyConnectionsCloseWithinTheIdleTimeout() throws {
+        try skipWithoutOpenCL()
+        let server = try ServerProcess(["--device", "0", "--idle-timeout", "1"] + ServeCLITests.small)
+        defer { server.stop() }
+        let closed = try hostile(["timeouts", "--url", server.url, "--model", "seresnet18", "--limit", "10"])
+        for name in ["idle", "slow_headers", "stalled_body"] {
+            let seconds = try XCTUnwrap(closed[name] as? Double, "\(name) was still open after 10 s: \(closed)")
+            XCTAssertGreaterThanOrEqual(seconds, 0.5, "\(name) closed long before its timeout")
+            XCTAssertLessThan(seconds, 3, "\(name) outlived the 1 s idle timeout")
+        }
+        XCTAssertEqual(try server.get("/v2/health/live").status, 200, "the server carries on")
+        XCTAssertEqual(server.stop(), 0, server.log)
+    }
+
+    func testSIGTERMWithAStalledUploaderExitsWithinTheIdleTimeout() throws {
+        try skipWithoutOpenCL()
+        let server = try ServerProcess(["--device", "0", "--idle-timeout", "2"] + ServeCLITests.small)
+        defer { server.stop() }
+        let client = Process()
+        client.executableURL = try testPython()
+        client.arguments = [
+            repositoryRoot.appendingPathComponent("Tests/serve/hostile_client.py").path, "stall", "--url", server.url,
+            "--model", "seresnet18", "--limit", "30",
+        ]
+        let out = Pipe()
+        client.standardOutput = out
+        try client.run()
+        defer { if client.isRunning { client.terminate() } }
+        // Once the upload has stalled, SIGTERM: the drain waits for it at most the idle timeout.
+        let first = out.fileHandleForReading.availableData
+        XCTAssertTrue(String(decoding: first, as: UTF8.self).hasPrefix("stalled"))
+        Thread.sleep(forTimeInterval: 0.3)
+        let start = Date()
+        let status = server.stop()
+        let seconds = Date().timeIntervalSince(start)
+        XCTAssertEqual(status, 0, server.log)
+        XCTAssertLessThan(seconds, 5, "SIGTERM waited \(seconds) s for a stalled upload")
+        client.waitUntilExit()
+        let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertTrue(report.contains("closed_after"), report)
+        XCTAssertFalse(report.contains("null"), "the stalled connection was never closed: \(report)")
+    }
+
+    func testHealthAnswersWithinASecondWhileTwoRequestsOfHugeImagesDecode() throws {
+        try skipWithoutOpenCL()
+        let server = try ServerProcess(["--device", "0", "--max-batch", "8"] + ServeCLITests.small)
+        defer { server.stop() }
+        // Two requests of eight zero-filled 10000×10000 PNGs (1.2 GB of floats each once decoded).
+        let result = try hostile(["busy", "--url", server.url, "--model", "seresnet18"])
+        print("serve while huge images decode: \(result)")  // The small infer's time, for the notes.
+        let big = result["big_requests"] as? [[Double]] ?? []
+        XCTAssertEqual(big.map { $0.first ?? 0 }, [200, 200], "the huge requests are served: \(result)")
+        XCTAssertGreaterThanOrEqual(result["health_checks"] as? Int ?? 0, 3, "health was polled while they decoded: \(result)")
+        XCTAssertEqual(result["health_statuses"] as? [Int], [200])
+        XCTAssertLessThan(result["health_max_seconds"] as? Double ?? 99, 1, "\(result)")
+        XCTAssertEqual(server.stop(), 0, server.log)
+    }
+}

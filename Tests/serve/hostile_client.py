@@ -1,0 +1,150 @@
+"""Loopback clients that misbehave on purpose, for the serve tests. Every loop is bounded in
+count and time; each command prints one JSON object of what it measured."""
+import argparse
+import json
+import socket
+import struct
+import threading
+import time
+import urllib.parse
+import zlib
+
+
+def address(url):
+    """(host, port) of `host:port` (tritonclient's form) or `http://host:port`."""
+    parts = urllib.parse.urlsplit(url if "://" in url else "http://" + url)
+    return parts.hostname, parts.port
+
+
+def seconds_until_closed(sock, limit):
+    """Seconds until the server closes `sock` (EOF or reset), or None after `limit`."""
+    start = time.monotonic()
+    sock.settimeout(0.05)
+    while time.monotonic() - start < limit:
+        try:
+            if sock.recv(65536) == b"":
+                return time.monotonic() - start
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - start
+    return None
+
+
+def timeouts(args):
+    """An idle connection, one that sends half its headers, and one that stalls mid-body: how
+    long each stays open after its last byte."""
+    host, port = address(args.url)
+    path = "/v2/models/%s/infer" % args.model
+    openings = {
+        "idle": b"",
+        "slow_headers": ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: app" % path).encode(),
+        "stalled_body": ("POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{\"inputs\":" % path).encode(),
+    }
+    results = {}
+
+    def run(name, opening):
+        sock = socket.create_connection((host, port))
+        if opening:
+            sock.sendall(opening)
+        results[name] = seconds_until_closed(sock, args.limit)
+        sock.close()
+
+    threads = [threading.Thread(target=run, args=item) for item in openings.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(args.limit + 5)
+    print(json.dumps(results))
+
+
+def stall(args):
+    """Sends headers and part of a body, then nothing: prints "stalled" at once and, once the
+    server closes the connection, the seconds it stayed open."""
+    host, port = address(args.url)
+    sock = socket.create_connection((host, port))
+    sock.sendall(("POST /v2/models/%s/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{" % args.model).encode())
+    print("stalled", flush=True)
+    print(json.dumps({"closed_after": seconds_until_closed(sock, args.limit)}), flush=True)
+
+
+def png(side):
+    """A zero-filled 8-bit RGB PNG of side × side pixels (compresses to a few MB)."""
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload))
+    row = b"\x00" * (1 + 3 * side)
+    compressor = zlib.compressobj(1)
+    data = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def request(host, port, method, path, body=b"", headers=None, timeout=120):
+    """One request on its own connection: (status, seconds)."""
+    import http.client
+    start = time.monotonic()
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    connection.request(method, path, body=body, headers=headers or {})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    return response.status, time.monotonic() - start
+
+
+def busy(args):
+    """Two requests of `--images` side × side PNGs decode while health and a small infer are
+    timed: the slowest health answer and the small infer's time."""
+    host, port = address(args.url)
+    image = png(args.side)
+    elements = b"".join(struct.pack("<I", len(image)) + image for _ in range(args.images))
+    header = json.dumps({"inputs": [{"name": "image", "shape": [args.images], "datatype": "BYTES",
+                                     "parameters": {"binary_data_size": len(elements)}}]}).encode()
+    headers = {"Inference-Header-Content-Length": str(len(header)), "Content-Type": "application/octet-stream"}
+    path = "/v2/models/%s/infer" % args.model
+    big = []
+
+    def heavy():
+        big.append(request(host, port, "POST", path, header + elements, headers))
+
+    threads = [threading.Thread(target=heavy) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)  # Let both bodies arrive and start decoding.
+    health, small = [], []
+    tensor = json.dumps({"inputs": [{"name": "input", "shape": [1, 3, args.crop, args.crop], "datatype": "FP32",
+                                     "data": [0.0] * (3 * args.crop * args.crop)}]}).encode()
+    # A small infer beside them (timed, reported): it waits for a decode thread today.
+    side = threading.Thread(target=lambda: small.append(
+        request(host, port, "POST", path, tensor, {"Content-Type": "application/json"}, timeout=60)))
+    side.start()
+    while any(thread.is_alive() for thread in threads) and len(health) < 600:
+        health.append(request(host, port, "GET", "/v2/health/live", timeout=30))
+        time.sleep(0.1)
+    side.join(60)
+    for thread in threads:
+        thread.join(300)
+    print(json.dumps({
+        "health_checks": len(health), "health_max_seconds": max(s for _, s in health) if health else None,
+        "health_statuses": sorted({status for status, _ in health}),
+        "small_infer": small[0] if small else None, "big_requests": big,
+    }))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("timeouts", "stall", "busy"):
+        command = commands.add_parser(name)
+        command.add_argument("--url", required=True)
+        command.add_argument("--model", required=True)
+    commands.choices["timeouts"].add_argument("--limit", type=float, default=20)
+    commands.choices["stall"].add_argument("--limit", type=float, default=20)
+    commands.choices["busy"].add_argument("--side", type=int, default=10000)
+    commands.choices["busy"].add_argument("--images", type=int, default=8)
+    commands.choices["busy"].add_argument("--crop", type=int, default=32)
+    args = parser.parse_args()
+    {"timeouts": timeouts, "stall": stall, "busy": busy}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
