@@ -71,6 +71,10 @@ extension InferenceServer {
             throw tooLarge
         } catch let error as HTTPError where error.status == .contentTooLarge {
             throw tooLarge
+        } catch {
+            // The client closed its side before sending the whole body: its fault, not ours.
+            let declared = request.headers[.contentLength].map { " of its Content-Length \($0)" } ?? ""
+            throw ServeError.badRequest("the body ended before all\(declared) bytes arrived")
         }
         var jsonLength: Int?
         if let header = request.headers[Self.headerLength] {

@@ -26,6 +26,19 @@ final class ServeConnectionTests: XCTestCase {
         XCTAssertEqual(server.stop(), 0, server.log)
     }
 
+    func testABodyCutShortByAHalfCloseGets400NotA500() throws {
+        try skipWithoutOpenCL()
+        let server = try ServerProcess(["--device", "0"] + ServeCLITests.small)
+        defer { server.stop() }
+        let reply = try hostile(["truncated", "--url", server.url, "--model", "seresnet18"])
+        XCTAssertEqual(reply["status"] as? Int, 400, "\(reply)")
+        XCTAssertTrue(
+            (reply["body"] as? String ?? "").contains("the body ended before all of its Content-Length 100 bytes arrived"),
+            "\(reply)")
+        XCTAssertEqual(try server.get("/v2/health/live").status, 200, "the server carries on")
+        XCTAssertEqual(server.stop(), 0, server.log)
+    }
+
     func testSIGTERMWithAStalledUploaderExitsWithinTheIdleTimeout() throws {
         try skipWithoutOpenCL()
         let server = try ServerProcess(["--device", "0", "--idle-timeout", "2"] + ServeCLITests.small)

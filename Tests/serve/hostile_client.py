@@ -68,6 +68,28 @@ def stall(args):
     print(json.dumps({"closed_after": seconds_until_closed(sock, args.limit)}), flush=True)
 
 
+def truncated(args):
+    """Declares a 100-byte body, sends 10 bytes and half-closes: the status line it gets back."""
+    host, port = address(args.url)
+    sock = socket.create_connection((host, port))
+    sock.sendall(("POST /v2/models/%s/infer HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"inputs\":" % args.model)
+                 .encode())
+    sock.shutdown(socket.SHUT_WR)
+    sock.settimeout(10)
+    reply = b""
+    try:
+        while True:
+            data = sock.recv(65536)
+            if not data:
+                break
+            reply += data
+    except socket.timeout:
+        pass
+    head, _, body = reply.partition(b"\r\n\r\n")
+    status = int(head.split(b" ")[1]) if head.startswith(b"HTTP/") else None
+    print(json.dumps({"status": status, "body": body.decode(errors="replace")[:300]}))
+
+
 def png(side):
     """A zero-filled 8-bit RGB PNG of side × side pixels (compresses to a few MB)."""
     def chunk(kind, payload):
@@ -133,7 +155,7 @@ def busy(args):
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("timeouts", "stall", "busy"):
+    for name in ("timeouts", "stall", "truncated", "busy"):
         command = commands.add_parser(name)
         command.add_argument("--url", required=True)
         command.add_argument("--model", required=True)
@@ -143,7 +165,7 @@ def main():
     commands.choices["busy"].add_argument("--images", type=int, default=8)
     commands.choices["busy"].add_argument("--crop", type=int, default=32)
     args = parser.parse_args()
-    {"timeouts": timeouts, "stall": stall, "busy": busy}[args.command](args)
+    {"timeouts": timeouts, "stall": stall, "truncated": truncated, "busy": busy}[args.command](args)
 
 
 if __name__ == "__main__":
