@@ -83,14 +83,21 @@ extension InferenceServer {
             }
             jsonLength = length
         }
-        // JSON, tensor and image decoding is CPU work of up to seconds: on the decode pool, so
+        // JSON, tensor and image decoding is CPU work of up to seconds: on the decode lanes, so
         // the cooperative pool (2 threads on 2 cores) stays free for health checks and metrics.
         let decoded: InferRequest
         let rows: (images: Int, data: [Float])
         do {
-            (decoded, rows) = try await decodePool.runIfActive { [model] in
-                let decoded = try InferRequest.decode(body: Data(buffer: body), jsonLength: jsonLength)
-                return (decoded, try model.rows(of: decoded))
+            let smallBody = body.readableBytes <= DecodeLanes.smallBodyBytes
+            decoded = try await decodeLanes.run(small: smallBody) { [jsonLength] in
+                try InferRequest.decode(body: Data(buffer: body), jsonLength: jsonLength)
+            }
+            if let images = model.declaredImages(of: decoded) {
+                rows = try await decodeLanes.decodeImages(pixels: images.pixels, count: images.count, smallBody: smallBody) {
+                    [model] in try model.rows(of: decoded)
+                }
+            } else {
+                rows = try model.rows(of: decoded)  // An FP32 tensor arrives as floats: checks only.
             }
         } catch let error as RequestError {
             throw ServeError.badRequest(error.message)

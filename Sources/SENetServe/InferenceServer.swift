@@ -20,7 +20,12 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Double = 60
     /// Threads that decode request bodies (JSON, binary tensors, images) off the event loops and
     /// Swift's cooperative pool, so health and metrics answer while large requests decode.
+    /// Small requests have one more thread of their own (`DecodeLanes`).
     public var decodeThreads = 2
+    /// Most pixels the images of one request may declare.
+    public var maxRequestPixels = 200_000_000
+    /// Most pixels all requests being decoded at once may declare.
+    public var maxDecodingPixels = 400_000_000
 
     public init(host: String, port: Int, maxBodyBytes: Int, batch: BatchSettings) {
         (self.host, self.port, self.maxBodyBytes, self.batch) = (host, port, maxBodyBytes, batch)
@@ -37,8 +42,8 @@ public final class InferenceServer: Sendable {
     let configuration: ServerConfiguration
     let logger: Logger
     let state = ServerState()
-    /// Where request bodies are decoded (`ServerConfiguration.decodeThreads`).
-    let decodePool: NIOThreadPool
+    /// Where request bodies and images are decoded.
+    let decodeLanes: DecodeLanes
 
     public init(
         model: ServedModel, engines: [(name: String, engine: InferenceEngine)], configuration: ServerConfiguration,
@@ -49,7 +54,9 @@ public final class InferenceServer: Sendable {
         self.logger = logger
         let metrics = ServerMetrics(devices: engines.map(\.name), maxBatch: configuration.batch.maxBatch)
         self.metrics = metrics
-        decodePool = NIOThreadPool(numberOfThreads: max(1, configuration.decodeThreads))
+        decodeLanes = DecodeLanes(
+            threads: configuration.decodeThreads, maxRequestPixels: configuration.maxRequestPixels,
+            maxDecodingPixels: configuration.maxDecodingPixels)
         dispatcher = Dispatcher(
             workers: engines.map {
                 DeviceWorker(name: $0.name, engine: $0.engine, settings: configuration.batch, metrics: metrics, logger: logger)
@@ -75,7 +82,7 @@ public final class InferenceServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         dispatcher.start()
-        decodePool.start()
+        decodeLanes.start()
         let warmUp = Task.detached { [self] in
             do {
                 if configuration.warmUpDelay > 0 { try await Task.sleep(for: .seconds(configuration.warmUpDelay)) }
@@ -92,7 +99,7 @@ public final class InferenceServer: Sendable {
         warmUp.cancel()
         _ = await warmUp.result
         dispatcher.drain()
-        try? await decodePool.shutdownGracefully()
+        await decodeLanes.shutdown()
         logger.info(
             "stopped after answering every accepted request",
             metadata: [

@@ -80,6 +80,18 @@ public struct ServedModel: Sendable {
         }
     }
 
+    /// How many images a request sends and the pixels their headers declare in all; nil when
+    /// it sends no image files. Unreadable headers count nothing: decoding reports them.
+    func declaredImages(of request: InferRequest) -> (count: Int, pixels: Int)? {
+        guard request.inputs.count == 1, let input = request.inputs.first, input.name == Self.imageInput,
+            case .bytes(let files) = input.content
+        else { return nil }
+        let pixels = files.reduce(0) { sum, file in
+            sum + (ImageDecoder.declaredSize(data: file).map { $0.width * $0.height } ?? 0)
+        }
+        return (files.count, pixels)
+    }
+
     private func checkBatch(_ images: Int, _ name: String) throws {
         guard images >= 1 else { throw RequestError("input '\(name)' holds no images") }
         guard images <= maxBatch else {

@@ -58,6 +58,18 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Threads that decode request bodies and images (default: the host's cores).")
     var decodeThreads = ProcessInfo.processInfo.activeProcessorCount
 
+    @Option(
+        help:
+            "Most megapixels the images of one request may declare in their headers; more gets 400 before anything is decoded."
+    )
+    var maxRequestMegapixels = 200.0
+
+    @Option(
+        help:
+            "Most megapixels all requests may be decoding at once; a request that would pass it gets 503 with Retry-After."
+    )
+    var maxDecodingMegapixels = 400.0
+
     @Option(help: "Log lines as json (one object per line) or text.")
     var logFormat = LogFormat.json
 
@@ -91,6 +103,14 @@ struct ServeCommand: ParsableCommand {
         guard (1...256).contains(decodeThreads) else {
             throw CLIError.invalidOption("--decode-threads \(decodeThreads) is not between 1 and 256")
         }
+        guard maxRequestMegapixels > 0, maxRequestMegapixels <= 100_000 else {
+            throw CLIError.invalidOption("--max-request-megapixels \(maxRequestMegapixels) is not between 0 and 100000")
+        }
+        guard maxDecodingMegapixels >= maxRequestMegapixels, maxDecodingMegapixels <= 100_000 else {
+            throw CLIError.invalidOption(
+                "--max-decoding-megapixels \(maxDecodingMegapixels) must be at least --max-request-megapixels \(maxRequestMegapixels) and at most 100000"
+            )
+        }
         guard maxBodyMb >= 1, maxBodyMb <= 4096 else {
             throw CLIError.invalidOption("--max-body-mb \(maxBodyMb) is not between 1 and 4096")
         }
@@ -114,6 +134,8 @@ struct ServeCommand: ParsableCommand {
             var configuration = ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyMb * 1_048_576, batch: settings)
             configuration.warmUpDelay = debugWarmUpDelay
             (configuration.idleTimeout, configuration.decodeThreads) = (idleTimeout, decodeThreads)
+            configuration.maxRequestPixels = Int(maxRequestMegapixels * 1e6)
+            configuration.maxDecodingPixels = Int(maxDecodingMegapixels * 1e6)
             let server = InferenceServer(model: served, engines: engines, configuration: configuration, logger: logger)
             do {
                 try blockOn { try await server.run() }

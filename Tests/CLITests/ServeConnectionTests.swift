@@ -68,18 +68,46 @@ final class ServeConnectionTests: XCTestCase {
         XCTAssertFalse(report.contains("null"), "the stalled connection was never closed: \(report)")
     }
 
-    func testHealthAnswersWithinASecondWhileTwoRequestsOfHugeImagesDecode() throws {
+    func testHealthAndASmallInferAnswerWithinASecondWhileTwoRequestsOfHugeImagesDecode() throws {
         try skipWithoutOpenCL()
-        let server = try ServerProcess(["--device", "0", "--max-batch", "8"] + ServeCLITests.small)
+        let server = try ServerProcess(
+            ["--device", "0", "--max-batch", "8", "--max-request-megapixels", "800", "--max-decoding-megapixels", "1600"]
+                + ServeCLITests.small)
         defer { server.stop() }
         // Two requests of eight zero-filled 10000×10000 PNGs (1.2 GB of floats each once decoded).
         let result = try hostile(["busy", "--url", server.url, "--model", "seresnet18"])
-        print("serve while huge images decode: \(result)")  // The small infer's time, for the notes.
         let big = result["big_requests"] as? [[Double]] ?? []
         XCTAssertEqual(big.map { $0.first ?? 0 }, [200, 200], "the huge requests are served: \(result)")
         XCTAssertGreaterThanOrEqual(result["health_checks"] as? Int ?? 0, 3, "health was polled while they decoded: \(result)")
         XCTAssertEqual(result["health_statuses"] as? [Int], [200])
         XCTAssertLessThan(result["health_max_seconds"] as? Double ?? 99, 1, "\(result)")
+        let small = result["small_infer"] as? [Double] ?? []
+        XCTAssertEqual(small.first, 200, "\(result)")
+        XCTAssertLessThan(small.last ?? 99, 1, "the small infer waited behind the huge images: \(result)")
+        XCTAssertEqual(server.stop(), 0, server.log)
+    }
+
+    /// Images are priced by their headers: over the per-request budget is a 400 before any
+    /// decoding, and a request that would pass the server's budget while another decodes is a 503.
+    func testPixelBudgetsRefuseHugeImagesBeforeDecodingThem() throws {
+        try skipWithoutOpenCL()
+        let server = try ServerProcess(
+            ["--device", "0", "--max-request-megapixels", "100", "--max-decoding-megapixels", "150"] + ServeCLITests.small)
+        defer { server.stop() }
+        let perRequest = try hostile(["busy", "--url", server.url, "--model", "seresnet18", "--images", "2"])
+        XCTAssertEqual((perRequest["big_requests"] as? [[Double]])?.map { $0[0] }, [400, 400], "\(perRequest)")
+        for seconds in (perRequest["big_requests"] as? [[Double]] ?? []).map({ $0[1] }) {
+            XCTAssertLessThan(seconds, 1, "refused only after decoding: \(perRequest)")
+        }
+        for reply in perRequest["big_replies"] as? [String] ?? [] {
+            XCTAssertTrue(reply.contains("the 2 images declare 200.0 megapixels, more than --max-request-megapixels 100.0"), reply)
+        }
+        let serverWide = try hostile(["budget", "--url", server.url, "--model", "seresnet18"])
+        XCTAssertEqual(serverWide["first"] as? Int, 200, "\(serverWide)")
+        let second = serverWide["second"] as? [String: Any] ?? [:]
+        XCTAssertEqual(second["status"] as? Int, 503, "\(serverWide)")
+        XCTAssertEqual(second["retry_after"] as? String, "1", "\(serverWide)")
+        XCTAssertTrue((second["body"] as? String ?? "").contains("--max-decoding-megapixels 150.0"), "\(serverWide)")
         XCTAssertEqual(server.stop(), 0, server.log)
     }
 }

@@ -116,6 +116,7 @@ final class ImageDecoderTests: XCTestCase {
                 copies.append(copy)
             }
             for copy in copies {
+                _ = ImageDecoder.declaredSize(data: copy)  // The server's header read: never a crash.
                 do {
                     _ = try ImageDecoder.decode(data: copy, name: name)
                 } catch InputError.invalidImage {
@@ -133,6 +134,24 @@ final class ImageDecoderTests: XCTestCase {
             assertRejects(try ImageDecoder.decode(data: png(width: width, height: height), name: "huge.png"), "too large")
         }
         assertRejects(try ImageDecoder.decode(data: jpegHeader(width: 60_000, height: 60_000), name: "huge.jpg"), "too large")
+    }
+
+    /// The server prices requests by declared sizes: the header's size for huge images (that
+    /// decoding would refuse), each fixture's decoded size, and nil for what is not an image.
+    func testDeclaredSizeComesFromTheHeaderAlone() throws {
+        let huge = try XCTUnwrap(ImageDecoder.declaredSize(data: png(width: 12_000, height: 9_000)))
+        XCTAssertEqual([huge.width, huge.height], [12_000, 9_000])
+        let jpeg = try XCTUnwrap(ImageDecoder.declaredSize(data: jpegHeader(width: 30_000, height: 20_000)))
+        XCTAssertEqual([jpeg.width, jpeg.height], [30_000, 20_000])
+        for name in ["rgb.png", "interlaced.png", "baseline.jpg", "progressive.jpg"] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: fixture(name)))
+            let image = try ImageDecoder.decode(data: data, name: name)
+            let size = try XCTUnwrap(ImageDecoder.declaredSize(data: data), name)
+            XCTAssertEqual([size.width, size.height], [image.width, image.height], name)
+            XCTAssertNil(ImageDecoder.declaredSize(data: data.prefix(12)), "\(name) cut before its size")
+        }
+        XCTAssertNil(ImageDecoder.declaredSize(data: Data("This is not an image".utf8)))
+        XCTAssertNil(ImageDecoder.declaredSize(data: Data()))
     }
 
     // MARK: file names

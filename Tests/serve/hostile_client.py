@@ -101,32 +101,63 @@ def png(side):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
 
 
-def request(host, port, method, path, body=b"", headers=None, timeout=120):
-    """One request on its own connection: (status, seconds)."""
+def request(host, port, method, path, body=b"", headers=None, timeout=120, replies=None):
+    """One request on its own connection: (status, seconds); the reply's text is appended to
+    `replies` when given."""
     import http.client
     start = time.monotonic()
     connection = http.client.HTTPConnection(host, port, timeout=timeout)
     connection.request(method, path, body=body, headers=headers or {})
     response = connection.getresponse()
-    response.read()
+    text = response.read()
+    if replies is not None:
+        replies.append(text.decode(errors="replace")[:400])
     connection.close()
     return response.status, time.monotonic() - start
+
+
+def image_request(images, side):
+    """(body, headers) of an infer request of `images` zero-filled side × side PNGs (binary extension)."""
+    image = png(side)
+    elements = b"".join(struct.pack("<I", len(image)) + image for _ in range(images))
+    header = json.dumps({"inputs": [{"name": "image", "shape": [images], "datatype": "BYTES",
+                                     "parameters": {"binary_data_size": len(elements)}}]}).encode()
+    headers = {"Inference-Header-Content-Length": str(len(header)), "Content-Type": "application/octet-stream"}
+    return header + elements, headers
+
+
+def budget(args):
+    """One request of a side × side PNG, and 0.5 s into its decoding a second one: both statuses
+    and the second's time."""
+    host, port = address(args.url)
+    body, headers = image_request(1, args.side)
+    path = "/v2/models/%s/infer" % args.model
+    first = []
+    thread = threading.Thread(target=lambda: first.append(request(host, port, "POST", path, body, headers)))
+    thread.start()
+    time.sleep(0.5)
+    connection_start = time.monotonic()
+    import http.client
+    connection = http.client.HTTPConnection(host, port, timeout=60)
+    connection.request("POST", path, body=body, headers=headers)
+    response = connection.getresponse()
+    text = response.read().decode(errors="replace")
+    second = {"status": response.status, "seconds": time.monotonic() - connection_start, "body": text[:400],
+              "retry_after": response.getheader("Retry-After")}
+    thread.join(120)
+    print(json.dumps({"first": first[0][0] if first else None, "second": second}))
 
 
 def busy(args):
     """Two requests of `--images` side × side PNGs decode while health and a small infer are
     timed: the slowest health answer and the small infer's time."""
     host, port = address(args.url)
-    image = png(args.side)
-    elements = b"".join(struct.pack("<I", len(image)) + image for _ in range(args.images))
-    header = json.dumps({"inputs": [{"name": "image", "shape": [args.images], "datatype": "BYTES",
-                                     "parameters": {"binary_data_size": len(elements)}}]}).encode()
-    headers = {"Inference-Header-Content-Length": str(len(header)), "Content-Type": "application/octet-stream"}
+    body, headers = image_request(args.images, args.side)
     path = "/v2/models/%s/infer" % args.model
-    big = []
+    big, replies = [], []
 
     def heavy():
-        big.append(request(host, port, "POST", path, header + elements, headers))
+        big.append(request(host, port, "POST", path, body, headers, replies=replies))
 
     threads = [threading.Thread(target=heavy) for _ in range(2)]
     for thread in threads:
@@ -135,7 +166,7 @@ def busy(args):
     health, small = [], []
     tensor = json.dumps({"inputs": [{"name": "input", "shape": [1, 3, args.crop, args.crop], "datatype": "FP32",
                                      "data": [0.0] * (3 * args.crop * args.crop)}]}).encode()
-    # A small infer beside them (timed, reported): it waits for a decode thread today.
+    # A small infer beside them: it decodes on the small lane, never behind the huge images.
     side = threading.Thread(target=lambda: small.append(
         request(host, port, "POST", path, tensor, {"Content-Type": "application/json"}, timeout=60)))
     side.start()
@@ -148,14 +179,14 @@ def busy(args):
     print(json.dumps({
         "health_checks": len(health), "health_max_seconds": max(s for _, s in health) if health else None,
         "health_statuses": sorted({status for status, _ in health}),
-        "small_infer": small[0] if small else None, "big_requests": big,
+        "small_infer": small[0] if small else None, "big_requests": big, "big_replies": replies,
     }))
 
 
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("timeouts", "stall", "truncated", "busy"):
+    for name in ("timeouts", "stall", "truncated", "busy", "budget"):
         command = commands.add_parser(name)
         command.add_argument("--url", required=True)
         command.add_argument("--model", required=True)
@@ -164,8 +195,9 @@ def main():
     commands.choices["busy"].add_argument("--side", type=int, default=10000)
     commands.choices["busy"].add_argument("--images", type=int, default=8)
     commands.choices["busy"].add_argument("--crop", type=int, default=32)
+    commands.choices["budget"].add_argument("--side", type=int, default=10000)
     args = parser.parse_args()
-    {"timeouts": timeouts, "stall": stall, "truncated": truncated, "busy": busy}[args.command](args)
+    {"timeouts": timeouts, "stall": stall, "truncated": truncated, "busy": busy, "budget": budget}[args.command](args)
 
 
 if __name__ == "__main__":
