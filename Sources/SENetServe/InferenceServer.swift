@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import NIOPosix
@@ -26,6 +27,8 @@ public struct ServerConfiguration: Sendable {
     public var maxRequestPixels = 200_000_000
     /// Most pixels all requests being decoded at once may declare.
     public var maxDecodingPixels = 400_000_000
+    /// Most open connections (`ConnectionRegistry`).
+    public var maxConnections = 960
 
     public init(host: String, port: Int, maxBodyBytes: Int, batch: BatchSettings) {
         (self.host, self.port, self.maxBodyBytes, self.batch) = (host, port, maxBodyBytes, batch)
@@ -44,6 +47,7 @@ public final class InferenceServer: Sendable {
     let state = ServerState()
     /// Where request bodies and images are decoded.
     let decodeLanes: DecodeLanes
+    let connections: ConnectionRegistry
 
     public init(
         model: ServedModel, engines: [(name: String, engine: InferenceEngine)], configuration: ServerConfiguration,
@@ -54,6 +58,7 @@ public final class InferenceServer: Sendable {
         self.logger = logger
         let metrics = ServerMetrics(devices: engines.map(\.name), maxBatch: configuration.batch.maxBatch)
         self.metrics = metrics
+        connections = ConnectionRegistry(limit: configuration.maxConnections)
         decodeLanes = DecodeLanes(
             threads: configuration.decodeThreads, maxRequestPixels: configuration.maxRequestPixels,
             maxDecodingPixels: configuration.maxDecodingPixels)
@@ -70,8 +75,12 @@ public final class InferenceServer: Sendable {
         addRoutes(to: router)
         let logger = logger
         let idle = TimeAmount.milliseconds(Int64(configuration.idleTimeout * 1000))
+        let server = HTTPServerBuilder { [configuration, connections] responder in
+            ServeHTTP1Channel(
+                responder: responder, idleTimeout: idle, maxBodyBytes: configuration.maxBodyBytes, connections: connections)
+        }
         let app = Application(
-            router: router, server: .http1(configuration: .init(idleTimeout: idle)),
+            router: router, server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "senet-gpu"),
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? 0

@@ -55,6 +55,12 @@ struct ServeCommand: ParsableCommand {
     )
     var idleTimeout = 60.0
 
+    @Option(
+        help:
+            "Most open connections; at the cap a new connection closes the one idle longest, or is closed when none is idle (default: the open-file limit less 64)."
+    )
+    var maxConnections: Int?
+
     @Option(help: "Threads that decode request bodies and images (default: the host's cores).")
     var decodeThreads = ProcessInfo.processInfo.activeProcessorCount
 
@@ -100,6 +106,9 @@ struct ServeCommand: ParsableCommand {
         guard idleTimeout > 0, idleTimeout <= 3600 else {
             throw CLIError.invalidOption("--idle-timeout \(idleTimeout) is not between 0 and 3600 seconds")
         }
+        if let maxConnections, !(1...1_000_000).contains(maxConnections) {
+            throw CLIError.invalidOption("--max-connections \(maxConnections) is not between 1 and 1000000")
+        }
         guard (1...256).contains(decodeThreads) else {
             throw CLIError.invalidOption("--decode-threads \(decodeThreads) is not between 1 and 256")
         }
@@ -134,6 +143,7 @@ struct ServeCommand: ParsableCommand {
             var configuration = ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyMb * 1_048_576, batch: settings)
             configuration.warmUpDelay = debugWarmUpDelay
             (configuration.idleTimeout, configuration.decodeThreads) = (idleTimeout, decodeThreads)
+            configuration.maxConnections = maxConnections ?? OpenFiles.raiseLimit() - OpenFiles.reserve
             configuration.maxRequestPixels = Int(maxRequestMegapixels * 1e6)
             configuration.maxDecodingPixels = Int(maxDecodingMegapixels * 1e6)
             let server = InferenceServer(model: served, engines: engines, configuration: configuration, logger: logger)
@@ -155,6 +165,24 @@ struct ServeCommand: ParsableCommand {
         }
         logger.logLevel = logLevel.level
         return logger
+    }
+}
+
+/// The process's open-file limit, which bounds its connections.
+enum OpenFiles {
+    /// Files kept for devices, kernel caches, weights and logs beside connections.
+    static let reserve = 64
+
+    /// Raises the soft limit to the hard one (as Go's runtime does) and returns it.
+    static func raiseLimit() -> Int {
+        var limit = rlimit()
+        guard getrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = min(limit.rlim_max, 1 << 20)
+            if setrlimit(__rlimit_resource_t(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return max(Int(min(limit.rlim_cur, 1 << 20)), reserve + 16)
     }
 }
 

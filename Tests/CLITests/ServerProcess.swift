@@ -14,9 +14,16 @@ final class ServerProcess: @unchecked Sendable {
     private let reader: Thread
 
     /// Starts the server and waits until it is ready (or throws after `timeout`).
-    init(_ arguments: [String], waitForReady: Bool = true, timeout: TimeInterval = 240) throws {
-        process.executableURL = cliBinary
-        process.arguments = ["serve", "--port", "0", "--log-format", "json"] + arguments
+    /// `openFileLimit` runs it under `ulimit -n` of that many files.
+    init(_ arguments: [String], waitForReady: Bool = true, timeout: TimeInterval = 240, openFileLimit: Int? = nil) throws {
+        let serve = ["serve", "--port", "0", "--log-format", "json"] + arguments
+        if let openFileLimit {
+            process.executableURL = URL(fileURLWithPath: "/bin/sh")
+            process.arguments = ["-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\"", cliBinary.path] + serve
+        } else {
+            process.executableURL = cliBinary
+            process.arguments = serve
+        }
         var environment = ProcessInfo.processInfo.environment
         environment["SENET_GPU_CACHE"] = "off"
         process.environment = environment

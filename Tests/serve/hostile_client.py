@@ -183,10 +183,120 @@ def busy(args):
     }))
 
 
+def read_reply(sock, limit):
+    """Everything the server sends on `sock` until it closes or `limit` seconds pass:
+    (bytes, seconds until EOF or None)."""
+    start = time.monotonic()
+    sock.settimeout(0.05)
+    reply = b""
+    while time.monotonic() - start < limit:
+        try:
+            data = sock.recv(65536)
+        except socket.timeout:
+            continue
+        except ConnectionResetError:
+            return reply, time.monotonic() - start
+        if not data:
+            return reply, time.monotonic() - start
+        reply += data
+    return reply, None
+
+
+def status_and_headers(reply):
+    head = reply.split(b"\r\n\r\n")[0].decode(errors="replace").split("\r\n")
+    fields = {}
+    for line in head[1:]:
+        name, _, value = line.partition(":")
+        fields[name.strip().lower()] = value.strip()
+    return (int(head[0].split(" ")[1]) if head[0].startswith("HTTP/") else None), fields
+
+
+def http10(args):
+    """HTTP/1.0 without and with keep-alive: the status, Connection header and whether (and
+    when) the server closed the connection after answering."""
+    host, port = address(args.url)
+    results = {}
+    for name, extra in (("plain", ""), ("keep_alive", "Connection: keep-alive\r\n")):
+        sock = socket.create_connection((host, port))
+        sock.sendall(("GET /v2/health/live HTTP/1.0\r\n%s\r\n" % extra).encode())
+        reply, closed = read_reply(sock, 3)
+        status, fields = status_and_headers(reply)
+        results[name] = {"status": status, "connection": fields.get("connection"), "closed_after": closed}
+        sock.close()
+    print(json.dumps(results))
+
+
+def expect(args):
+    """`Expect: 100-continue` on an upload within the body limit (seconds until `100 Continue`,
+    then the final status once the body is sent) and on one declared over the limit (the final
+    status without a 100, and whether the connection then closes)."""
+    host, port = address(args.url)
+    path = "/v2/models/%s/infer" % args.model
+    body = b'{"inputs": []}'
+    sock = socket.create_connection((host, port))
+    start = time.monotonic()
+    sock.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+                  "Expect: 100-continue\r\n\r\n" % (path, len(body))).encode())
+    sock.settimeout(5)
+    interim = b""
+    while b"\r\n\r\n" not in interim:
+        data = sock.recv(1)
+        if not data:
+            break
+        interim += data
+    waited = time.monotonic() - start
+    sock.sendall(body)
+    reply, _ = read_reply(sock, 2)
+    small = {"interim": status_and_headers(interim)[0], "seconds_to_interim": waited,
+             "final": status_and_headers(reply)[0]}
+    sock.close()
+    sock = socket.create_connection((host, port))
+    sock.sendall(("POST %s HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\nExpect: 100-continue\r\n\r\n"
+                  % (path, args.oversize)).encode())
+    reply, closed = read_reply(sock, 5)
+    status, fields = status_and_headers(reply)
+    sock.close()
+    print(json.dumps({"small": small, "oversized": {"status": status, "connection": fields.get("connection"),
+                                                    "closed_after": closed, "interims": reply.count(b"100 Continue")}}))
+
+
+def crowd(args):
+    """Opens `--count` idle connections, then times health on a new one: its status and
+    seconds, and how many of the idle ones the server had closed."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < args.count + 64:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, args.count + 256), hard))
+    host, port = address(args.url)
+    idle = []
+    for _ in range(args.count):
+        try:
+            idle.append(socket.create_connection((host, port), timeout=5))
+        except OSError:
+            break
+    time.sleep(0.5)
+    try:
+        status, seconds = request(host, port, "GET", "/v2/health/live", timeout=args.limit)
+    except OSError as error:
+        status, seconds = str(error), None
+    closed = 0
+    for sock in idle:
+        sock.setblocking(False)
+        try:
+            if sock.recv(1) == b"":
+                closed += 1
+        except BlockingIOError:
+            pass
+        except OSError:
+            closed += 1
+        sock.close()
+    print(json.dumps({"opened": len(idle), "health": status, "seconds": seconds, "closed_by_server": closed}))
+
+
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("timeouts", "stall", "truncated", "busy", "budget"):
+    for name in ("timeouts", "stall", "truncated", "busy", "budget", "http10", "expect", "crowd"):
         command = commands.add_parser(name)
         command.add_argument("--url", required=True)
         command.add_argument("--model", required=True)
@@ -196,8 +306,12 @@ def main():
     commands.choices["busy"].add_argument("--images", type=int, default=8)
     commands.choices["busy"].add_argument("--crop", type=int, default=32)
     commands.choices["budget"].add_argument("--side", type=int, default=10000)
+    commands.choices["expect"].add_argument("--oversize", type=int, default=100 << 20)
+    commands.choices["crowd"].add_argument("--count", type=int, default=1100)
+    commands.choices["crowd"].add_argument("--limit", type=float, default=10)
     args = parser.parse_args()
-    {"timeouts": timeouts, "stall": stall, "truncated": truncated, "busy": busy, "budget": budget}[args.command](args)
+    {"timeouts": timeouts, "stall": stall, "truncated": truncated, "busy": busy, "budget": budget, "http10": http10,
+     "expect": expect, "crowd": crowd}[args.command](args)
 
 
 if __name__ == "__main__":
