@@ -12,7 +12,7 @@ extension InferenceServer {
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/v2/health/live") { _, _ in Self.json("{\"live\":true}") }
         router.get("/v2/health/ready") { [state] _, _ in
-            state.isReady ? Self.json("{\"ready\":true}") : Self.json("{\"ready\":false}", status: .serviceUnavailable)
+            state.wantsTraffic ? Self.json("{\"ready\":true}") : Self.json("{\"ready\":false}", status: .serviceUnavailable)
         }
         router.get("/v2") { _, _ in
             Self.json(
@@ -31,7 +31,8 @@ extension InferenceServer {
             }
             router.get(RouterPath(prefix + "/ready")) { [self] _, context in
                 try checkModel(context)
-                return state.isReady ? Self.json("{\"ready\":true}") : Self.json("{\"ready\":false}", status: .serviceUnavailable)
+                return state.wantsTraffic
+                    ? Self.json("{\"ready\":true}") : Self.json("{\"ready\":false}", status: .serviceUnavailable)
             }
             router.post(RouterPath(prefix + "/infer")) { [self] request, context in
                 try checkModel(context)

@@ -29,6 +29,10 @@ public struct ServerConfiguration: Sendable {
     public var maxDecodingPixels = 400_000_000
     /// Most open connections (`ConnectionRegistry`).
     public var maxConnections = 960
+    /// Seconds after SIGTERM that the listener keeps serving while readiness says 503.
+    public var drainWindow: Double = 5
+    /// Seconds the shutdown then waits for requests in flight before closing what is left.
+    public var drainTimeout: Double = 20
 
     public init(host: String, port: Int, maxBodyBytes: Int, batch: BatchSettings) {
         (self.host, self.port, self.maxBodyBytes, self.batch) = (host, port, maxBodyBytes, batch)
@@ -37,7 +41,7 @@ public struct ServerConfiguration: Sendable {
 
 /// The Open Inference Protocol server: HTTP from Hummingbird, one worker per device. Live as
 /// soon as it listens, ready once every device has built its plans and passed a warm-up run.
-/// SIGTERM or SIGINT stop new connections, answer every accepted request, then return.
+/// SIGTERM or SIGINT drain it (`drainOnSignals`): every request received is answered.
 public final class InferenceServer: Sendable {
     let model: ServedModel
     let dispatcher: Dispatcher
@@ -88,8 +92,10 @@ public final class InferenceServer: Sendable {
                     "listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "port": "\(port)"])
             },
             logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var groupConfiguration = ServiceGroupConfiguration(services: [app], logger: logger)
+        groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.drainTimeout * 1000))
+        let group = ServiceGroup(configuration: groupConfiguration)
+        let signals = drainOnSignals(group)
         dispatcher.start()
         decodeLanes.start()
         let warmUp = Task.detached { [self] in
@@ -105,6 +111,7 @@ public final class InferenceServer: Sendable {
             }
         }
         try await group.run()
+        signals.cancel()
         warmUp.cancel()
         _ = await warmUp.result
         dispatcher.drain()
@@ -139,18 +146,29 @@ public final class InferenceServer: Sendable {
 final class ServerState: @unchecked Sendable {
     private let lock = NSLock()
     private var ready = false
+    private var draining = false
     private var failure: String?
     private var ok = 0
     private var errors = 0
     private var arrived = 0
 
+    /// Warmed up: infer requests are served.
     var isReady: Bool { lock.withLock { ready } }
+    /// What readiness probes report: warmed up and not draining.
+    var wantsTraffic: Bool { lock.withLock { ready && !draining } }
     var warmUpFailure: String? { lock.withLock { failure } }
     var answered: Int { lock.withLock { ok } }
     var failed: Int { lock.withLock { errors } }
     var received: Int { lock.withLock { arrived } }
 
     func setReady() { lock.withLock { ready = true } }
+    /// Starts the drain; false when it had started already.
+    func startDraining() -> Bool {
+        lock.withLock {
+            defer { draining = true }
+            return !draining
+        }
+    }
     func failWarmUp(_ reason: String) { lock.withLock { failure = reason } }
     func receivedRequest() { lock.withLock { arrived += 1 } }
     func count(success: Bool) {

@@ -13,7 +13,9 @@ struct ServeCommand: ParsableCommand {
         discussion: """
             --device takes one index, a list (0,1) or `all`: one worker per device, requests go to the least loaded. \
             Live at once; ready (GET /v2/health/ready) after every device built its plans and passed a warm-up run. \
-            SIGTERM answers every accepted request, then exits. Prometheus metrics at GET /metrics.
+            SIGTERM turns readiness 503 and keeps serving for --drain-window seconds, then closes the listener and answers \
+            every request received (waiting at most --drain-timeout seconds), then exits; SIGINT skips the window. \
+            Prometheus metrics at GET /metrics.
             """)
 
     @OptionGroup var engineOptions: EngineOptions
@@ -54,6 +56,18 @@ struct ServeCommand: ParsableCommand {
             "Seconds a connection may go without a complete request part (headers, a body chunk) when no response is due: closes idle keep-alive, slow-header and stalled-body connections, and bounds SIGTERM's wait for stalled uploads."
     )
     var idleTimeout = 60.0
+
+    @Option(
+        help:
+            "Seconds after SIGTERM that the listener keeps serving while readiness says 503, so load balancers stop sending first (SIGINT skips it)."
+    )
+    var drainWindow = 5.0
+
+    @Option(
+        help:
+            "Seconds the shutdown waits for requests in flight once the listener closed; then the connections left (stalled uploads) are closed. Keep window + timeout under the orchestrator's grace period (Kubernetes: 30 s)."
+    )
+    var drainTimeout = 20.0
 
     @Option(
         help:
@@ -106,6 +120,12 @@ struct ServeCommand: ParsableCommand {
         guard idleTimeout > 0, idleTimeout <= 3600 else {
             throw CLIError.invalidOption("--idle-timeout \(idleTimeout) is not between 0 and 3600 seconds")
         }
+        guard drainWindow >= 0, drainWindow <= 3600 else {
+            throw CLIError.invalidOption("--drain-window \(drainWindow) is not between 0 and 3600 seconds")
+        }
+        guard drainTimeout > 0, drainTimeout <= 3600 else {
+            throw CLIError.invalidOption("--drain-timeout \(drainTimeout) is not between 0 and 3600 seconds")
+        }
         if let maxConnections, !(1...1_000_000).contains(maxConnections) {
             throw CLIError.invalidOption("--max-connections \(maxConnections) is not between 1 and 1000000")
         }
@@ -143,6 +163,7 @@ struct ServeCommand: ParsableCommand {
             var configuration = ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyMb * 1_048_576, batch: settings)
             configuration.warmUpDelay = debugWarmUpDelay
             (configuration.idleTimeout, configuration.decodeThreads) = (idleTimeout, decodeThreads)
+            (configuration.drainWindow, configuration.drainTimeout) = (drainWindow, drainTimeout)
             configuration.maxConnections = maxConnections ?? OpenFiles.raiseLimit() - OpenFiles.reserve
             configuration.maxRequestPixels = Int(maxRequestMegapixels * 1e6)
             configuration.maxDecodingPixels = Int(maxDecodingMegapixels * 1e6)

@@ -39,9 +39,9 @@ final class ServeConnectionTests: XCTestCase {
         XCTAssertEqual(server.stop(), 0, server.log)
     }
 
-    func testSIGTERMWithAStalledUploaderExitsWithinTheIdleTimeout() throws {
+    func testSIGTERMWithAStalledUploaderExitsWithinTheDrainTimeout() throws {
         try skipWithoutOpenCL()
-        let server = try ServerProcess(["--device", "0", "--idle-timeout", "2"] + ServeCLITests.small)
+        let server = try ServerProcess(["--device", "0", "--idle-timeout", "60", "--drain-timeout", "2"] + ServeCLITests.small)
         defer { server.stop() }
         let client = Process()
         client.executableURL = try testPython()
@@ -53,7 +53,7 @@ final class ServeConnectionTests: XCTestCase {
         client.standardOutput = out
         try client.run()
         defer { if client.isRunning { client.terminate() } }
-        // Once the upload has stalled, SIGTERM: the drain waits for it at most the idle timeout.
+        // Once the upload has stalled, SIGTERM: the drain waits for it at most the drain timeout.
         let first = out.fileHandleForReading.availableData
         XCTAssertTrue(String(decoding: first, as: UTF8.self).hasPrefix("stalled"))
         Thread.sleep(forTimeInterval: 0.3)
@@ -66,6 +66,30 @@ final class ServeConnectionTests: XCTestCase {
         let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         XCTAssertTrue(report.contains("closed_after"), report)
         XCTAssertFalse(report.contains("null"), "the stalled connection was never closed: \(report)")
+    }
+
+    func testSIGTERMTurnsReadinessTo503WhileTheListenerServesThroughTheDrainWindow() throws {
+        try skipWithoutOpenCL()
+        let server = try ServerProcess(["--device", "0", "--drain-window", "3"] + ServeCLITests.small)
+        defer { server.stop() }
+        let tensor = try JSONSerialization.data(withJSONObject: [
+            "inputs": [["name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32", "data": [Float](repeating: 0, count: 3072)]]
+        ])
+        XCTAssertEqual(try server.get("/v2/health/ready").status, 200)
+        let start = Date()
+        kill(server.process.processIdentifier, SIGTERM)
+        Thread.sleep(forTimeInterval: 0.3)
+        XCTAssertEqual(try server.get("/v2/health/ready").status, 503, "readiness still says ready while draining")
+        XCTAssertEqual(try server.get("/v2/models/seresnet18/ready").status, 503)
+        XCTAssertEqual(try server.get("/v2/health/live").status, 200, "liveness fails during the drain: a restart")
+        let infer = try server.post("/v2/models/seresnet18/infer", body: tensor, headers: ["Content-Type": "application/json"])
+        XCTAssertEqual(infer.status, 200, "a new connection in the window was not served: \(infer.text)")
+        server.process.waitUntilExit()
+        let seconds = Date().timeIntervalSince(start)
+        XCTAssertEqual(server.process.terminationStatus, 0, server.log)
+        XCTAssertGreaterThanOrEqual(seconds, 2.8, "the listener closed before the 3 s window ended")
+        XCTAssertLessThan(seconds, 8, server.log)
+        XCTAssertTrue(server.log.contains("draining: readiness says 503"), server.log)
     }
 
     func testHealthAndASmallInferAnswerWithinASecondWhileTwoRequestsOfHugeImagesDecode() throws {

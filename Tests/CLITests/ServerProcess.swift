@@ -14,9 +14,12 @@ final class ServerProcess: @unchecked Sendable {
     private let reader: Thread
 
     /// Starts the server and waits until it is ready (or throws after `timeout`).
+    /// Starts the server with no SIGTERM drain window unless `arguments` name one;
     /// `openFileLimit` runs it under `ulimit -n` of that many files.
     init(_ arguments: [String], waitForReady: Bool = true, timeout: TimeInterval = 240, openFileLimit: Int? = nil) throws {
-        let serve = ["serve", "--port", "0", "--log-format", "json"] + arguments
+        // No drain window unless a test asks: SIGTERM would otherwise keep serving 5 s.
+        let window = arguments.contains("--drain-window") ? [] : ["--drain-window", "0"]
+        let serve = ["serve", "--port", "0", "--log-format", "json"] + window + arguments
         if let openFileLimit {
             process.executableURL = URL(fileURLWithPath: "/bin/sh")
             process.arguments = ["-c", "ulimit -n \(openFileLimit) && exec \"$0\" \"$@\"", cliBinary.path] + serve

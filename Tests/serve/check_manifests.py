@@ -170,15 +170,20 @@ def check_workload(c, d, container, entrypoint, flags, help_text):
         port_names = [p.get("name") for p in ports]
         c.check(port_names and set(port_names) <= {"http1", "h2c"}, f"{where} port name {port_names} is http1 or h2c")
         return
-    # Deployment: a preStop sleep, then SIGTERM; the grace period must cover it and a queued request.
+    # Deployment: a preStop sleep, then SIGTERM, then the server's drain window and drain
+    # timeout (or a queued request's --timeout, if longer): the grace period must cover them all.
     stop = (container.get("lifecycle") or {}).get("preStop") or {}
     command = (stop.get("exec") or {}).get("command") or []
     sleep = command[1] if command[:1] == ["sleep"] and len(command) == 2 else (stop.get("sleep") or {}).get("seconds")
     c.check(sleep is not None and float(sleep) > 0, f"{where} has a preStop sleep ({sleep} s) before SIGTERM")
-    needed = float(flag_value(argv, "--timeout") or help_default(help_text, "--timeout") or 0) + float(sleep or 0)
+    def setting(flag):
+        return float(flag_value(argv, flag) or help_default(help_text, flag) or 0)
+    drain = max(setting("--timeout"), setting("--drain-timeout"))
+    needed = float(sleep or 0) + setting("--drain-window") + drain
     grace = pod_spec(d).get("terminationGracePeriodSeconds")
     enough = grace is not None and grace > needed
-    c.check(enough, f"{where} terminationGracePeriodSeconds {grace} > preStop + --timeout ({needed:g} s)")
+    c.check(enough, f"{where} terminationGracePeriodSeconds {grace} > preStop + --drain-window + "
+            f"max(--timeout, --drain-timeout) ({needed:g} s)")
 
 
 def check_service(c, s, deployments):
