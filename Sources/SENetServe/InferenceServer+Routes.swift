@@ -61,9 +61,9 @@ extension InferenceServer {
         if let encoding = request.headers[.contentEncoding], encoding != "identity" {
             throw ServeError.badRequest("Content-Encoding \(encoding) is not supported; send the body uncompressed")
         }
-        let limit = configuration.maxBodyBytes
-        let tooLarge = ServeError(
-            status: 413, message: "the body is larger than --max-body-mb \(limit / 1_048_576) MiB")
+        let binary = request.headers[Self.headerLength] != nil
+        let limit = bodyLimits.limit(binary: binary)
+        let tooLarge = bodyLimits.tooLarge(binary: binary)
         if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit { throw tooLarge }
         let body: ByteBuffer
         do {
@@ -82,6 +82,7 @@ extension InferenceServer {
             guard let length = Int(header) else {
                 throw ServeError.badRequest("Inference-Header-Content-Length '\(header)' is not a number")
             }
+            if length <= body.readableBytes { try bodyLimits.checkJSONHeader(length) }  // Else the decoder says "outside".
             jsonLength = length
         }
         // JSON, tensor and image decoding is CPU work of up to seconds: on the decode lanes, so
@@ -90,8 +91,10 @@ extension InferenceServer {
         let rows: (images: Int, data: [Float])
         do {
             let smallBody = body.readableBytes <= DecodeLanes.smallBodyBytes
-            decoded = try await decodeLanes.run(small: smallBody) { [jsonLength] in
-                try InferRequest.decode(body: Data(buffer: body), jsonLength: jsonLength)
+            decoded = try await decodeLanes.run(small: smallBody) { [jsonLength, bodyLimits] in
+                let data = Data(buffer: body)
+                try bodyLimits.checkJSONValues(jsonLength.map { data.prefix(max(0, $0)) } ?? data)
+                return try InferRequest.decode(body: data, jsonLength: jsonLength)
             }
             if let images = model.declaredImages(of: decoded) {
                 rows = try await decodeLanes.decodeImages(pixels: images.pixels, count: images.count, smallBody: smallBody) {

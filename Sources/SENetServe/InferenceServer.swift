@@ -52,6 +52,7 @@ public final class InferenceServer: Sendable {
     /// Where request bodies and images are decoded.
     let decodeLanes: DecodeLanes
     let connections: ConnectionRegistry
+    let bodyLimits: BodyLimits
 
     public init(
         model: ServedModel, engines: [(name: String, engine: InferenceEngine)], configuration: ServerConfiguration,
@@ -63,6 +64,8 @@ public final class InferenceServer: Sendable {
         let metrics = ServerMetrics(devices: engines.map(\.name), maxBatch: configuration.batch.maxBatch)
         self.metrics = metrics
         connections = ConnectionRegistry(limit: configuration.maxConnections)
+        bodyLimits = BodyLimits(
+            maxBodyBytes: configuration.maxBodyBytes, maxBatch: configuration.batch.maxBatch, inputSide: model.inputSide)
         decodeLanes = DecodeLanes(
             threads: configuration.decodeThreads, maxRequestPixels: configuration.maxRequestPixels,
             maxDecodingPixels: configuration.maxDecodingPixels)
@@ -79,9 +82,8 @@ public final class InferenceServer: Sendable {
         addRoutes(to: router)
         let logger = logger
         let idle = TimeAmount.milliseconds(Int64(configuration.idleTimeout * 1000))
-        let server = HTTPServerBuilder { [configuration, connections] responder in
-            ServeHTTP1Channel(
-                responder: responder, idleTimeout: idle, maxBodyBytes: configuration.maxBodyBytes, connections: connections)
+        let server = HTTPServerBuilder { [bodyLimits, connections] responder in
+            ServeHTTP1Channel(responder: responder, idleTimeout: idle, bodyLimits: bodyLimits, connections: connections)
         }
         let app = Application(
             router: router, server: server,

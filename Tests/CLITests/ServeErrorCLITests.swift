@@ -103,6 +103,11 @@ final class ServeErrorCLITests: XCTestCase {
             "unknown output": try .json(tensor([1, 3, 32, 32]).merging(["outputs": [["name": "features"]]]) { $1 }),
             "top_k out of range": try .json(tensor([1, 3, 32, 32]).merging(["parameters": ["top_k": 0]]) { $1 }),
             "body over --max-body-mb": .post(Data(count: 1_048_577)),
+            // More commas than --max-batch 4 images of 3×32×32 numbers and the slack: refused unparsed.
+            "JSON holding more numbers than the model takes": .post(
+                Data(
+                    (#"{"inputs":[{"name":"input","shape":[1,3,32,32],"datatype":"FP32","data":["#
+                        + Array(repeating: "0", count: 4 * 3072 + 65_537).joined(separator: ",") + "]}]}").utf8)),
             "compressed body": .post(Data("{}".utf8)).with(headers: ["Content-Encoding": "gzip"]),
             "unknown model": try .json(tensor([1, 3, 32, 32]), path: "/v2/models/resnet50/infer"),
             "unknown model version": try .json(tensor([1, 3, 32, 32]), path: "/v2/models/seresnet18/versions/2/infer"),
@@ -141,7 +146,7 @@ final class ServeErrorCLITests: XCTestCase {
             "/v2/models/seresnet18/infer", body: try JSONSerialization.data(withJSONObject: Self.tensor([1, 3, 32, 32])))
         XCTAssertEqual(good.status, 200, good.text)
         XCTAssertEqual(try server.metric(#"senet_requests_total{route="infer",status="400"}"#), 20)
-        XCTAssertEqual(try server.metric(#"senet_requests_total{route="infer",status="413"}"#), 1)
+        XCTAssertEqual(try server.metric(#"senet_requests_total{route="infer",status="413"}"#), 2)
         XCTAssertEqual(server.stop(), 0, server.log)
     }
 

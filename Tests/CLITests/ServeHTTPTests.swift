@@ -44,6 +44,24 @@ final class ServeHTTPTests: XCTestCase {
         XCTAssertEqual(server.stop(), 0, server.log)
     }
 
+    /// JSON costs memory per number, so its limit follows the model (--max-batch 1 of 3×32×32:
+    /// 1.1 MiB) while binary bodies keep --max-body-mb.
+    func testAJSONBodyIsLimitedToTheModelsLargestJSONRequest() throws {
+        try skipWithoutOpenCL()
+        let server = try ServerProcess(["--device", "0", "--max-batch", "1", "--max-body-mb", "8"] + ServeCLITests.small)
+        defer { server.stop() }
+        let path = "/v2/models/seresnet18/infer"
+        let json = try server.post(path, body: Data(repeating: 0x20, count: 2_000_000), headers: ["Content-Type": "application/json"])
+        XCTAssertEqual(json.status, 413, json.text)
+        XCTAssertTrue(json.text.contains("the JSON body is larger than 1.1 MiB"), json.text)
+        let header = try JSONSerialization.data(withJSONObject: ServeErrorCLITests.tensor([1, 3, 32, 32]))
+        let binary = try server.post(
+            path, body: header + Data(count: 2_000_000), headers: ["Inference-Header-Content-Length": "\(header.count)"])
+        XCTAssertEqual(binary.status, 400, "a binary body of the same size is read: \(binary.text)")
+        XCTAssertTrue(binary.text.contains("bytes of binary data follow"), binary.text)
+        XCTAssertEqual(server.stop(), 0, server.log)
+    }
+
     /// 1100 idle connections against a server allowed 1024 open files: the cap (the limit less
     /// 64) closes the longest-idle ones, so a new client is answered at once.
     func testElevenHundredIdleConnectionsAtAnOpenFileLimitOf1024DoNotLockOutANewClient() throws {

@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// The HTTP/1 rules of one connection that Hummingbird leaves to us:
 /// - `Expect: 100-continue` gets `100 Continue` at once, so curl does not wait a second before
-///   uploading; a body declared over the limit gets no 100, and the route's 413 closes the
+///   uploading; a body declared over its limit (`BodyLimits`) gets no 100, and the route's 413 closes the
 ///   connection, as the unsent body will never be read;
 /// - a request that is not keep-alive (HTTP/1.0 without `Connection: keep-alive`, or
 ///   `Connection: close` in any case) is answered with `Connection: close`, then closed, so a
@@ -15,13 +15,13 @@ final class HTTP1ConnectionRules: ChannelDuplexHandler, RemovableChannelHandler 
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let maxBodyBytes: Int
+    private let bodyLimits: BodyLimits
     private let connections: ConnectionRegistry
     private var closeAfterResponse = false
     private var sayKeepAlive = false
 
-    init(maxBodyBytes: Int, connections: ConnectionRegistry) {
-        (self.maxBodyBytes, self.connections) = (maxBodyBytes, connections)
+    init(bodyLimits: BodyLimits, connections: ConnectionRegistry) {
+        (self.bodyLimits, self.connections) = (bodyLimits, connections)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -44,7 +44,8 @@ final class HTTP1ConnectionRules: ChannelDuplexHandler, RemovableChannelHandler 
         if head.headers["expect"].contains(where: { $0.lowercased() == "100-continue" }) {
             head.headers.remove(name: "expect")
             let declared = head.headers.first(name: "content-length").flatMap { Int($0) } ?? 0
-            if declared > maxBodyBytes {
+            let binary = head.headers.contains(name: "inference-header-content-length")
+            if declared > bodyLimits.limit(binary: binary) {
                 closeAfterResponse = true
             } else {
                 let interim = HTTPResponseHead(version: head.version, status: .continue)

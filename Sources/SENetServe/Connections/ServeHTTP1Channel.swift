@@ -13,7 +13,7 @@ struct ServeHTTP1Channel: HTTPChannelHandler {
 
     let responder: HTTPChannelHandler.Responder
     let idleTimeout: TimeAmount
-    let maxBodyBytes: Int
+    let bodyLimits: BodyLimits
     let connections: ConnectionRegistry
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
@@ -23,7 +23,7 @@ struct ServeHTTP1Channel: HTTPChannelHandler {
             // requests in order. Errors are answered by Hummingbird's own handling.
             try pipeline.configureHTTPServerPipeline(
                 withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false)
-            try pipeline.addHandler(HTTP1ConnectionRules(maxBodyBytes: maxBodyBytes, connections: connections))
+            try pipeline.addHandler(HTTP1ConnectionRules(bodyLimits: bodyLimits, connections: connections))
             try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try pipeline.addHandler(HTTPConnectionStateHandler(idleTimeout: .init(idleTimeout), logger: logger))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
