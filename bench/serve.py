@@ -11,8 +11,11 @@ Prints one line per run, then a Markdown table of medians and of the median per-
 each configuration's throughput to infer's at --max-batch on device 0. Everything lands in
 bench/results/serve-*.json.
 
+With --baseline-bin (the binary of an earlier commit), the servers run instead as pairs, this
+tree's and the baseline's, interleaved, and the table adds each pair's median per-round ratio.
+
 usage: bench/serve.py [--model seresnet50] [--size 224] [--requests 400] [--clients 16]
-                      [--rounds 3] [--max-batch 8]
+                      [--rounds 3] [--max-batch 8] [--baseline-bin PATH]
 (run with the test Python: .venv-test/bin/python bench/serve.py ...)
 """
 import argparse
@@ -40,10 +43,16 @@ def bench(args, device, batch):
     return {"images_per_second": result["imagesPerSecond"], "median_ms": result["medianMs"], "command": " ".join(command)}
 
 
-def serve(args, devices, window, inputs, expected, clients=None, requests=None):
-    command = [BIN, "serve", "--device", devices, "--model", args.model, "--crop", str(args.size),
+def drain_flags(binary):
+    """No SIGTERM drain window between runs, where the binary has one."""
+    help_text = subprocess.run([binary, "serve", "--help"], capture_output=True, text=True).stdout
+    return ["--drain-window", "0"] if "--drain-window" in help_text else []
+
+
+def serve(args, devices, window, inputs, expected, clients=None, requests=None, binary=BIN):
+    command = [binary, "serve", "--device", devices, "--model", args.model, "--crop", str(args.size),
                "--resize", str(args.size), "--port", "0", "--max-batch", str(args.max_batch),
-               "--batch-window-ms", str(window), "--max-queue", "1024"]
+               "--batch-window-ms", str(window), "--max-queue", "1024"] + drain_flags(binary)
     log = tempfile.NamedTemporaryFile("w+", suffix=".log")
     server = subprocess.Popen(command, stderr=log, stdout=subprocess.DEVNULL)
     try:
@@ -82,6 +91,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--max-batch", type=int, default=8)
     parser.add_argument("--light-requests", type=int, default=60, help="requests of the one-client runs")
+    parser.add_argument("--baseline-bin", help="an earlier commit's senet-gpu: its servers run beside this tree's")
     args = parser.parse_args()
 
     work = tempfile.mkdtemp(prefix="senet-serve-bench-")
@@ -97,6 +107,16 @@ def main():
             ("serve on 0,1, window 2 ms", lambda: serve(args, "0,1", 2, inputs, expected)),
             ("serve on 0, window 0 ms, 1 client", lambda: serve(args, "0", 0, inputs, expected, 1, args.light_requests)),
             ("serve on 0, window 2 ms, 1 client", lambda: serve(args, "0", 2, inputs, expected, 1, args.light_requests))]
+    pairs = {}
+    if args.baseline_bin:
+        base = args.baseline_bin
+        runs = runs[1:2] + [
+            ("serve on 0, window 2 ms", lambda: serve(args, "0", 2, inputs, expected)),
+            ("baseline: serve on 0, window 2 ms", lambda: serve(args, "0", 2, inputs, expected, binary=base)),
+            ("serve on 0, window 2 ms, 1 client", lambda: serve(args, "0", 2, inputs, expected, 1, args.light_requests)),
+            ("baseline: serve on 0, window 2 ms, 1 client",
+             lambda: serve(args, "0", 2, inputs, expected, 1, args.light_requests, binary=base))]
+        pairs = {name: "baseline: " + name for name, _ in runs if not name.startswith(("baseline", "infer"))}
     results = {name: [] for name, _ in runs}
     for round_ in range(args.rounds):
         for name, run in runs if round_ % 2 == 0 else reversed(runs):
@@ -119,6 +139,13 @@ def main():
         fmt = lambda v, f="%.1f": f % v if v is not None else "–"
         print("| %s | %.2f | %.2f | %s | %s | %s |" % (name, statistics.median(rate(r) for r in rows),
                                                        statistics.median(ratios), fmt(p50), fmt(p99), fmt(batch, "%.2f")))
+    if pairs:
+        print("\n| run | images/s ratio to baseline (median per round) | p50 ratio | p99 ratio |")
+        print("| --- | ---: | ---: | ---: |")
+        for name, base in pairs.items():
+            ratio = lambda key: statistics.median(a[key] / b[key] for a, b in zip(results[name], results[base]))
+            print("| %s | %.3f | %.3f | %.3f |" % (name, statistics.median(
+                rate(a) / rate(b) for a, b in zip(results[name], results[base])), ratio("p50_ms"), ratio("p99_ms")))
     os.makedirs(os.path.join(ROOT, "bench/results"), exist_ok=True)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     path = os.path.join(ROOT, "bench/results/serve-%s-%s.json" % (args.model, stamp))

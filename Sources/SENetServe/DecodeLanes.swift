@@ -2,21 +2,23 @@ import Foundation
 import NIOPosix
 
 /// Where request bodies and images are decoded, off the event loops and Swift's cooperative
-/// pool. Two lanes: small requests (a body of at most `smallBodyBytes` whose images declare at
-/// most `smallPixels`) decode on a thread of their own, so an ordinary infer never queues behind
-/// requests of huge images, which share `ServerConfiguration.decodeThreads` threads. Images are
+/// pool. Two lanes of `ServerConfiguration.decodeThreads` threads each: small requests (a body
+/// of at most `smallBodyBytes` whose images declare at most `smallPixels`) decode on their own,
+/// so an ordinary infer never queues behind requests of huge images, and under a load of small
+/// requests every core decodes. Images are
 /// priced by the size their headers declare before a pixel is decoded: one request may declare
 /// at most `maxRequestPixels`, and all requests decoding at once at most `maxDecodingPixels`.
 final class DecodeLanes: Sendable {
     static let smallBodyBytes = 4 << 20
     static let smallPixels = 16_000_000
 
-    private let small = NIOThreadPool(numberOfThreads: 1)
+    private let small: NIOThreadPool
     private let large: NIOThreadPool
     private let decoding: PixelBudget
     let maxRequestPixels: Int
 
     init(threads: Int, maxRequestPixels: Int, maxDecodingPixels: Int) {
+        small = NIOThreadPool(numberOfThreads: max(1, threads))
         large = NIOThreadPool(numberOfThreads: max(1, threads))
         self.maxRequestPixels = maxRequestPixels
         decoding = PixelBudget(limit: maxDecodingPixels)

@@ -21,7 +21,7 @@ public struct ServerConfiguration: Sendable {
     public var idleTimeout: Double = 60
     /// Threads that decode request bodies (JSON, binary tensors, images) off the event loops and
     /// Swift's cooperative pool, so health and metrics answer while large requests decode.
-    /// Small requests have one more thread of their own (`DecodeLanes`).
+    /// Small requests have as many threads of their own (`DecodeLanes`).
     public var decodeThreads = 2
     /// Most pixels the images of one request may declare.
     public var maxRequestPixels = 200_000_000

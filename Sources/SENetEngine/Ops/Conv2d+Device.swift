@@ -122,80 +122,33 @@ public enum TiledConvolution {
 }
 
 extension Conv2d: DeviceLowerable {
-    /// Packed weights (`ConvTiling.packWeights`) and the bias.
+    /// Packed weights (`ConvTiling.packWeights`, which every algorithm reads today) and the bias.
     public func deviceParameters() -> [Tensor] { [ConvTiling.packWeights(layer.weight), layer.bias] }
     public var deviceParameterShapes: [[Int]] { [ConvTiling.packedShape(layer.weight.shape), layer.bias.shape] }
 
+    /// The algorithm and tiling this convolution runs with in `context`.
+    func algorithmChoice(_ context: LoweringContext) -> ConvAlgorithmChoice { ConvAlgorithms.select(geometry, context: context) }
+
     public func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int {
-        switch context.family {
-        case .cpu: return TiledConvolution.scratchCount(geometry, tiling: cpuTiling(context)) * output.elementType.byteSize
-        case .gpu where geometry.groups > 1: return 0
-        case .gpu:
-            return GPUConvolution.scratchBytes(geometry, tiling: gpuTiling(context), computeUnits: context.device.computeUnits)
-        }
+        let choice = algorithmChoice(context)
+        return choice.algorithm.scratchBytes(
+            geometry, tiling: choice.tiling, elementBytes: output.elementType.byteSize, context: context)
     }
 
     /// The tiling this convolution runs with in `context`, and whether it is the tuning table's
     /// entry (false: the default, or the entry replaced because the device or `--arithmetic`
     /// rules it out).
     func tilingChoice(_ context: LoweringContext) -> (tiling: ConvolutionTiling, tuned: Bool) {
-        if context.family == .gpu && geometry.groups == 1 {
-            let (tiling, tuned) = gpuTilingChoice(context)
-            return (.gpu(tiling), tuned)
-        }
-        let (tiling, tuned) = cpuTilingChoice(context)
-        return (.cpu(tiling), tuned)
-    }
-
-    func cpuTiling(_ context: LoweringContext) -> ConvTiling { cpuTilingChoice(context).tiling }
-    func gpuTiling(_ context: LoweringContext) -> GPUConvTiling { gpuTilingChoice(context).tiling }
-
-    /// The tuned CPU-family tiling for this shape and precision when it is valid on the device,
-    /// else the default; `--arithmetic` overrides the tuned choice of half arithmetic (forcing
-    /// it moves a pixel-vector layer to the channel-vector kernel, which has it).
-    func cpuTilingChoice(_ context: LoweringContext) -> (tiling: ConvTiling, tuned: Bool) {
-        let key = ConvTuner.key(geometry, precision: context.precision)
-        if geometry.groups > 1 {
-            // Grouped layers have one kernel, tuned or not, in either family; no half arithmetic.
-            if let tuned = context.tuning?.entries[key], tuned.isValid(on: context.device), tuned.fits(geometry) {
-                return (tuned, true)
-            }
-            return (ConvTiling.groupedDefault(device: context.device, geometry: geometry), false)
-        }
-        var tiling = ConvTiling.defaultFor(device: context.device, geometry: geometry)
-        var fromTable = false
-        if let tuned = context.tuning?.entries[key], tuned.isValid(on: context.device) { (tiling, fromTable) = (tuned, true) }
-        switch (context.precision, context.arithmetic) {
-        case (.fp32, _), (.fp16, .fp32): tiling.halfArithmetic = false
-        case (.fp16, .fp16):
-            if tiling.kernel != .channelVector {
-                (tiling, fromTable) = (ConvTiling.channelVectorDefault(device: context.device), false)
-            }
-            tiling.halfArithmetic = true
-        case (.fp16, .auto): break
-        }
-        return (tiling, fromTable)
-    }
-
-    /// The tuned GPU tiling for this shape and precision when the device can run it, else the
-    /// device's default; half arithmetic as for `cpuTiling`.
-    func gpuTilingChoice(_ context: LoweringContext) -> (tiling: GPUConvTiling, tuned: Bool) {
-        let key = ConvTuner.key(geometry, precision: context.precision)
-        var tiling = GPUConvTiling.defaultFor(device: context.device, geometry: geometry)
-        var fromTable = false
-        if let tuned = context.tuning?.gpuEntries[key], tuned.isValid(on: context.device) { (tiling, fromTable) = (tuned, true) }
-        switch (context.precision, context.arithmetic) {
-        case (.fp32, _), (.fp16, .fp32): tiling.halfArithmetic = false
-        case (.fp16, .fp16): tiling.halfArithmetic = true
-        case (.fp16, .auto): break
-        }
-        return (tiling, fromTable)
+        let choice = algorithmChoice(context)
+        return (choice.tiling, choice.tuned)
     }
 
     /// Whether the convolution multiplies in half in `context`.
     func usesHalfArithmetic(_ context: LoweringContext) -> Bool {
-        if geometry.groups > 1 { return false }
-        return context.family == .gpu ? gpuTiling(context).halfArithmetic : cpuTiling(context).halfArithmetic
+        switch algorithmChoice(context).tiling {
+        case .cpu(let tiling): return tiling.halfArithmetic
+        case .gpu(let tiling): return tiling.halfArithmetic
+        }
     }
 
     public func unsupportedReason(inputs: [ValueInfo], output: ValueInfo, device: CLDevice) -> String? {
@@ -206,13 +159,7 @@ extension Conv2d: DeviceLowerable {
     }
 
     public func makeDeviceOp(_ b: DeviceBinding) throws -> DeviceOp {
-        if b.family == .gpu && geometry.groups == 1 {
-            return try GPUConvolution.make(
-                runtime: b.runtime, geometry: geometry, tiling: gpuTiling(b.context), input: b.inputs[0], weightT: b.weights[0],
-                bias: b.weights[1], output: b.output, relu: layer.relu, scratch: b.scratch, types: b.types)
-        }
-        return try TiledConvolution.make(
-            runtime: b.runtime, geometry: geometry, tiling: cpuTiling(b.context), input: b.inputs[0], weightT: b.weights[0],
-            bias: b.weights[1], output: b.output, relu: layer.relu, scratch: b.scratch, types: b.types)
+        let choice = algorithmChoice(b.context)
+        return try choice.algorithm.make(b, geometry: geometry, tiling: choice.tiling, relu: layer.relu)
     }
 }

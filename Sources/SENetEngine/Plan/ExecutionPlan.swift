@@ -28,6 +28,8 @@ public final class ExecutionPlan: @unchecked Sendable {
     /// The tiling a device convolution runs with, and whether it came from the tuning table.
     public struct ConvolutionChoice: Sendable, Equatable {
         public let name: String
+        /// The `ConvAlgorithm` that built the op: `gemm-gpu`, `ocvec` or `tiled`.
+        public let algorithm: String
         public let tiling: ConvolutionTiling
         /// True when the tiling is the table's entry for this shape; false for the default, or
         /// an entry the device or `--arithmetic` ruled out.
@@ -185,9 +187,10 @@ public final class ExecutionPlan: @unchecked Sendable {
             context.map { context in
                 lowered.compactMap { index, op in
                     guard let conv = op as? Conv2d, let ran = ops[index]?.convolutionTiling else { return nil }
-                    let chosen = conv.tilingChoice(context)
+                    let chosen = conv.algorithmChoice(context)
                     return ConvolutionChoice(
-                        name: graph.nodes[index].name, tiling: ran, tuned: chosen.tuned && ran == chosen.tiling)
+                        name: graph.nodes[index].name, algorithm: chosen.algorithm.name, tiling: ran,
+                        tuned: chosen.tuned && ran == chosen.tiling)
                 }
             } ?? []
         self.weightBytes = weightBytes

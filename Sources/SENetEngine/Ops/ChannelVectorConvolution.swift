@@ -1,0 +1,29 @@
+import OpenCLKit
+import SENetCore
+
+/// `conv_ocvec.cl`: vectors of output channels times broadcast pixels, batch folded into the
+/// pixels, no im2col (MLAS's register tile). The CPU family's default for most layers; the only
+/// kernel with half arithmetic.
+struct ChannelVectorConvolution: ConvAlgorithm {
+    let name = "ocvec"
+
+    func unsupportedReason(_ g: ConvGeometry, context: LoweringContext) -> String? {
+        g.groups > 1 ? "it has no grouped form" : nil
+    }
+
+    func tilingChoice(_ g: ConvGeometry, context: LoweringContext) -> (tiling: ConvolutionTiling, tuned: Bool)? {
+        let (tiling, tuned) = g.cpuTilingChoice(context)
+        return tiling.kernel == .channelVector ? (.cpu(tiling), tuned) : nil
+    }
+
+    func scratchBytes(_ g: ConvGeometry, tiling: ConvolutionTiling, elementBytes: Int, context: LoweringContext) -> Int { 0 }
+
+    func make(_ b: DeviceBinding, geometry g: ConvGeometry, tiling: ConvolutionTiling, relu: Bool) throws -> DeviceOp {
+        guard case .cpu(let tiling) = tiling, tiling.kernel == .channelVector else {
+            preconditionFailure("\(name) given \(tiling)")
+        }
+        return try TiledConvolution.make(
+            runtime: b.runtime, geometry: g, tiling: tiling, input: b.inputs[0], weightT: b.weights[0], bias: b.weights[1],
+            output: b.output, relu: relu, scratch: b.scratch, types: b.types)
+    }
+}

@@ -1,0 +1,31 @@
+import OpenCLKit
+import SENetCore
+
+/// `conv_gemm.cl` (`GPUConvolution`): the GPU family's ungrouped convolutions, as an implicit
+/// GEMM through local memory with optional split-K.
+struct GEMMGPUConvolution: ConvAlgorithm {
+    let name = "gemm-gpu"
+
+    func unsupportedReason(_ g: ConvGeometry, context: LoweringContext) -> String? {
+        if context.family != .gpu { return "the plan uses the CPU kernel family" }
+        if g.groups > 1 { return "it has no grouped form" }
+        return nil
+    }
+
+    func tilingChoice(_ g: ConvGeometry, context: LoweringContext) -> (tiling: ConvolutionTiling, tuned: Bool)? {
+        let (tiling, tuned) = g.gpuTilingChoice(context)
+        return (.gpu(tiling), tuned)
+    }
+
+    func scratchBytes(_ g: ConvGeometry, tiling: ConvolutionTiling, elementBytes: Int, context: LoweringContext) -> Int {
+        guard case .gpu(let tiling) = tiling else { return 0 }
+        return GPUConvolution.scratchBytes(g, tiling: tiling, computeUnits: context.device.computeUnits)
+    }
+
+    func make(_ b: DeviceBinding, geometry g: ConvGeometry, tiling: ConvolutionTiling, relu: Bool) throws -> DeviceOp {
+        guard case .gpu(let tiling) = tiling else { preconditionFailure("\(name) given a CPU tiling \(tiling)") }
+        return try GPUConvolution.make(
+            runtime: b.runtime, geometry: g, tiling: tiling, input: b.inputs[0], weightT: b.weights[0], bias: b.weights[1],
+            output: b.output, relu: relu, scratch: b.scratch, types: b.types)
+    }
+}

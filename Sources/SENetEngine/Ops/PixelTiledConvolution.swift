@@ -1,0 +1,30 @@
+import OpenCLKit
+import SENetCore
+
+/// `conv_tiled.cl`: vectors of output pixels times output channels, as a GEMM for 1×1 stride-1
+/// layers, a strided 1×1 kernel, im2col then GEMM (when the tiling asks and scratch exists), or
+/// the direct kernel. It runs every geometry, grouped ones included, in either family.
+struct PixelTiledConvolution: ConvAlgorithm {
+    let name = "tiled"
+
+    func unsupportedReason(_ g: ConvGeometry, context: LoweringContext) -> String? { nil }
+
+    func tilingChoice(_ g: ConvGeometry, context: LoweringContext) -> (tiling: ConvolutionTiling, tuned: Bool)? {
+        let (tiling, tuned) = g.cpuTilingChoice(context)
+        return tiling.kernel == .pixelVector ? (.cpu(tiling), tuned) : nil
+    }
+
+    func scratchBytes(_ g: ConvGeometry, tiling: ConvolutionTiling, elementBytes: Int, context: LoweringContext) -> Int {
+        guard case .cpu(let tiling) = tiling else { return 0 }
+        return TiledConvolution.scratchCount(g, tiling: tiling) * elementBytes
+    }
+
+    func make(_ b: DeviceBinding, geometry g: ConvGeometry, tiling: ConvolutionTiling, relu: Bool) throws -> DeviceOp {
+        guard case .cpu(let tiling) = tiling, tiling.kernel == .pixelVector else {
+            preconditionFailure("\(name) given \(tiling)")
+        }
+        return try TiledConvolution.make(
+            runtime: b.runtime, geometry: g, tiling: tiling, input: b.inputs[0], weightT: b.weights[0], bias: b.weights[1],
+            output: b.output, relu: relu, scratch: b.scratch, types: b.types)
+    }
+}
