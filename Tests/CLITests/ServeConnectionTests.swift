@@ -1,4 +1,5 @@
 import Foundation
+import SENetCore
 import TestSupport
 import XCTest
 
@@ -39,33 +40,50 @@ final class ServeConnectionTests: XCTestCase {
         XCTAssertEqual(server.stop(), 0, server.log)
     }
 
-    func testSIGTERMWithAStalledUploaderExitsWithinTheDrainTimeout() throws {
+    /// SIGTERM while complete requests arrive and one upload has stalled: every request read is
+    /// answered, and the stalled upload holds the exit back only `--drain-timeout` (2 s), not
+    /// the idle timeout (60 s).
+    func testSIGTERMWithAStalledUploaderAnswersEveryCompleteRequestAndExitsWithinTheDrainTimeout() throws {
         try skipWithoutOpenCL()
         let server = try ServerProcess(["--device", "0", "--idle-timeout", "60", "--drain-timeout", "2"] + ServeCLITests.small)
         defer { server.stop() }
-        let client = Process()
-        client.executableURL = try testPython()
-        client.arguments = [
+        let input = FileManager.default.temporaryDirectory.appendingPathComponent("senet-drain-\(UUID()).npy").path
+        try NumpyFile.write(SyntheticWeights.input(shape: [1, 3, 32, 32], seed: 1), path: input)
+        let stalled = Process()
+        stalled.executableURL = try testPython()
+        stalled.arguments = [
             repositoryRoot.appendingPathComponent("Tests/serve/hostile_client.py").path, "stall", "--url", server.url,
             "--model", "seresnet18", "--limit", "30",
         ]
         let out = Pipe()
-        client.standardOutput = out
-        try client.run()
-        defer { if client.isRunning { client.terminate() } }
-        // Once the upload has stalled, SIGTERM: the drain waits for it at most the drain timeout.
-        let first = out.fileHandleForReading.availableData
-        XCTAssertTrue(String(decoding: first, as: UTF8.self).hasPrefix("stalled"))
-        Thread.sleep(forTimeInterval: 0.3)
+        stalled.standardOutput = out
+        try stalled.run()
+        defer { if stalled.isRunning { stalled.terminate() } }
+        XCTAssertTrue(String(decoding: out.fileHandleForReading.availableData, as: UTF8.self).hasPrefix("stalled"))
+        // Eight clients send complete requests; after 20 answers the client sends SIGTERM.
         let start = Date()
-        let status = server.stop()
+        let client = try runClient(
+            [
+                "sigterm", "--url", server.url, "--model", "seresnet18", "--npy", input, "--pid",
+                "\(server.process.processIdentifier)", "--after", "20",
+            ])
+        server.process.waitUntilExit()
         let seconds = Date().timeIntervalSince(start)
-        XCTAssertEqual(status, 0, server.log)
-        XCTAssertLessThan(seconds, 5, "SIGTERM waited \(seconds) s for a stalled upload")
-        client.waitUntilExit()
+        XCTAssertEqual(client.status, 0, client.stderr)
+        XCTAssertEqual(server.process.terminationStatus, 0, server.log)
+        XCTAssertLessThan(seconds, 8, "the stalled upload held the exit back \(seconds) s")
+        let outcomes = try JSONSerialization.jsonObject(with: Data(client.stdout.utf8)) as? [String: Int] ?? [:]
+        XCTAssertGreaterThanOrEqual(outcomes["200"] ?? 0, 20, "\(outcomes)")
+        let stopped = server.logLines.last { $0["message"] as? String == "stopped after answering every accepted request" }
+        // Every complete request was answered 200; the one error is the stalled upload, whose
+        // head was read and whose body the drain timeout cut short (400).
+        XCTAssertEqual(stopped?["infer_ok"] as? String, "\(outcomes["200"] ?? -1)", "the clients got \(outcomes)")
+        XCTAssertEqual(stopped?["infer_errors"] as? String, "1", server.log)
+        XCTAssertEqual(
+            stopped?["infer_received"] as? String, "\((outcomes["200"] ?? -1) + 1)", "a request was read, not answered")
+        stalled.waitUntilExit()
         let report = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertTrue(report.contains("closed_after"), report)
-        XCTAssertFalse(report.contains("null"), "the stalled connection was never closed: \(report)")
+        XCTAssertTrue(report.contains("closed_after") && !report.contains("null"), "the stalled upload stayed open: \(report)")
     }
 
     func testSIGTERMTurnsReadinessTo503WhileTheListenerServesThroughTheDrainWindow() throws {
@@ -73,7 +91,9 @@ final class ServeConnectionTests: XCTestCase {
         let server = try ServerProcess(["--device", "0", "--drain-window", "3"] + ServeCLITests.small)
         defer { server.stop() }
         let tensor = try JSONSerialization.data(withJSONObject: [
-            "inputs": [["name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32", "data": [Float](repeating: 0, count: 3072)]]
+            "inputs": [
+                ["name": "input", "shape": [1, 3, 32, 32], "datatype": "FP32", "data": [Float](repeating: 0, count: 3072)]
+            ]
         ])
         XCTAssertEqual(try server.get("/v2/health/ready").status, 200)
         let start = Date()
@@ -124,7 +144,8 @@ final class ServeConnectionTests: XCTestCase {
             XCTAssertLessThan(seconds, 1, "refused only after decoding: \(perRequest)")
         }
         for reply in perRequest["big_replies"] as? [String] ?? [] {
-            XCTAssertTrue(reply.contains("the 2 images declare 200.0 megapixels, more than --max-request-megapixels 100.0"), reply)
+            XCTAssertTrue(
+                reply.contains("the 2 images declare 200.0 megapixels, more than --max-request-megapixels 100.0"), reply)
         }
         let serverWide = try hostile(["budget", "--url", server.url, "--model", "seresnet18"])
         XCTAssertEqual(serverWide["first"] as? Int, 200, "\(serverWide)")

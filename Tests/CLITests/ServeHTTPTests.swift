@@ -51,7 +51,8 @@ final class ServeHTTPTests: XCTestCase {
         let server = try ServerProcess(["--device", "0", "--max-batch", "1", "--max-body-mb", "8"] + ServeCLITests.small)
         defer { server.stop() }
         let path = "/v2/models/seresnet18/infer"
-        let json = try server.post(path, body: Data(repeating: 0x20, count: 2_000_000), headers: ["Content-Type": "application/json"])
+        let json = try server.post(
+            path, body: Data(repeating: 0x20, count: 2_000_000), headers: ["Content-Type": "application/json"])
         XCTAssertEqual(json.status, 413, json.text)
         XCTAssertTrue(json.text.contains("the JSON body is larger than 1.1 MiB"), json.text)
         let header = try JSONSerialization.data(withJSONObject: ServeErrorCLITests.tensor([1, 3, 32, 32]))

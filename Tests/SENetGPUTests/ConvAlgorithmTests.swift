@@ -54,7 +54,9 @@ final class ConvAlgorithmTests: XCTestCase {
             let rows = plan.textDescription.split(separator: "\n")
             for choice in plan.convolutionChoices {
                 let row = rows.first { $0.contains(" \(choice.name) ") } ?? ""
-                XCTAssertTrue(row.hasSuffix("  \(choice.algorithm) \(choice.tiling) (\(choice.tuned ? "tuned" : "default"))"), "\(choice.name): \(row)")
+                XCTAssertTrue(
+                    row.hasSuffix("  \(choice.algorithm) \(choice.tiling) (\(choice.tuned ? "tuned" : "default"))"),
+                    "\(choice.name): \(row)")
             }
             let algorithms = Set(plan.convolutionChoices.map(\.algorithm))
             XCTAssertEqual(algorithms.contains("gemm-gpu"), family == .gpu, "\(family): \(algorithms)")

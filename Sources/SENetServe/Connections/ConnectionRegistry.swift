@@ -23,7 +23,8 @@ final class ConnectionRegistry: @unchecked Sendable {
         let (victim, refused): ((any Channel)?, Bool) = lock.withLock {
             var victim: (any Channel)?
             if open.count >= limit {
-                guard let oldest = open.filter({ $0.value.idleSince != nil }).min(by: { $0.value.idleSince! < $1.value.idleSince! })
+                guard
+                    let oldest = open.filter({ $0.value.idleSince != nil }).min(by: { $0.value.idleSince! < $1.value.idleSince! })
                 else {
                     refusals += 1
                     return (nil, true)
