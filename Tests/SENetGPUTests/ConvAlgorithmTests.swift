@@ -58,6 +58,9 @@ final class ConvAlgorithmTests: XCTestCase {
                     row.hasSuffix("  \(choice.algorithm) \(choice.tiling) (\(choice.tuned ? "tuned" : "default"))"),
                     "\(choice.name): \(row)")
             }
+            XCTAssertTrue(
+                plan.textDescription.contains("convolution tiles: \(plan.tunedConvolutions) of \(plan.convolutions) layers"),
+                plan.textDescription)
             let algorithms = Set(plan.convolutionChoices.map(\.algorithm))
             XCTAssertEqual(algorithms.contains("gemm-gpu"), family == .gpu, "\(family): \(algorithms)")
         }

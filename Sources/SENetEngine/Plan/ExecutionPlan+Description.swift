@@ -7,7 +7,7 @@ extension ExecutionPlan {
     public var textDescription: String {
         var lines = ["plan for input \(inputShape) on \(deviceName ?? "the CPU reference"), \(precisionDescription)"]
         lines.append(pad("#", 4) + pad("op", 26) + pad("kind", 16) + pad("where", 8) + pad("output", 20) + "arena offset")
-        let convolutions = Dictionary(uniqueKeysWithValues: convolutionChoices.map { ($0.name, $0) })
+        let choices = Dictionary(uniqueKeysWithValues: convolutionChoices.map { ($0.name, $0) })
         var number = 0
         for step in steps {
             switch step {
@@ -16,7 +16,7 @@ extension ExecutionPlan {
                 number += 1
                 let buffer = p.arenaOffset.map { String(format: "%.2f MiB", Double($0) / 1_048_576) } ?? "-"
                 // A device convolution's algorithm and tiling; an op on the CPU gives its reason.
-                let conv = convolutions[p.name].map { "  \($0.algorithm) \($0.tiling) (\($0.tuned ? "tuned" : "default"))" }
+                let conv = choices[p.name].map { "  \($0.algorithm) \($0.tiling) (\($0.tuned ? "tuned" : "default"))" }
                 let why = p.reason.map { "  (\($0))" } ?? (p.onDevice ? conv ?? "" : "")
                 lines.append(
                     pad("\(number)", 4) + pad(p.name, 26) + pad(p.kind.rawValue, 16) + pad(p.onDevice ? "device" : "cpu", 8)
