@@ -5,9 +5,9 @@ import NIOPosix
 /// pool. Two lanes of `ServerConfiguration.decodeThreads` threads each: small requests (a body
 /// of at most `smallBodyBytes` whose images declare at most `smallPixels`) decode on their own,
 /// so an ordinary infer never queues behind requests of huge images, and under a load of small
-/// requests every core decodes. Images are
-/// priced by the size their headers declare before a pixel is decoded: one request may declare
-/// at most `maxRequestPixels`, and all requests decoding at once at most `maxDecodingPixels`.
+/// requests every core decodes. Images are priced by the size their headers declare before a
+/// pixel is decoded: one request may declare at most `maxRequestPixels`, and all requests
+/// decoding at once at most `maxDecodingPixels`.
 final class DecodeLanes: Sendable {
     static let smallBodyBytes = 4 << 20
     static let smallPixels = 16_000_000

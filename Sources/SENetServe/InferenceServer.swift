@@ -3,7 +3,6 @@ import Hummingbird
 import HummingbirdCore
 import Logging
 import NIOCore
-import NIOPosix
 import SENetCore
 import SENetEngine
 import ServiceLifecycle

@@ -53,7 +53,7 @@ struct ServeCommand: ParsableCommand {
 
     @Option(
         help:
-            "Seconds a connection may go without a complete request part (headers, a body chunk) when no response is due: closes idle keep-alive, slow-header and stalled-body connections, and bounds SIGTERM's wait for stalled uploads."
+            "Seconds a connection may go without a complete request part (headers, a body chunk) when no response is due: closes idle keep-alive, slow-header and stalled-body connections."
     )
     var idleTimeout = 60.0
 

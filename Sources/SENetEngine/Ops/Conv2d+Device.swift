@@ -77,6 +77,13 @@ public enum TiledConvolution {
         return DeviceOp(launches, convolutionTiling: .cpu(tiling))
     }
 
+    /// `make` for a binding's buffers: what the two CPU-family algorithms run.
+    static func make(_ b: DeviceBinding, geometry g: ConvGeometry, tiling: ConvTiling, relu: Bool) throws -> DeviceOp {
+        try make(
+            runtime: b.runtime, geometry: g, tiling: tiling, input: b.inputs[0], weightT: b.weights[0], bias: b.weights[1],
+            output: b.output, relu: relu, scratch: b.scratch, types: b.types)
+    }
+
     /// `conv_ocvec` over `[input, weightT, bias, output]`: dim 0 = blocks of `pixels` of the
     /// batch-folded output, rounded up to the work-group; dim 1 = blocks of `channels`.
     static func channelVectorLaunch(

@@ -23,8 +23,6 @@ struct PixelTiledConvolution: ConvAlgorithm {
         guard case .cpu(let tiling) = tiling, tiling.kernel == .pixelVector else {
             preconditionFailure("\(name) given \(tiling)")
         }
-        return try TiledConvolution.make(
-            runtime: b.runtime, geometry: g, tiling: tiling, input: b.inputs[0], weightT: b.weights[0], bias: b.weights[1],
-            output: b.output, relu: relu, scratch: b.scratch, types: b.types)
+        return try TiledConvolution.make(b, geometry: g, tiling: tiling, relu: relu)
     }
 }

@@ -9,14 +9,8 @@ final class ConnectionRegistry: @unchecked Sendable {
     private let lock = NSLock()
     private var open: [ObjectIdentifier: (channel: any Channel, idleSince: UInt64?)] = [:]
     let limit: Int
-    private var evictions = 0
-    private var refusals = 0
 
     init(limit: Int) { self.limit = limit }
-
-    var count: Int { lock.withLock { open.count } }
-    /// Idle connections closed to make room, and new ones refused because none was idle.
-    var closedAtCap: (evicted: Int, refused: Int) { lock.withLock { (evictions, refusals) } }
 
     func admit(_ channel: any Channel) {
         let now = DispatchTime.now().uptimeNanoseconds
@@ -25,13 +19,9 @@ final class ConnectionRegistry: @unchecked Sendable {
             if open.count >= limit {
                 guard
                     let oldest = open.filter({ $0.value.idleSince != nil }).min(by: { $0.value.idleSince! < $1.value.idleSince! })
-                else {
-                    refusals += 1
-                    return (nil, true)
-                }
+                else { return (nil, true) }
                 open[oldest.key] = nil
                 victim = oldest.value.channel
-                evictions += 1
             }
             open[ObjectIdentifier(channel)] = (channel, now)
             return (victim, false)
