@@ -1,8 +1,9 @@
 import OpenCLKit
 import SENetCore
-import SENetEngine
 import TestSupport
 import XCTest
+
+@testable import SENetEngine
 
 /// `ConvAlgorithms.select`: which algorithm runs a geometry in each kernel family, with the
 /// reasons for the ones passed over, and that plans record it.
@@ -65,4 +66,40 @@ final class ConvAlgorithmTests: XCTestCase {
             XCTAssertEqual(algorithms.contains("gemm-gpu"), family == .gpu, "\(family): \(algorithms)")
         }
     }
+
+    func testUploadsAreKeyedByLayerAndPacking() throws {
+        let runtime = try openTestDevice()
+        let model = DeviceModel(runtime: runtime)
+        let (cpu, gpu) = (LoweringContext(runtime: runtime, family: .cpu), LoweringContext(runtime: runtime, family: .gpu))
+        // One packing (oc64) in both families: ocvec or tiled, and gemm-gpu share one upload.
+        let g = ConvGeometry(batch: 1, inChannels: 4, height: 6, width: 6, outChannels: 8, kernel: 3, padding: 1)
+        let layer = ConvLayer(
+            name: "conv", weight: Tensor.random(shape: g.weightShape, seed: 1), bias: Tensor.random(shape: [8], seed: 2),
+            stride: 1, padding: 1, relu: false)
+        let conv = Conv2d(layer: layer, geometry: g)
+        XCTAssertEqual(conv.parameterLayout(cpu), conv.parameterLayout(gpu))
+        let shared = try model.weights(for: conv, context: cpu)
+        XCTAssertEqual(model.uploadCount, 2)
+        XCTAssertTrue(try model.weights(for: conv, context: gpu)[0] === shared[0])
+        XCTAssertEqual(model.uploadCount, 2)
+        // An op whose layout differs by family gets an upload per layout, counted in the plan's bytes.
+        let probe = LayoutProbe(parameters: [Tensor.random(shape: [3, 5], seed: 3)])
+        let first = try model.weights(for: probe, context: cpu)
+        let second = try model.weights(for: probe, context: gpu)
+        XCTAssertFalse(first[0] === second[0], "two layouts of one layer shared a buffer")
+        XCTAssertEqual(model.uploadCount, 4)
+        let probeBytes = 3 * 5 * 4
+        XCTAssertEqual(model.weightBytes - 2 * probeBytes, DeviceModel.bytes(of: [conv], context: cpu))
+        XCTAssertEqual(DeviceModel.bytes(of: [probe, probe, conv], context: cpu), model.weightBytes - probeBytes)
+    }
+}
+
+/// A parameterised op whose device layout is named after the kernel family.
+private struct LayoutProbe: DeviceLowerable {
+    static let kind = OpKind(rawValue: "LayoutProbe")
+    let name = "probe"
+    let parameters: [Tensor]
+    func reference(_ inputs: [Tensor]) -> Tensor { inputs[0] }
+    func parameterLayout(_ context: LoweringContext) -> String { context.family.rawValue }
+    func makeDeviceOp(_ binding: DeviceBinding) throws -> DeviceOp { DeviceOp([]) }
 }

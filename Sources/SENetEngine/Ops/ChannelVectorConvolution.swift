@@ -6,6 +6,7 @@ import SENetCore
 /// kernel with half arithmetic.
 struct ChannelVectorConvolution: ConvAlgorithm {
     let name = "ocvec"
+    let packing: any ConvWeightPacking = OutputChannelBlocks()
 
     func unsupportedReason(_ g: ConvGeometry, context: LoweringContext) -> String? {
         g.groups > 1 ? "it has no grouped form" : nil

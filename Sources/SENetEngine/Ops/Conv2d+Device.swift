@@ -129,9 +129,14 @@ public enum TiledConvolution {
 }
 
 extension Conv2d: DeviceLowerable {
-    /// Packed weights (`ConvTiling.packWeights`, which every algorithm reads today) and the bias.
-    public func deviceParameters() -> [Tensor] { [ConvTiling.packWeights(layer.weight), layer.bias] }
-    public var deviceParameterShapes: [[Int]] { [ConvTiling.packedShape(layer.weight.shape), layer.bias.shape] }
+    /// The weight as the chosen algorithm packs it, and the bias.
+    public func deviceParameters(_ context: LoweringContext) -> [Tensor] {
+        [algorithmChoice(context).algorithm.packing.pack(layer.weight), layer.bias]
+    }
+    public func deviceParameterShapes(_ context: LoweringContext) -> [[Int]] {
+        [algorithmChoice(context).algorithm.packing.packedShape(layer.weight.shape), layer.bias.shape]
+    }
+    public func parameterLayout(_ context: LoweringContext) -> String { algorithmChoice(context).algorithm.packing.name }
 
     /// The algorithm and tiling this convolution runs with in `context`.
     func algorithmChoice(_ context: LoweringContext) -> ConvAlgorithmChoice { ConvAlgorithms.select(geometry, context: context) }

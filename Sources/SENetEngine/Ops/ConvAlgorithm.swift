@@ -8,6 +8,9 @@ import SENetCore
 public protocol ConvAlgorithm: Sendable {
     /// Its name in plans: `gemm-gpu`, `ocvec`, `tiled`.
     var name: String { get }
+    /// How its kernels read the weights. The packing's name is part of the upload key, so two
+    /// algorithms with different layouts on one layer never share buffers.
+    var packing: any ConvWeightPacking { get }
     /// Why it cannot run `geometry` in `context`, or nil when it can.
     func unsupportedReason(_ geometry: ConvGeometry, context: LoweringContext) -> String?
     /// The tiling it would run `geometry` with (the tuning table's entry when valid, else its
@@ -52,4 +55,21 @@ public enum ConvAlgorithms {
         // `tiled` runs every geometry in either family; reaching here is a registry bug.
         preconditionFailure("no convolution algorithm for \(geometry): \(passedOver)")
     }
+}
+
+/// A layout of a convolution's weight [OC, C/groups, K, K] on the device, made once at upload.
+public protocol ConvWeightPacking: Sendable {
+    /// Its name in the upload key (`oc64`).
+    var name: String { get }
+    /// The packed tensor's shape, without packing (memory estimates).
+    func packedShape(_ weightShape: [Int]) -> [Int]
+    func pack(_ weight: Tensor) -> Tensor
+}
+
+/// `ConvTiling.packWeights`: blocks of 64 output channels innermost, which ocvec, tiled and
+/// gemm-gpu all read.
+public struct OutputChannelBlocks: ConvWeightPacking {
+    public let name = "oc\(ConvTiling.weightBlock)"
+    public func packedShape(_ weightShape: [Int]) -> [Int] { ConvTiling.packedShape(weightShape) }
+    public func pack(_ weight: Tensor) -> Tensor { ConvTiling.packWeights(weight) }
 }

@@ -27,7 +27,7 @@ public struct DeviceBinding {
     public let outputValue: ValueInfo
     public let inputs: [CLBuffer]
     public let output: CLBuffer
-    /// The op's weights on the device, as `deviceParameters()` packed them.
+    /// The op's weights on the device, as `deviceParameters(context)` packed them.
     public let weights: [CLBuffer]
     /// Shared scratch of at least `scratchBytes` bytes; nil when the op needs none.
     public let scratch: CLBuffer?
@@ -45,10 +45,14 @@ public struct DeviceBinding {
 /// A graph op that can run on an OpenCL device. Each op kind adds it by extension beside its
 /// device code; a kind without it runs on the CPU reference.
 public protocol DeviceLowerable: GraphOp {
-    /// The weights as the kernels read them; packed once when uploaded, then released.
-    func deviceParameters() -> [Tensor]
-    /// The shapes of `deviceParameters()`, without packing anything (memory estimates).
-    var deviceParameterShapes: [[Int]] { get }
+    /// The weights as the kernels chosen in `context` read them; packed once when uploaded,
+    /// then released.
+    func deviceParameters(_ context: LoweringContext) -> [Tensor]
+    /// The shapes of `deviceParameters(context)`, without packing anything (memory estimates).
+    func deviceParameterShapes(_ context: LoweringContext) -> [[Int]]
+    /// The name of that layout: uploads are keyed by (op name, layout), so two layouts of one
+    /// layer never share buffers.
+    func parameterLayout(_ context: LoweringContext) -> String
     /// Bytes of plan-wide scratch the device op needs (shared by all ops, one at a time).
     func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int
     /// True when the op may write its output over its first input (elementwise ops).
@@ -60,8 +64,9 @@ public protocol DeviceLowerable: GraphOp {
 }
 
 extension DeviceLowerable {
-    public func deviceParameters() -> [Tensor] { parameters }
-    public var deviceParameterShapes: [[Int]] { parameters.map(\.shape) }
+    public func deviceParameters(_ context: LoweringContext) -> [Tensor] { parameters }
+    public func deviceParameterShapes(_ context: LoweringContext) -> [[Int]] { parameters.map(\.shape) }
+    public func parameterLayout(_ context: LoweringContext) -> String { "plain" }
     public func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int { 0 }
     public var writesInPlace: Bool { false }
 

@@ -5,6 +5,7 @@ import SENetCore
 /// GEMM through local memory with optional split-K.
 struct GEMMGPUConvolution: ConvAlgorithm {
     let name = "gemm-gpu"
+    let packing: any ConvWeightPacking = OutputChannelBlocks()
 
     func unsupportedReason(_ g: ConvGeometry, context: LoweringContext) -> String? {
         if context.family != .gpu { return "the plan uses the CPU kernel family" }

@@ -6,6 +6,7 @@ import SENetCore
 /// the direct kernel. It runs every geometry, grouped ones included, in either family.
 struct PixelTiledConvolution: ConvAlgorithm {
     let name = "tiled"
+    let packing: any ConvWeightPacking = OutputChannelBlocks()
 
     func unsupportedReason(_ g: ConvGeometry, context: LoweringContext) -> String? { nil }
 

@@ -155,7 +155,7 @@ public final class ExecutionPlan: @unchecked Sendable {
         var weightBytes = 0
         kernelFamily = family
         if let runtime, let weights, let context {
-            weightBytes = DeviceModel.bytes(of: lowered.map(\.1), precision: options.precision)
+            weightBytes = DeviceModel.bytes(of: lowered.map(\.1), context: context)
             try Self.checkFits(
                 device: runtime.device, buffers: [arena.byteCount], weights: weightBytes,
                 batch: graph.values[graph.input].shape[0], limit: options.memoryLimitBytes)
@@ -176,7 +176,7 @@ public final class ExecutionPlan: @unchecked Sendable {
                         context: context, inputValues: node.inputs.map { graph.values[$0] },
                         outputValue: graph.values[node.output],
                         inputs: node.inputs.map { buffers[$0]! }, output: buffers[node.output]!,
-                        weights: try weights.weights(for: op),
+                        weights: try weights.weights(for: op, context: context),
                         scratch: scratch[index]))
             }
         }

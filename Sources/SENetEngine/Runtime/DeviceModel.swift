@@ -3,8 +3,9 @@ import OpenCLKit
 import SENetCore
 
 /// The network's weights on one device, uploaded once and shared by every plan of an engine
-/// (other batch sizes, other input sizes). Weights are keyed by layer name: a network's layers
-/// have the same weights whatever the input shape.
+/// (other batch sizes, other input sizes). Weights are keyed by layer name and layout: a
+/// network's layers have the same weights whatever the input shape, and a layer whose plans
+/// choose algorithms with different packings gets one upload per packing.
 ///
 /// In fp16 the weight matrices (every parameter of rank 2 or more) are stored as half, after
 /// BatchNorm folding, and a tensor with values past half's range is an error naming it;
@@ -16,7 +17,7 @@ public final class DeviceModel: @unchecked Sendable {
     public let precision: Precision
     /// Layer name → the weight file's tensor name, for error messages (`SEResNet.weightNames`).
     let tensorNames: [String: String]
-    private var buffers: [String: [CLBuffer]] = [:]
+    private var buffers: [Key: [CLBuffer]] = [:]
     private var bytes = 0
     private var uploads = 0
     private let lock = NSLock()
@@ -30,12 +31,24 @@ public final class DeviceModel: @unchecked Sendable {
     /// Tensors uploaded so far (each exactly once).
     public var uploadCount: Int { lock.withLock { uploads } }
 
-    /// The device weights of `op`, uploading them on first use. The packed host copies live only
-    /// for the upload. Throws `weightOutOfHalfRange` before uploading anything of the op.
-    public func weights(for op: any DeviceLowerable) throws -> [CLBuffer] {
+    /// What one upload is keyed by.
+    struct Key: Hashable {
+        let layer: String
+        let layout: String
+
+        init(_ op: any DeviceLowerable, _ context: LoweringContext) {
+            (layer, layout) = (op.name, op.parameterLayout(context))
+        }
+    }
+
+    /// The device weights of `op` as lowered in `context`, uploading them on first use in that
+    /// layout. The packed host copies live only for the upload. Throws `weightOutOfHalfRange`
+    /// before uploading anything of the op.
+    public func weights(for op: any DeviceLowerable, context: LoweringContext) throws -> [CLBuffer] {
         try lock.withLock {
-            if let cached = buffers[op.name] { return cached }
-            let tensors = op.deviceParameters()
+            let key = Key(op, context)
+            if let cached = buffers[key] { return cached }
+            let tensors = op.deviceParameters(context)
             let elements = tensors.map { Self.element(of: $0, precision) }
             for (tensor, element) in zip(tensors, elements) where element == .float16 {
                 try Self.checkHalfRange(tensor, name: tensorNames[op.name] ?? "\(op.name).weight")
@@ -46,7 +59,7 @@ public final class DeviceModel: @unchecked Sendable {
                 uploads += 1
                 return buffer
             }
-            buffers[op.name] = uploaded
+            buffers[key] = uploaded
             return uploaded
         }
     }
@@ -71,13 +84,15 @@ public final class DeviceModel: @unchecked Sendable {
         if count > 0 { throw EngineError.weightOutOfHalfRange(tensor: name, largest: largest, count: count) }
     }
 
-    /// Bytes the weights of `ops` take on the device in `precision` (uploaded or not), as
-    /// packed: a convolution's output channels padded to whole blocks of 64.
-    static func bytes(of ops: [any DeviceLowerable], precision: Precision) -> Int {
-        ops.reduce(0) { total, op in
-            total
-                + op.deviceParameterShapes.reduce(0) {
-                    $0 + $1.reduce(1, *) * element(ofShape: $1, precision).byteSize
+    /// Bytes the weights of `ops` take on the device as lowered in `context` (uploaded or not),
+    /// as packed (for `oc64`, output channels padded to whole blocks of 64).
+    static func bytes(of ops: [any DeviceLowerable], context: LoweringContext) -> Int {
+        var seen = Set<Key>()
+        return ops.reduce(0) { total, op in
+            guard seen.insert(Key(op, context)).inserted else { return total }
+            return total
+                + op.deviceParameterShapes(context).reduce(0) {
+                    $0 + $1.reduce(1, *) * element(ofShape: $1, context.precision).byteSize
                 }
         }
     }

@@ -301,7 +301,7 @@ public enum KernelSelfCheck {
             context: context,
             inputValues: inputs.map { ValueInfo(name: "input", shape: $0.shape, elementType: element($0.shape)) },
             outputValue: outputValue, inputs: inputBuffers, output: output,
-            weights: try DeviceModel(runtime: runtime, precision: precision).weights(for: op),
+            weights: try DeviceModel(runtime: runtime, precision: precision).weights(for: op, context: context),
             scratch: scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil)
         let deviceOp = try op.makeDeviceOp(binding)
         try deviceOp.enqueue(on: runtime.queue, profile: false)
