@@ -92,6 +92,23 @@ final class ConvAlgorithmTests: XCTestCase {
         XCTAssertEqual(model.weightBytes - 2 * probeBytes, DeviceModel.bytes(of: [conv], context: cpu))
         XCTAssertEqual(DeviceModel.bytes(of: [probe, probe, conv], context: cpu), model.weightBytes - probeBytes)
     }
+
+    func testSelfCheckRunsEveryRegisteredAlgorithmWithItsOwnTilings() throws {
+        let runtime = try openTestDevice()
+        let g = ConvGeometry(batch: 2, inChannels: 13, height: 9, width: 11, outChannels: 18, kernel: 3, padding: 1)
+        let results = try KernelSelfCheck.algorithms(on: runtime, g, relu: true, seed: 7, precision: .fp32)
+        for algorithm in ConvAlgorithms.registered {
+            let rows = results.filter { $0.shape.hasPrefix("\(algorithm.name) ") }
+            XCTAssertEqual(rows.count, algorithm.selfCheckTilings(device: runtime.device, precision: .fp32).count, algorithm.name)
+            XCTAssertFalse(rows.isEmpty, algorithm.name)
+            for row in rows { XCTAssertTrue(row.passed, "\(row.shape): \(row.comparison)") }
+        }
+        // Each row ran its algorithm's kernels, whatever the selector would have picked.
+        let kernels = { (name: String) in Set(results.filter { $0.shape.hasPrefix("\(name) ") }.map(\.kernel)) }
+        XCTAssertEqual(kernels("ocvec"), ["conv_ocvec"])
+        XCTAssertEqual(kernels("tiled"), ["im2col+conv1x1_gemm", "conv_tiled"])
+        XCTAssertTrue(kernels("gemm-gpu").allSatisfy { $0.hasPrefix("conv_gemm") }, "\(kernels("gemm-gpu"))")
+    }
 }
 
 /// A parameterised op whose device layout is named after the kernel family.

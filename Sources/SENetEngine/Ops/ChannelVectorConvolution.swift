@@ -25,4 +25,13 @@ struct ChannelVectorConvolution: ConvAlgorithm {
         }
         return try TiledConvolution.make(b, geometry: g, tiling: tiling, relu: relu)
     }
+
+    func selfCheckTilings(device: CLDevice, precision: Precision) -> [ConvolutionTiling] {
+        let plain = [
+            ConvTiling(vectors: 2, vectorWidth: 8, pixels: 5, localSize: 4),
+            ConvTiling(vectors: 4, vectorWidth: 4, pixels: 3, localSize: nil),
+        ]
+        let half = precision == .fp16 && device.supportsFP16 ? plain.map { $0.withHalfArithmetic() } : []
+        return (plain + half).map(ConvolutionTiling.cpu)
+    }
 }

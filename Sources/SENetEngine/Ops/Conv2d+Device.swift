@@ -156,12 +156,7 @@ extension Conv2d: DeviceLowerable {
     }
 
     /// Whether the convolution multiplies in half in `context`.
-    func usesHalfArithmetic(_ context: LoweringContext) -> Bool {
-        switch algorithmChoice(context).tiling {
-        case .cpu(let tiling): return tiling.halfArithmetic
-        case .gpu(let tiling): return tiling.halfArithmetic
-        }
-    }
+    func usesHalfArithmetic(_ context: LoweringContext) -> Bool { algorithmChoice(context).tiling.halfArithmetic }
 
     public func unsupportedReason(inputs: [ValueInfo], output: ValueInfo, device: CLDevice) -> String? {
         if let other = (inputs + [output]).first(where: { $0.layout != .nchw }) {

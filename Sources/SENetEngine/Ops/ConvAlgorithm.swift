@@ -22,6 +22,9 @@ public protocol ConvAlgorithm: Sendable {
         -> Int
     /// Its launches, arguments bound.
     func make(_ binding: DeviceBinding, geometry: ConvGeometry, tiling: ConvolutionTiling, relu: Bool) throws -> DeviceOp
+    /// The tilings `selfcheck` runs it with on `device` in `precision`: its edge cases (work-group
+    /// sizes, im2col, split-K, half arithmetic where the device has it).
+    func selfCheckTilings(device: CLDevice, precision: Precision) -> [ConvolutionTiling]
 }
 
 /// The algorithm a convolution runs with, its tiling, and why the ones before it were passed.

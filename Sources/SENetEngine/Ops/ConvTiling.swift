@@ -154,4 +154,12 @@ public enum ConvolutionTiling: Hashable, Sendable, CustomStringConvertible {
         case .gpu(let tiling): return "\(tiling)"
         }
     }
+
+    /// Whether it multiplies in half.
+    public var halfArithmetic: Bool {
+        switch self {
+        case .cpu(let tiling): return tiling.halfArithmetic
+        case .gpu(let tiling): return tiling.halfArithmetic
+        }
+    }
 }

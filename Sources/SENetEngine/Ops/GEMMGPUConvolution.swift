@@ -29,4 +29,14 @@ struct GEMMGPUConvolution: ConvAlgorithm {
             runtime: b.runtime, geometry: g, tiling: tiling, input: b.inputs[0], weightT: b.weights[0], bias: b.weights[1],
             output: b.output, relu: relu, scratch: b.scratch, types: b.types)
     }
+
+    /// The device's default and a forced three-way split-K, where the device can run them.
+    func selfCheckTilings(device: CLDevice, precision: Precision) -> [ConvolutionTiling] {
+        let plain = [
+            GPUConvTiling.defaultFor(device: device),
+            GPUConvTiling(tileM: 32, tileN: 32, tileK: 16, workM: 2, workN: 2, slices: 3),
+        ].filter { $0.fits(device) }
+        let half = precision == .fp16 && device.supportsFP16 ? plain.map { $0.withHalfArithmetic() } : []
+        return (plain + half).map(ConvolutionTiling.gpu)
+    }
 }

@@ -26,4 +26,9 @@ struct PixelTiledConvolution: ConvAlgorithm {
         }
         return try TiledConvolution.make(b, geometry: g, tiling: tiling, relu: relu)
     }
+
+    func selfCheckTilings(device: CLDevice, precision: Precision) -> [ConvolutionTiling] {
+        [ConvTiling(channels: 16, pixels: 16, im2col: true), ConvTiling(channels: 4, pixels: 8, localSize: 8)].map(
+            ConvolutionTiling.cpu)
+    }
 }

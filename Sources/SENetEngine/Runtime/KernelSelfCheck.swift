@@ -28,10 +28,10 @@ public enum KernelSelfCheck {
         precision == .fp32 ? tolerance : (halfArithmetic ? 1e-2 : 2e-3)
     }
 
-    /// The standard set: every kernel, shapes chosen to hit edge cases (odd sizes, channel counts
-    /// that are not multiples of 4 or 16, stride 2, batch > 1, ceil mode, in-place runs). In
-    /// fp16, every kernel with half storage, and the half-arithmetic convolutions where the
-    /// device has fp16.
+    /// The standard set: every kernel, and every registered convolution algorithm with its own
+    /// self-check tilings, on shapes chosen to hit edge cases (odd sizes, channel counts that are
+    /// not multiples of 4 or 16, stride 2, batch > 1, ceil mode, in-place runs). In fp16, every
+    /// kernel with half storage, and the half-arithmetic convolutions where the device has fp16.
     public static func run(on runtime: DeviceRuntime, precision: Precision = .fp32) throws -> [Result] {
         let convs: [(ConvGeometry, Bool)] = [
             (
@@ -43,37 +43,8 @@ public enum KernelSelfCheck {
             (ConvGeometry(batch: 2, inChannels: 19, height: 5, width: 7, outChannels: 21, kernel: 1), true),
         ]
         var results: [Result] = []
-        var tilings = [
-            ConvTiling(channels: 16, pixels: 16, im2col: true), ConvTiling(channels: 4, pixels: 8, localSize: 8),
-            ConvTiling(vectors: 2, vectorWidth: 8, pixels: 5, localSize: 4),
-            ConvTiling(vectors: 4, vectorWidth: 4, pixels: 3, localSize: nil),
-        ]
-        var gpuTilings = [
-            GPUConvTiling.defaultFor(device: runtime.device),
-            GPUConvTiling(tileM: 32, tileN: 32, tileK: 16, workM: 2, workN: 2, slices: 3),
-        ]
-        if precision == .fp16 && runtime.device.supportsFP16 {
-            tilings += tilings.filter { $0.kernel == .channelVector }.map {
-                var t = $0
-                t.halfArithmetic = true
-                return t
-            }
-            gpuTilings += gpuTilings.map {
-                var t = $0
-                t.halfArithmetic = true
-                return t
-            }
-        }
         for (index, (g, relu)) in convs.enumerated() {
-            for tiling in tilings {
-                results.append(
-                    try convolution(on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(150 + index), precision: precision))
-            }
-            for tiling in gpuTilings where tiling.fits(runtime.device) {
-                results.append(
-                    try gpuConvolution(
-                        on: runtime, g, tiling: tiling, relu: relu, seed: UInt64(170 + index), precision: precision))
-            }
+            results += try algorithms(on: runtime, g, relu: relu, seed: UInt64(150 + index), precision: precision)
         }
         // Grouped (SE-ResNeXt's 3×3): 4 channels per group, and 3 out of 2 in with stride 2.
         let grouped = [
