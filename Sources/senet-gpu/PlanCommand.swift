@@ -13,11 +13,23 @@ struct PlanCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
 
+    @Flag(name: .shortAndLong, help: "Also list, for each convolution, the algorithms passed over and why.")
+    var verbose = false
+
+    @Flag(help: "Print the plan as JSON: every op, and each convolution's algorithm, tiling, split-K and substitutions.")
+    var json = false
+
     func run() throws {
+        let plan: ExecutionPlan
         do {
             let (model, _) = try modelOptions.loadModel()
             let input = try modelOptions.loadInput()
-            print(try engineOptions.engine(for: model).plan(for: input.shape).textDescription)
+            plan = try engineOptions.engine(for: model).plan(for: input.shape)
         } catch { throw SENetGPUCommand.fail(error) }
+        if json {
+            try printJSON(plan.report)
+        } else {
+            print(verbose ? plan.verboseDescription : plan.textDescription)
+        }
     }
 }

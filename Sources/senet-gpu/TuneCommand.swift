@@ -37,20 +37,22 @@ struct TuneCommand: ParsableCommand {
             if precision == .fp16 && arithmetic == .fp16 && !runtime.device.supportsFP16 {
                 throw EngineError.halfArithmeticUnsupported(device: runtime.device.description)
             }
-            var seen: Set<String> = []
+            var seen: Set<ConvShapeKey> = []
             print(
                 "tuning \(model.architecture.modelName) convolutions (\(family) kernels, \(precision)) for input \(input.shape) on \(runtime.device)"
             )
-            for (name, geometry) in shapes where seen.insert(ConvTuner.key(geometry, precision: precision)).inserted {
+            for (name, geometry) in shapes {
+                let key = ConvShapeKey(geometry, precision: precision, family: family)
+                guard seen.insert(key).inserted else { continue }
                 let line: String
                 switch family {
                 case _ where geometry.groups > 1, .cpu:  // Grouped layers run the CPU family's kernel on any device.
                     let result = try ConvTuner.tune(geometry, runtime: runtime, precision: precision, arithmetic: arithmetic)
-                    table.entries[result.key] = result.best
+                    table.entries[key] = TunedConvolution(cpu: result.best)
                     line = Self.describe(result)
                 case .gpu:
                     let result = try ConvTuner.tuneGPU(geometry, runtime: runtime, precision: precision, arithmetic: arithmetic)
-                    table.gpuEntries[result.key] = result.best
+                    table.entries[key] = TunedConvolution(gpu: result.best)
                     line = Self.describe(result)
                 }
                 print("  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(line)")
@@ -59,7 +61,8 @@ struct TuneCommand: ParsableCommand {
                 model, inputShape: input.shape, runtime: runtime, family: family, table: table, precision: precision)
             print(String(format: "whole tuned network vs the CPU reference: relative error %.2e", error))
             try table.save(to: path)
-            print("saved \(table.entries.count) CPU-family and \(table.gpuEntries.count) GPU-family shapes to \(path.path)")
+            let gpu = table.entries.keys.filter { $0.family == .gpu }.count
+            print("saved \(table.entries.count - gpu) CPU-family and \(gpu) GPU-family shapes to \(path.path)")
         } catch { throw SENetGPUCommand.fail(error) }
     }
 

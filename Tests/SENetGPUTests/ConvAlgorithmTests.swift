@@ -55,9 +55,9 @@ final class ConvAlgorithmTests: XCTestCase {
             let rows = plan.textDescription.split(separator: "\n")
             for choice in plan.convolutionChoices {
                 let row = rows.first { $0.contains(" \(choice.name) ") } ?? ""
-                XCTAssertTrue(
-                    row.hasSuffix("  \(choice.algorithm) \(choice.tiling) (\(choice.tuned ? "tuned" : "default"))"),
-                    "\(choice.name): \(row)")
+                XCTAssertTrue(row.hasSuffix("  \(choice.summary)"), "\(choice.name): \(row)")
+                XCTAssertTrue(choice.summary.hasPrefix("\(choice.algorithm) \(choice.tiling)"), choice.summary)
+                XCTAssertEqual(choice.splitK > 1, choice.summary.contains(" split-K \(choice.splitK)"), choice.summary)
             }
             XCTAssertTrue(
                 plan.textDescription.contains("convolution tiles: \(plan.tunedConvolutions) of \(plan.convolutions) layers"),

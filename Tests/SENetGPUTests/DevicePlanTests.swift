@@ -122,7 +122,9 @@ final class DevicePlanTests: XCTestCase {
         let shape = [2, 3, 64, 48]
         let graph = try NetworkGraph(model: model, inputShape: shape)
         var table = try TuningTable(for: runtime)
-        for (_, g) in graph.convolutions { table.entries[ConvTuner.key(g)] = ConvTiling(channels: 8, pixels: 8, im2col: true) }
+        for (_, g) in graph.convolutions {
+            table.entries[ConvShapeKey(g)] = TunedConvolution(cpu: ConvTiling(channels: 8, pixels: 8, im2col: true))
+        }
         let plan = try ExecutionPlan(
             graph: graph, runtime: runtime, weights: DeviceModel(runtime: runtime), options: PlanOptions(), tuning: table)
         XCTAssertGreaterThan(plan.scratchBytes, 0)

@@ -192,7 +192,7 @@ final class HalfPrecisionTests: XCTestCase {
 
     func testTunerInHalfHasItsOwnEntriesAndTriesHalfArithmetic() throws {
         let g = ConvGeometry(batch: 1, inChannels: 24, height: 7, width: 9, outChannels: 40, kernel: 3, padding: 1)
-        XCTAssertEqual(ConvTuner.key(g, precision: .fp16), ConvTuner.key(g) + " fp16")
+        XCTAssertEqual("\(ConvShapeKey(g, precision: .fp16))", "\(ConvShapeKey(g)) fp16")
         let model = try SyntheticWeights.model(Architecture(modelName: "seresnet18")!, seed: 6)
         let graph = try NetworkGraph(model: model, inputShape: [1, 3, 40, 40])
         for runtime in try openTestDevices() {
@@ -210,7 +210,7 @@ final class HalfPrecisionTests: XCTestCase {
             for (_, g) in graph.convolutions {
                 var tiling = ConvTiling(vectors: 2, vectorWidth: 8, pixels: 4, localSize: 2)
                 tiling.halfArithmetic = device.supportsFP16
-                table.entries[ConvTuner.key(g, precision: .fp16)] = tiling
+                table.entries[ConvShapeKey(g, precision: .fp16)] = TunedConvolution(cpu: tiling)
             }
             let error = try ConvTuner.verifyNetwork(
                 model, inputShape: [1, 3, 40, 40], runtime: runtime, family: .cpu, table: table, precision: .fp16)
@@ -224,7 +224,7 @@ final class HalfPrecisionTests: XCTestCase {
             XCTAssertEqual(plan.convolutionChoices.count, plan.convolutions)
             for choice in plan.convolutionChoices {
                 let g = graph.convolutions.first { $0.name == choice.name }!.geometry
-                XCTAssertEqual(choice.tiling, table.entries[ConvTuner.key(g, precision: .fp16)].map { .cpu($0) }, choice.name)
+                XCTAssertEqual(choice.tiling, table.entries[ConvShapeKey(g, precision: .fp16)]?.tiling, choice.name)
                 XCTAssertTrue(choice.tuned, choice.name)
             }
             XCTAssertEqual(plan.halfArithmeticConvolutions, device.supportsFP16 ? plan.convolutions : 0)
@@ -240,7 +240,7 @@ final class HalfPrecisionTests: XCTestCase {
             XCTAssertEqual(fp32.halfArithmeticConvolutions, 0)
             guard device.supportsFP16 else { continue }  // PoCL compiles each candidate for 0.4 s.
             let result = try ConvTuner.tune(g, runtime: runtime, precision: .fp16, repeats: 1)
-            XCTAssertEqual(result.key, ConvTuner.key(g, precision: .fp16))
+            XCTAssertEqual(result.key, "\(ConvShapeKey(g, precision: .fp16))")
             XCTAssertEqual(result.rejected, [], "every candidate computes the convolution in half")
             XCTAssertTrue(result.best.isValid(on: device))
             let halfOnly = try ConvTuner.tune(g, runtime: runtime, precision: .fp16, arithmetic: .fp16, repeats: 1)

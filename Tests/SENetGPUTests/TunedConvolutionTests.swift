@@ -90,7 +90,7 @@ final class TunedConvolutionTests: XCTestCase {
         XCTAssertTrue(path.path.hasPrefix(directory.appendingPathComponent("tuning").path))
         var table = try TuningTable(for: runtime)
         for (_, g) in geometries {
-            table.entries[ConvTuner.key(g)] = ConvTiling(channels: 8, pixels: 4, im2col: g.kernelHeight > 1)
+            table.entries[ConvShapeKey(g)] = TunedConvolution(cpu: ConvTiling(channels: 8, pixels: 4, im2col: g.kernelHeight > 1))
         }
         try table.save(to: path)
         XCTAssertEqual(TuningTable.load(from: path), table)
@@ -98,7 +98,7 @@ final class TunedConvolutionTests: XCTestCase {
         let engine = InferenceEngine(model: model, runtime: runtime)
         XCTAssertEqual(engine.tuning, table)
         let plan = try engine.plan(for: shape)
-        assertPlanRuns(plan) { _, g in table.entries[ConvTuner.key(g)].map { .cpu($0) } }
+        assertPlanRuns(plan) { _, g in table.entries[ConvShapeKey(g)]?.tiling }
         XCTAssertEqual(plan.tunedConvolutions, plan.convolutions)
         let input = SyntheticWeights.input(shape: shape, seed: 2)
         assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
@@ -119,20 +119,20 @@ final class TunedConvolutionTests: XCTestCase {
         // of the GPU family uses all of them and still computes the network.
         var table = try TuningTable(for: runtime)
         for (index, (_, g)) in geometries.enumerated() {
-            table.gpuEntries[ConvTuner.key(g)] = GPUConvTiling(
-                tileM: 32, tileN: 32, tileK: 8, workM: 2, workN: 2, slices: index.isMultiple(of: 2) ? 2 : 1)
+            table.entries[ConvShapeKey(g, family: .gpu)] = TunedConvolution(
+                gpu: GPUConvTiling(tileM: 32, tileN: 32, tileK: 8, workM: 2, workN: 2, slices: index.isMultiple(of: 2) ? 2 : 1))
         }
         try table.save(to: try XCTUnwrap(TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory)))
         var options = PlanOptions()
         options.kernelFamily = .gpu
         let engine = InferenceEngine(model: model, runtime: runtime, options: options)
         let plan = try engine.plan(for: shape)
-        assertPlanRuns(plan) { _, g in table.gpuEntries[ConvTuner.key(g)].map { .gpu($0) } }
+        assertPlanRuns(plan) { _, g in table.entries[ConvShapeKey(g, family: .gpu)]?.tiling }
         XCTAssertEqual(plan.tunedConvolutions, plan.convolutions)
         // The CPU family has no entries in this table: nothing is tuned there.
         options.kernelFamily = .cpu
         let cpu = try InferenceEngine(model: model, runtime: runtime, options: options).plan(for: shape)
-        assertPlanRuns(cpu, tuned: false) { _, g in table.gpuEntries[ConvTuner.key(g)].map { .gpu($0) } }
+        assertPlanRuns(cpu, tuned: false) { _, g in table.entries[ConvShapeKey(g, family: .gpu)]?.tiling }
         let input = SyntheticWeights.input(shape: shape, seed: 4)
         assertClose(try plan.run(input).logits, try Reference.forward(model, input: input), tolerance: 1e-4)
     }
@@ -155,8 +155,8 @@ final class TunedConvolutionTests: XCTestCase {
             XCTAssertEqual(ConvTiling.defaultFor(device: device, geometry: wide).pixels, native)
             for g in [small, threeByThree, strided] {
                 let tiling = ConvTiling.defaultFor(device: device, geometry: g)
-                XCTAssertEqual(tiling.kernel, .channelVector, "\(ConvTuner.key(g))")
-                XCTAssertEqual(tiling.vectorWidth, native, "\(ConvTuner.key(g))")
+                XCTAssertEqual(tiling.kernel, .channelVector, "\(ConvShapeKey(g))")
+                XCTAssertEqual(tiling.vectorWidth, native, "\(ConvShapeKey(g))")
                 XCTAssertTrue(tiling.isValid(on: device), "\(tiling)")
                 // No im2col by default: the untuned plan needs no scratch.
                 XCTAssertEqual(TiledConvolution.scratchCount(g, tiling: tiling), 0)
@@ -196,5 +196,10 @@ final class TunedConvolutionTests: XCTestCase {
         let (table, warnings) = TuningTable.load(from: file, for: try openTestDevice())
         XCTAssertNil(table)
         XCTAssertEqual(warnings, ["tuning table \(file.path) is damaged and was ignored; run `tune` again"])
+        // A table from before the algorithm-named format (string keys, one map per family).
+        try Data(#"{"device": "d", "driver": "1", "engineVersion": "0", "kernelsHash": "", "entries": {}}"#.utf8).write(to: file)
+        XCTAssertEqual(
+            TuningTable.load(from: file, for: try openTestDevice()).warnings,
+            ["tuning table \(file.path) has an older format and was ignored; run `tune` again"])
     }
 }

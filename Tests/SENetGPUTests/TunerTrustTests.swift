@@ -55,7 +55,8 @@ final class TunerTrustTests: XCTestCase {
         let broken = try openTestDevice(sources: try sourcesWithPartialChannelVectorKernel())
         var table = try TuningTable(for: broken)
         for (_, g) in try NetworkGraph(model: model, inputShape: shape).convolutions {
-            table.entries[ConvTuner.key(g)] = ConvTiling(vectors: 2, vectorWidth: 8, pixels: 4, localSize: 2)
+            table.entries[ConvShapeKey(g)] = TunedConvolution(
+                cpu: ConvTiling(vectors: 2, vectorWidth: 8, pixels: 4, localSize: 2))
         }
         XCTAssertThrowsError(try ConvTuner.verifyNetwork(model, inputShape: shape, runtime: broken, family: .cpu, table: table)) {
             guard case EngineError.tunedNetworkDisagrees(let error) = $0 else { return XCTFail("\($0)") }
@@ -81,8 +82,9 @@ final class TunerTrustTests: XCTestCase {
             ConvTiling(vectors: 3, vectorWidth: 16, pixels: 4, localSize: 2),
         ]
         for (index, (_, g)) in convolutions.enumerated() {
-            table.entries[ConvTuner.key(g)] = bad[index % bad.count]
-            table.gpuEntries[ConvTuner.key(g)] = GPUConvTiling(tileM: 48, tileN: 0, tileK: 8, workM: 5, workN: 2)
+            table.entries[ConvShapeKey(g)] = TunedConvolution(cpu: bad[index % bad.count])
+            table.entries[ConvShapeKey(g, family: .gpu)] = TunedConvolution(
+                gpu: GPUConvTiling(tileM: 48, tileN: 0, tileK: 8, workM: 5, workN: 2))
         }
         let path = try XCTUnwrap(TuningTable.path(for: runtime.device, cacheDirectory: runtime.programs.directory))
         try table.save(to: path)
@@ -93,9 +95,8 @@ final class TunerTrustTests: XCTestCase {
             var options = PlanOptions()
             options.kernelFamily = family
             let engine = InferenceEngine(model: model, runtime: runtime, options: options)
-            XCTAssertEqual(engine.tuning?.entries.count, 0, "every CPU-family entry is dropped")
-            XCTAssertEqual(engine.tuning?.gpuEntries.count, 0, "every GPU-family entry is dropped")
-            XCTAssertEqual(engine.tuningWarnings.count, 2 * Set(convolutions.map { ConvTuner.key($0.geometry) }).count)
+            XCTAssertEqual(engine.tuning?.entries.count, 0, "every entry of both families is dropped")
+            XCTAssertEqual(engine.tuningWarnings.count, 2 * Set(convolutions.map { ConvShapeKey($0.geometry) }).count)
             XCTAssertTrue(
                 engine.tuningWarnings.allSatisfy { $0.contains("is not valid on this device") }, "\(engine.tuningWarnings)")
             assertClose(try engine.run(input).logits, expected, tolerance: 1e-4)

@@ -12,9 +12,14 @@ struct ChannelVectorConvolution: ConvAlgorithm {
         g.groups > 1 ? "it has no grouped form" : nil
     }
 
-    func tilingChoice(_ g: ConvGeometry, context: LoweringContext) -> (tiling: ConvolutionTiling, tuned: Bool)? {
-        let (tiling, tuned) = g.cpuTilingChoice(context)
-        return tiling.kernel == .channelVector ? (.cpu(tiling), tuned) : nil
+    func defaultTiling(_ g: ConvGeometry, context: LoweringContext) -> ConvolutionTiling? {
+        let tiling = g.cpuDefaultTiling(context)
+        return tiling.kernel == .channelVector ? .cpu(tiling) : nil
+    }
+
+    func invalidReason(_ tiling: ConvolutionTiling, _ g: ConvGeometry, context: LoweringContext) -> String? {
+        guard case .cpu(let tiling) = tiling, tiling.kernel == .channelVector else { return "it is not an ocvec tiling" }
+        return tiling.invalidReason(on: context.device)
     }
 
     func scratchBytes(_ g: ConvGeometry, tiling: ConvolutionTiling, elementBytes: Int, context: LoweringContext) -> Int { 0 }

@@ -35,6 +35,10 @@ public enum TiledConvolution {
         var inChannels = g.inChannels
         var launches: [KernelLaunch] = []
         let scratchBytes = scratchCount(g, tiling: tiling) * types.activations.byteSize
+        var notes: [String] = []
+        if scratchBytes > 0 && (scratch?.byteCount ?? 0) < scratchBytes {
+            notes.append("im2col dropped: \(scratchBytes) bytes of scratch were not given; the direct kernel ran")
+        }
         if scratchBytes > 0, let scratch, scratch.byteCount >= scratchBytes {
             let im2col = try runtime.kernel("im2col", file: "conv_tiled.cl", defines: defines, types: types)
             let taps = g.inChannels * g.kernelHeight * g.kernelWidth
@@ -74,7 +78,7 @@ public enum TiledConvolution {
         } else {
             launches.append(try KernelLaunch(kernel, arguments, global: [pixelBlocks, channelBlocks, g.batch]))
         }
-        return DeviceOp(launches, convolutionTiling: .cpu(tiling))
+        return DeviceOp(launches, convolutionTiling: .cpu(tiling), substitutions: notes)
     }
 
     /// `make` for a binding's buffers: what the two CPU-family algorithms run.
@@ -145,14 +149,6 @@ extension Conv2d: DeviceLowerable {
         let choice = algorithmChoice(context)
         return choice.algorithm.scratchBytes(
             geometry, tiling: choice.tiling, elementBytes: output.elementType.byteSize, context: context)
-    }
-
-    /// The tiling this convolution runs with in `context`, and whether it is the tuning table's
-    /// entry (false: the default, or the entry replaced because the device or `--arithmetic`
-    /// rules it out).
-    func tilingChoice(_ context: LoweringContext) -> (tiling: ConvolutionTiling, tuned: Bool) {
-        let choice = algorithmChoice(context)
-        return (choice.tiling, choice.tuned)
     }
 
     /// Whether the convolution multiplies in half in `context`.

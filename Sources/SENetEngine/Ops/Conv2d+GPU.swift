@@ -45,9 +45,33 @@ public struct GPUConvTiling: Hashable, Codable, Sendable, CustomStringConvertibl
 
     /// True when `device` can run it: local memory and work-group size. (The kernel's own limit
     /// and preferred multiple are known only once it is built: `GPUConvolution.make` checks them.)
-    public func fits(_ device: CLDevice) -> Bool {
-        localBytes <= Int(device.localMemoryBytes) && groupSize <= device.maxWorkGroupSize
-            && groupSize <= device.maxWorkItemSizes.first ?? groupSize
+    public func fits(_ device: CLDevice) -> Bool { unfitReason(device) == nil }
+
+    /// Why `device` cannot run it, or nil when it can (as far as is known before building).
+    public func unfitReason(_ device: CLDevice) -> String? {
+        if localBytes > Int(device.localMemoryBytes) {
+            return "it stages \(localBytes) bytes in local memory, more than the device's \(device.localMemoryBytes)"
+        }
+        let largestGroup = min(device.maxWorkGroupSize, device.maxWorkItemSizes.first ?? groupSize)
+        if groupSize > largestGroup { return "work-groups of \(groupSize) exceed the device's \(largestGroup)" }
+        return nil
+    }
+
+    /// Whether `conv_gemm.cl` can run this tiling on `device` (a table read from disk may hold
+    /// anything): positive tiles that the work-items divide, a group that stages whole pixel
+    /// columns, and it fits the device.
+    public func isValid(on device: CLDevice) -> Bool { invalidReason(on: device) == nil }
+
+    /// Why `conv_gemm.cl` cannot run this tiling on `device`, or nil when it can.
+    public func invalidReason(on device: CLDevice) -> String? {
+        if halfArithmetic && !device.supportsFP16 { return "the device has no fp16 arithmetic" }
+        let sizes = [tileM, tileN, tileK, workM, workN]
+        guard sizes.allSatisfy({ (1...256).contains($0) }), tileM % workM == 0, tileN % workN == 0 else {
+            return "tiles must lie in 1...256 and be whole multiples of the work per item"
+        }
+        if groupSize % tileN != 0 { return "a work-group of \(groupSize) does not stage whole columns of TN=\(tileN)" }
+        if !(1...1024).contains(slices ?? 1) { return "split-K of \(slices ?? 1) is outside 1...1024" }
+        return unfitReason(device)
     }
 
     /// The largest tile the device can run whose edge tiles waste at most a quarter more work on
@@ -100,9 +124,10 @@ public enum GPUConvolution {
         let k = g.inChannels * g.kernelHeight * g.kernelWidth
         let pixels = g.batch * g.outHeight * g.outWidth
         var slices = t.sliceCount(g, computeUnits: runtime.device.computeUnits)
-        if slices > 1,
-            scratch == nil || scratch!.byteCount < scratchBytes(g, tiling: t, computeUnits: runtime.device.computeUnits)
-        {
+        var notes: [String] = []
+        let needed = scratchBytes(g, tiling: t, computeUnits: runtime.device.computeUnits)
+        if slices > 1, scratch == nil || scratch!.byteCount < needed {
+            notes.append("split-K in \(slices) dropped: \(needed) bytes of scratch were not given")
             slices = 1
         }
         let kPerSlice = ceilDiv(ceilDiv(k, slices), t.tileK) * t.tileK
@@ -128,10 +153,13 @@ public enum GPUConvolution {
             }
             var retry = next
             (retry.slices, retry.halfArithmetic) = (t.slices, t.halfArithmetic)
+            let note =
+                "conv_gemm with \(t) builds for at most \(kernel.maxWorkGroupSize) work-items on this device; "
+                + "\(retry) ran instead"
             return try make(
                 runtime: runtime, geometry: g, tiling: retry, input: input, weightT: weightT, bias: bias, output: output,
-                relu: relu,
-                scratch: scratch, types: types)
+                relu: relu, scratch: scratch, types: types
+            ).noting([note])
         }
         let (groupN, groupM) = (t.tileN / t.workN, t.tileM / t.workM)
         let partial = slices > 1 ? scratch! : output  // Unused when K is not split.
@@ -155,6 +183,6 @@ public enum GPUConvolution {
                         + [g.outChannels, pixels, g.outHeight * g.outWidth, slices, relu ? 1 : 0].map { .int($0) },
                     global: [runtime.roundedUp(pixels), g.outChannels], local: [runtime.independentWorkGroupSize, 1]))
         }
-        return DeviceOp(launches, convolutionTiling: .gpu(t))
+        return DeviceOp(launches, convolutionTiling: .gpu(t), splitK: slices, substitutions: notes)
     }
 }

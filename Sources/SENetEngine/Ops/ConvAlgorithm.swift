@@ -2,21 +2,25 @@ import OpenCLKit
 import SENetCore
 
 /// One way to run a convolution on a device (GUIDE §10, ARM Compute Library's and MNN's
-/// pattern): a type that says when it applies and why not, which tiling it runs with, its
-/// scratch and its launches. `ConvAlgorithms.select` picks one per layer; `Conv2d` asks it for
-/// everything else, so a new algorithm is its kernel, its type and one line in `registered`.
+/// pattern): a type that says when it applies and why not, its default tiling and which tuned
+/// ones it can run, its weight packing, scratch and launches. `ConvAlgorithms.select` picks one
+/// per layer; `Conv2d` asks it for everything else, so a new algorithm is its kernel, its type
+/// and one line in `registered`.
 public protocol ConvAlgorithm: Sendable {
-    /// Its name in plans: `gemm-gpu`, `ocvec`, `tiled`.
+    /// Its name in plans and tuning tables: `gemm-gpu`, `ocvec`, `tiled`.
     var name: String { get }
     /// How its kernels read the weights. The packing's name is part of the upload key, so two
     /// algorithms with different layouts on one layer never share buffers.
     var packing: any ConvWeightPacking { get }
     /// Why it cannot run `geometry` in `context`, or nil when it can.
     func unsupportedReason(_ geometry: ConvGeometry, context: LoweringContext) -> String?
-    /// The tiling it would run `geometry` with (the tuning table's entry when valid, else its
-    /// default) and whether that is the table's; nil when the layer's tiling is another
-    /// algorithm's (the CPU family's table and defaults choose between ocvec and tiled).
-    func tilingChoice(_ geometry: ConvGeometry, context: LoweringContext) -> (tiling: ConvolutionTiling, tuned: Bool)?
+    /// Its tiling for `geometry` when no tuned entry applies, or nil when the device-type
+    /// defaults give the layer to another algorithm (the CPU family's defaults choose between
+    /// ocvec and tiled). Under `--arithmetic fp16` a default multiplies in half.
+    func defaultTiling(_ geometry: ConvGeometry, context: LoweringContext) -> ConvolutionTiling?
+    /// Why it cannot run `tiling` on `geometry` in `context` (a table read from disk may hold
+    /// anything), or nil when it can.
+    func invalidReason(_ tiling: ConvolutionTiling, _ geometry: ConvGeometry, context: LoweringContext) -> String?
     /// Bytes of plan-wide scratch it needs with `tiling` for feature maps of `elementBytes`.
     func scratchBytes(_ geometry: ConvGeometry, tiling: ConvolutionTiling, elementBytes: Int, context: LoweringContext)
         -> Int
@@ -31,8 +35,10 @@ public protocol ConvAlgorithm: Sendable {
 public struct ConvAlgorithmChoice: Sendable {
     public let algorithm: any ConvAlgorithm
     public let tiling: ConvolutionTiling
-    /// True when the tiling is the tuning table's entry for the shape.
-    public let tuned: Bool
+    /// Where the tiling came from in the tuning table; nil for the algorithm's default.
+    public let tuned: TuningTable.Match?
+    /// Why the table's entry or the default was replaced (an invalid entry, `--arithmetic`).
+    public let substitutions: [String]
     /// "name: reason" for each registered algorithm tried before this one.
     public let passedOver: [String]
 }
@@ -43,20 +49,54 @@ public enum ConvAlgorithms {
         GEMMGPUConvolution(), ChannelVectorConvolution(), PixelTiledConvolution(),
     ]
 
-    /// The first registered algorithm that can run `geometry` in `context` and owns its tiling.
+    public static func named(_ name: String) -> (any ConvAlgorithm)? { registered.first { $0.name == name } }
+
+    /// The tuning table's entry for `geometry` (the exact shape, else the same layer at another
+    /// batch) when its algorithm can run it here; else the first registered algorithm that can
+    /// run `geometry` in `context` and whose default the layer is.
     public static func select(_ geometry: ConvGeometry, context: LoweringContext) -> ConvAlgorithmChoice {
+        var notes: [String] = []
+        if let (entry, match) = context.tuning?.lookup(geometry, precision: context.precision, family: context.family) {
+            let algorithm = named(entry.algorithm)
+            let reason =
+                algorithm.map {
+                    $0.unsupportedReason(geometry, context: context) ?? $0.invalidReason(entry.tiling, geometry, context: context)
+                } ?? "no algorithm is named \(entry.algorithm)"
+            if let algorithm, reason == nil {
+                return finish(algorithm, entry.tiling, tuned: match, notes: [], passedOver: [], context: context)
+            }
+            notes.append("tuned \(entry) set aside: \(reason!); the default runs")
+        }
         var passedOver: [String] = []
         for algorithm in registered {
             if let reason = algorithm.unsupportedReason(geometry, context: context) {
                 passedOver.append("\(algorithm.name): \(reason)")
-            } else if let (tiling, tuned) = algorithm.tilingChoice(geometry, context: context) {
-                return ConvAlgorithmChoice(algorithm: algorithm, tiling: tiling, tuned: tuned, passedOver: passedOver)
+            } else if let tiling = algorithm.defaultTiling(geometry, context: context) {
+                return finish(algorithm, tiling, tuned: nil, notes: notes, passedOver: passedOver, context: context)
             } else {
-                passedOver.append("\(algorithm.name): the layer's tiling is another algorithm's")
+                passedOver.append("\(algorithm.name): the device's defaults give the layer to another algorithm")
             }
         }
         // `tiled` runs every geometry in either family; reaching here is a registry bug.
         preconditionFailure("no convolution algorithm for \(geometry): \(passedOver)")
+    }
+
+    /// `--arithmetic fp32` turns a tuned entry's half arithmetic off (and says so), `fp16` turns
+    /// it on wherever the kernel has it; fp32 plans never multiply in half.
+    private static func finish(
+        _ algorithm: any ConvAlgorithm, _ tiling: ConvolutionTiling, tuned: TuningTable.Match?, notes: [String],
+        passedOver: [String], context: LoweringContext
+    ) -> ConvAlgorithmChoice {
+        var (tiling, notes) = (tiling, notes)
+        if tiling.halfArithmetic && (context.precision == .fp32 || context.arithmetic == .fp32) {
+            if context.precision == .fp16 { notes.append("--arithmetic fp32 turned off \(tiling)'s half arithmetic") }
+            tiling = tiling.withHalfArithmetic(false)
+        }
+        if context.precision == .fp16 && context.arithmetic == .fp16 && tiling.canMultiplyInHalf {
+            tiling = tiling.withHalfArithmetic(true)
+        }
+        return ConvAlgorithmChoice(
+            algorithm: algorithm, tiling: tiling, tuned: tuned, substitutions: notes, passedOver: passedOver)
     }
 }
 

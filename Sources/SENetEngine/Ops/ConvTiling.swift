@@ -61,19 +61,32 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Whether the kernels can run this tiling on `device` (a table read from disk may hold
     /// anything): vector widths OpenCL has, tiles that fit the registers, a legal work-group,
     /// half arithmetic only in the channel-vector kernel on a device with fp16.
-    public func isValid(on device: CLDevice) -> Bool {
-        if halfArithmetic && (kernel != .channelVector || !device.supportsFP16) { return false }
-        if let size = localSize, size < 1 || size > min(device.maxWorkGroupSize, device.maxWorkItemSizes.first ?? 1) {
-            return false
+    public func isValid(on device: CLDevice) -> Bool { invalidReason(on: device) == nil }
+
+    /// Why the kernels cannot run this tiling on `device`, or nil when they can.
+    public func invalidReason(on device: CLDevice) -> String? {
+        if halfArithmetic && kernel != .channelVector { return "half arithmetic exists only in the channel-vector kernel" }
+        if halfArithmetic && !device.supportsFP16 { return "the device has no fp16 arithmetic" }
+        let largestGroup = min(device.maxWorkGroupSize, device.maxWorkItemSizes.first ?? 1)
+        if let size = localSize, size < 1 || size > largestGroup {
+            return "work-group size \(size) is outside 1...\(largestGroup)"
         }
+        let blockDivisor = Self.weightBlock % max(channels, 1) == 0
         switch kernel {
         case .pixelVector:
-            return (1...16).contains(channels) && Self.weightBlock % channels == 0 && [4, 8, 16].contains(pixels)
+            if !(1...16).contains(channels) || !blockDivisor {
+                return "TM=\(channels) does not divide \(Self.weightBlock) within 1...16"
+            }
+            if ![4, 8, 16].contains(pixels) { return "TN=\(pixels) is not an OpenCL vector width of 4, 8 or 16" }
         case .channelVector:
-            return [4, 8, 16].contains(vectorWidth) && channels % vectorWidth == 0 && (1...4).contains(channels / vectorWidth)
-                && Self.weightBlock % channels == 0
-                && (1...16).contains(pixels) && !im2col
+            if ![4, 8, 16].contains(vectorWidth) { return "vector width \(vectorWidth) is not 4, 8 or 16" }
+            if channels % vectorWidth != 0 || !(1...4).contains(channels / vectorWidth) || !blockDivisor {
+                return "\(channels) channels are not 1 to 4 vectors dividing \(Self.weightBlock)"
+            }
+            if !(1...16).contains(pixels) { return "NP=\(pixels) is outside 1...16" }
+            if im2col { return "the channel-vector kernel has no im2col" }
         }
+        return nil
     }
 
     /// Defaults before tuning, from the device and the layer. CPUs, at the native vector width:
@@ -144,7 +157,7 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
 
 /// The tiling one convolution of a plan runs with: a CPU-family tiling (`conv_tiled.cl`,
 /// `conv_ocvec.cl`; also every grouped layer) or a GPU-family one (`conv_gemm.cl`).
-public enum ConvolutionTiling: Hashable, Sendable, CustomStringConvertible {
+public enum ConvolutionTiling: Hashable, Sendable, Codable, CustomStringConvertible {
     case cpu(ConvTiling)
     case gpu(GPUConvTiling)
 
@@ -155,6 +168,34 @@ public enum ConvolutionTiling: Hashable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// Why the family's kernels cannot run it on `device`, or nil when they can.
+    public func invalidReason(on device: CLDevice) -> String? {
+        switch self {
+        case .cpu(let tiling): return tiling.invalidReason(on: device)
+        case .gpu(let tiling): return tiling.invalidReason(on: device)
+        }
+    }
+
+    /// Whether its kernel has half arithmetic: the channel-vector one and the GPU GEMM.
+    public var canMultiplyInHalf: Bool {
+        switch self {
+        case .cpu(let tiling): return tiling.kernel == .channelVector
+        case .gpu: return true
+        }
+    }
+
+    /// The same tiling with half arithmetic on or off.
+    public func withHalfArithmetic(_ on: Bool) -> ConvolutionTiling {
+        switch self {
+        case .cpu(var tiling):
+            tiling.halfArithmetic = on
+            return .cpu(tiling)
+        case .gpu(var tiling):
+            tiling.halfArithmetic = on
+            return .gpu(tiling)
+        }
+    }
+
     /// Whether it multiplies in half.
     public var halfArithmetic: Bool {
         switch self {
@@ -162,4 +203,26 @@ public enum ConvolutionTiling: Hashable, Sendable, CustomStringConvertible {
         case .gpu(let tiling): return tiling.halfArithmetic
         }
     }
+}
+
+extension ConvolutionTiling {
+    /// `{"cpu": {...}}` or `{"gpu": {...}}`: the family's tiling fields.
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.container(keyedBy: Family.self)
+        switch self {
+        case .cpu(let tiling): try container.encode(tiling, forKey: .cpu)
+        case .gpu(let tiling): try container.encode(tiling, forKey: .gpu)
+        }
+    }
+
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: Family.self)
+        if let tiling = try container.decodeIfPresent(ConvTiling.self, forKey: .cpu) {
+            self = .cpu(tiling)
+        } else {
+            self = .gpu(try container.decode(GPUConvTiling.self, forKey: .gpu))
+        }
+    }
+
+    private enum Family: String, CodingKey { case cpu, gpu }
 }

@@ -7,9 +7,22 @@ public final class DeviceOp: @unchecked Sendable {
     public let launches: [KernelLaunch]
     /// For a convolution, the tiling its launches were built with (after any substitution).
     public let convolutionTiling: ConvolutionTiling?
+    /// Slices of the reduction (split-K) the launches compute; 1 when K is not split.
+    public let splitK: Int
+    /// What was replaced while building the launches, and why (a work-group the built kernel
+    /// cannot run, scratch that is missing).
+    public let substitutions: [String]
 
-    public init(_ launches: [KernelLaunch], convolutionTiling: ConvolutionTiling? = nil) {
-        (self.launches, self.convolutionTiling) = (launches, convolutionTiling)
+    public init(
+        _ launches: [KernelLaunch], convolutionTiling: ConvolutionTiling? = nil, splitK: Int = 1, substitutions: [String] = []
+    ) {
+        (self.launches, self.convolutionTiling, self.splitK, self.substitutions) =
+            (launches, convolutionTiling, splitK, substitutions)
+    }
+
+    /// The same launches with `notes` recorded before its own substitutions.
+    func noting(_ notes: [String]) -> DeviceOp {
+        DeviceOp(launches, convolutionTiling: convolutionTiling, splitK: splitK, substitutions: notes + substitutions)
     }
 
     /// Enqueues every launch; returns their events only when `profile` (else none).

@@ -13,9 +13,13 @@ struct GEMMGPUConvolution: ConvAlgorithm {
         return nil
     }
 
-    func tilingChoice(_ g: ConvGeometry, context: LoweringContext) -> (tiling: ConvolutionTiling, tuned: Bool)? {
-        let (tiling, tuned) = g.gpuTilingChoice(context)
-        return (.gpu(tiling), tuned)
+    func defaultTiling(_ g: ConvGeometry, context: LoweringContext) -> ConvolutionTiling? {
+        .gpu(GPUConvTiling.defaultFor(device: context.device, geometry: g))
+    }
+
+    func invalidReason(_ tiling: ConvolutionTiling, _ g: ConvGeometry, context: LoweringContext) -> String? {
+        guard case .gpu(let tiling) = tiling else { return "it is not a gemm-gpu tiling" }
+        return tiling.invalidReason(on: context.device)
     }
 
     func scratchBytes(_ g: ConvGeometry, tiling: ConvolutionTiling, elementBytes: Int, context: LoweringContext) -> Int {

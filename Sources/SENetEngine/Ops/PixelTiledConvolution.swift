@@ -10,9 +10,21 @@ struct PixelTiledConvolution: ConvAlgorithm {
 
     func unsupportedReason(_ g: ConvGeometry, context: LoweringContext) -> String? { nil }
 
-    func tilingChoice(_ g: ConvGeometry, context: LoweringContext) -> (tiling: ConvolutionTiling, tuned: Bool)? {
-        let (tiling, tuned) = g.cpuTilingChoice(context)
-        return tiling.kernel == .pixelVector ? (.cpu(tiling), tuned) : nil
+    func defaultTiling(_ g: ConvGeometry, context: LoweringContext) -> ConvolutionTiling? {
+        let tiling = g.cpuDefaultTiling(context)
+        return tiling.kernel == .pixelVector ? .cpu(tiling) : nil
+    }
+
+    func invalidReason(_ tiling: ConvolutionTiling, _ g: ConvGeometry, context: LoweringContext) -> String? {
+        guard case .cpu(let tiling) = tiling, tiling.kernel == .pixelVector else {
+            return "it is not a tiled (pixel-vector) tiling"
+        }
+        if let reason = tiling.invalidReason(on: context.device) { return reason }
+        if !tiling.fits(g) { return "grouped layers need the direct pixel-vector kernel with a tile inside one group" }
+        if context.precision == .fp16 && context.arithmetic == .fp16 && g.groups == 1 {
+            return "--arithmetic fp16 asks for half arithmetic, which tiled has not"
+        }
+        return nil
     }
 
     func scratchBytes(_ g: ConvGeometry, tiling: ConvolutionTiling, elementBytes: Int, context: LoweringContext) -> Int {

@@ -16,7 +16,7 @@ extension ExecutionPlan {
                 number += 1
                 let buffer = p.arenaOffset.map { String(format: "%.2f MiB", Double($0) / 1_048_576) } ?? "-"
                 // A device convolution's algorithm and tiling; an op on the CPU gives its reason.
-                let conv = choices[p.name].map { "  \($0.algorithm) \($0.tiling) (\($0.tuned ? "tuned" : "default"))" }
+                let conv = choices[p.name].map { "  \($0.summary)" }
                 let why = p.reason.map { "  (\($0))" } ?? (p.onDevice ? conv ?? "" : "")
                 lines.append(
                     pad("\(number)", 4) + pad(p.name, 26) + pad(p.kind.rawValue, 16) + pad(p.onDevice ? "device" : "cpu", 8)
@@ -40,7 +40,33 @@ extension ExecutionPlan {
                 "convolution tiles: \(tunedConvolutions) of \(convolutions) layers tuned for this device"
                     + (tunedConvolutions == 0 ? " (defaults)" : ""))
         }
+        // Never silent: every substitution the plan made, with its reason.
+        let substitutions = self.substitutions
+        if !substitutions.isEmpty {
+            lines.append("substitutions (\(substitutions.count)):")
+            lines += substitutions.map { "  \($0.layer.map { "\($0): " } ?? "")\($0.reason)" }
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// `textDescription`, then for each device convolution the algorithms passed over and why
+    /// (`plan -v`).
+    public var verboseDescription: String {
+        var lines = [
+            textDescription,
+            "convolution algorithms (registered: \(ConvAlgorithms.registered.map(\.name).joined(separator: ", "))):",
+        ]
+        for choice in convolutionChoices {
+            let passed = choice.passedOver.isEmpty ? "" : "; passed over \(choice.passedOver.joined(separator: "; "))"
+            lines.append("  \(choice.name): \(choice.summary)\(passed)")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// Every substitution: per convolution (layer named) and kernel sources (no layer).
+    public var substitutions: [(layer: String?, reason: String)] {
+        convolutionChoices.flatMap { choice in choice.substitutions.map { (Optional(choice.name), $0) } }
+            + kernelSourceSubstitutions.map { (nil, $0) }
     }
 
     /// `fp32`, or fp16 with what is half and what is not.

@@ -25,15 +25,38 @@ public final class ExecutionPlan: @unchecked Sendable {
         public var outputShape: [Int] { output.shape }
     }
 
-    /// The tiling a device convolution runs with, and whether it came from the tuning table.
+    /// What a device convolution runs: its algorithm, tiling, split-K and precision, whether
+    /// the tiling came from the tuning table, and every substitution on the way with its reason.
     public struct ConvolutionChoice: Sendable, Equatable {
         public let name: String
         /// The `ConvAlgorithm` that built the op: `gemm-gpu`, `ocvec` or `tiled`.
         public let algorithm: String
+        /// The tiling the launches were built with (after any substitution).
         public let tiling: ConvolutionTiling
         /// True when the tiling is the table's entry for this shape; false for the default, or
         /// an entry the device or `--arithmetic` ruled out.
         public let tuned: Bool
+        /// The batch size the entry was tuned at, when that is not this plan's (the tuning
+        /// table's fallback to the same layer at another batch).
+        public let tunedAtBatch: Int?
+        /// Slices of the reduction; 1 when K is not split.
+        public let splitK: Int
+        /// Storage of its feature maps and weights; `halfArithmetic` says whether it multiplies in half.
+        public let precision: Precision
+        /// Each replacement, in order: of the table's entry or the default when choosing, then of
+        /// the tiling, split-K or im2col when building.
+        public let substitutions: [String]
+        /// "algorithm: reason" for each registered algorithm passed over before this one.
+        public let passedOver: [String]
+
+        public var halfArithmetic: Bool { tiling.halfArithmetic }
+
+        /// `ALGORITHM TILING [split-K N] (tuned|default|substituted)`, as `plan` prints it.
+        public var summary: String {
+            let origin =
+                tuned ? "tuned\(tunedAtBatch.map { " at batch \($0)" } ?? "")" : substitutions.isEmpty ? "default" : "substituted"
+            return "\(algorithm) \(tiling)\(splitK > 1 ? " split-K \(splitK)" : "") (\(origin))"
+        }
     }
 
     /// One thing the plan does, in order.
@@ -82,6 +105,9 @@ public final class ExecutionPlan: @unchecked Sendable {
     public let precision: Precision
     /// Device convolutions that multiply in half (fp16 plans with half arithmetic).
     public let halfArithmeticConvolutions: Int
+    /// Kernel files that were missing from the `--kernels` folder, so their embedded sources
+    /// ran, each with that reason (every program the device has built so far).
+    public let kernelSourceSubstitutions: [String]
 
     let runtime: DeviceRuntime?
     let options: PlanOptions
@@ -186,15 +212,21 @@ public final class ExecutionPlan: @unchecked Sendable {
         convolutionChoices =
             context.map { context in
                 lowered.compactMap { index, op in
-                    guard let conv = op as? Conv2d, let ran = ops[index]?.convolutionTiling else { return nil }
+                    guard let conv = op as? Conv2d, let built = ops[index], let ran = built.convolutionTiling else { return nil }
                     let chosen = conv.algorithmChoice(context)
                     return ConvolutionChoice(
                         name: graph.nodes[index].name, algorithm: chosen.algorithm.name, tiling: ran,
-                        tuned: chosen.tuned && ran == chosen.tiling)
+                        tuned: chosen.tuned != nil && ran == chosen.tiling, tunedAtBatch: chosen.tuned?.otherBatch,
+                        splitK: built.splitK, precision: options.precision,
+                        substitutions: chosen.substitutions + built.substitutions, passedOver: chosen.passedOver)
                 }
             } ?? []
         self.weightBytes = weightBytes
         scratchBytes = scratchByOp.values.max() ?? 0
+        kernelSourceSubstitutions =
+            runtime?.programs.embeddedInsteadOfOverride.map {
+                "\($0) is not in the --kernels folder \(runtime!.programs.sources.overrideDirectory ?? ""): its embedded source ran"
+            } ?? []
         placements = graph.nodes.enumerated().map { index, node in
             Placement(
                 name: node.name, kind: node.kind, onDevice: onDevice[index], reason: reasons[index],

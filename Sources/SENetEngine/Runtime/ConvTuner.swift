@@ -81,13 +81,6 @@ public enum ConvTuner {
         }
     }
 
-    /// The identity of a convolution shape in the tuning table; fp16 shapes are their own
-    /// entries (other loads, and half arithmetic among the candidates).
-    public static func key(_ g: ConvGeometry, precision: Precision = .fp32) -> String {
-        "k\(g.kernelHeight) s\(g.stride) p\(g.padding) g\(g.groups) c\(g.inChannels) o\(g.outChannels) \(g.height)x\(g.width) "
-            + "n\(g.batch)" + (precision == .fp16 ? " fp16" : "")
-    }
-
     /// Times each CPU-family candidate on `g` in `precision` and `arithmetic`, after checking
     /// it against the reference, and returns the fastest.
     public static func tune(
@@ -206,7 +199,7 @@ public enum ConvTuner {
         }
         guard !timings.isEmpty else {
             throw EngineError.tuningFailed(
-                shape: key(g, precision: precision), reason: "every candidate disagreed with the CPU reference")
+                shape: "\(ConvShapeKey(g, precision: precision))", reason: "every candidate disagreed with the CPU reference")
         }
         var finalists = timings.sorted { $0.value < $1.value }.prefix(3).map(\.key)
         if timings[fallback] != nil && !finalists.contains(fallback) { finalists.append(fallback) }
@@ -218,7 +211,7 @@ public enum ConvTuner {
         var best = finalists.min { medians[$0]! < medians[$1]! }!
         if let defaultSeconds = medians[fallback], medians[best]! > 0.97 * defaultSeconds { best = fallback }
         return Result(
-            key: key(g, precision: precision), best: best, bestSeconds: medians[best]!, fallback: fallback,
+            key: "\(ConvShapeKey(g, precision: precision))", best: best, bestSeconds: medians[best]!, fallback: fallback,
             defaultSeconds: medians[fallback] ?? .nan, finalists: medians, rejected: rejected)
     }
 }

@@ -118,7 +118,8 @@ public enum KernelSelfCheck {
             name: "check", weight: Tensor.random(shape: g.weightShape, seed: seed &+ 1),
             bias: Tensor.random(shape: [g.outChannels], seed: seed &+ 2), stride: g.stride, padding: g.padding, relu: relu)
         let tuning = TuningTable(
-            device: "", driver: "", engineVersion: "", entries: [ConvTuner.key(g, precision: precision): tiling])
+            device: "", driver: "", engineVersion: "",
+            entries: [ConvShapeKey(g, precision: precision): TunedConvolution(cpu: tiling)])
         let shape = "\(g.inputShape) k\(g.kernelHeight) s\(g.stride) p\(g.padding)\(relu ? " relu" : "") \(tiling)"
         return try check(
             Conv2d(layer: layer, geometry: g), [Tensor.random(shape: g.inputShape, seed: seed)], output: g.outputShape,
@@ -135,7 +136,8 @@ public enum KernelSelfCheck {
             name: "check", weight: Tensor.random(shape: g.weightShape, seed: seed &+ 1),
             bias: Tensor.random(shape: [g.outChannels], seed: seed &+ 2), stride: g.stride, padding: g.padding, relu: relu)
         let tuning = TuningTable(
-            device: "", driver: "", engineVersion: "", entries: [:], gpuEntries: [ConvTuner.key(g, precision: precision): tiling])
+            device: "", driver: "", engineVersion: "",
+            entries: [ConvShapeKey(g, precision: precision, family: .gpu): TunedConvolution(gpu: tiling)])
         let shape = "\(g.inputShape) k\(g.kernelHeight) s\(g.stride) p\(g.padding)\(relu ? " relu" : "") \(tiling)"
         return try check(
             Conv2d(layer: layer, geometry: g), [Tensor.random(shape: g.inputShape, seed: seed)], output: g.outputShape,

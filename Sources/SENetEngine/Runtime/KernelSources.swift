@@ -35,6 +35,12 @@ public struct KernelSources: Sendable {
         throw EngineError.kernelSourceNotFound(name: name, searched: searched)
     }
 
+    /// True when an override directory is set but lacks `name`, so the embedded source is used.
+    public func fallsBackToEmbedded(_ name: String) -> Bool {
+        guard let directory = overrideDirectory else { return false }
+        return !FileManager.default.isReadableFile(atPath: URL(fileURLWithPath: directory).appendingPathComponent(name).path)
+    }
+
     /// SHA-256 (hex, 16 digits) of every kernel file as this process would compile it
     /// (overrides included): what a tuning table was measured with.
     public func hash() throws -> String {

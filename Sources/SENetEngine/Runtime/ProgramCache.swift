@@ -47,6 +47,10 @@ public final class ProgramCache: @unchecked Sendable {
     /// a clean build logs nothing.
     public var warnings: [(file: String, options: String, log: String)] { lock.withLock { buildLogs } }
     private let lock = NSLock()
+    private var embeddedFallbacks: Set<String> = []
+
+    /// Kernel files the `--kernels` folder lacks, so their embedded sources were built, sorted.
+    public var embeddedInsteadOfOverride: [String] { lock.withLock { embeddedFallbacks.sorted() } }
 
     public init(context: CLContext, sources: KernelSources, directory: URL?, storesBinaries: Bool? = nil) {
         self.context = context
@@ -86,6 +90,7 @@ public final class ProgramCache: @unchecked Sendable {
             .joined(separator: " ")
         let key = cacheKey(source: source, options: options)
         return try lock.withLock {
+            for name in [Self.prelude, file] where sources.fallsBackToEmbedded(name) { embeddedFallbacks.insert(name) }
             if let program = programs[key] { return program }
             let program = try loadOrBuild(file: file, source: source, options: options, key: key)
             programs[key] = program
