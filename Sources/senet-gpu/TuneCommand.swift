@@ -44,17 +44,10 @@ struct TuneCommand: ParsableCommand {
             for (name, geometry) in shapes {
                 let key = ConvShapeKey(geometry, precision: precision, family: family)
                 guard seen.insert(key).inserted else { continue }
-                let line: String
-                switch family {
-                case _ where geometry.groups > 1, .cpu:  // Grouped layers run the CPU family's kernel on any device.
-                    let result = try ConvTuner.tune(geometry, runtime: runtime, precision: precision, arithmetic: arithmetic)
-                    table.entries[key] = TunedConvolution(cpu: result.best)
-                    line = Self.describe(result)
-                case .gpu:
-                    let result = try ConvTuner.tuneGPU(geometry, runtime: runtime, precision: precision, arithmetic: arithmetic)
-                    table.entries[key] = TunedConvolution(gpu: result.best)
-                    line = Self.describe(result)
-                }
+                let context = LoweringContext(runtime: runtime, family: family, precision: precision, arithmetic: arithmetic)
+                let result = try ConvTuner.tune(geometry, context: context)
+                table.entries[key] = result.best
+                let line = Self.describe(result)
                 print("  \(name.padding(toLength: 20, withPad: " ", startingAt: 0)) \(line)")
             }
             let error = try ConvTuner.verifyNetwork(

@@ -109,6 +109,29 @@ final class ConvAlgorithmTests: XCTestCase {
         XCTAssertEqual(kernels("tiled"), ["im2col+conv1x1_gemm", "conv_tiled"])
         XCTAssertTrue(kernels("gemm-gpu").allSatisfy { $0.hasPrefix("conv_gemm") }, "\(kernels("gemm-gpu"))")
     }
+
+    func testTunerTimesEachAlgorithmThatCanRunTheLayer() throws {
+        let runtime = try openTestDevice()
+        let (cpu, gpu) = (LoweringContext(runtime: runtime, family: .cpu), LoweringContext(runtime: runtime, family: .gpu))
+        let algorithms = { (g: ConvGeometry, context: LoweringContext) in
+            Set(ConvTuner.candidates(g, context: context).map(\.algorithm))
+        }
+        XCTAssertEqual(algorithms(plain, cpu), ["ocvec", "tiled"])
+        XCTAssertEqual(algorithms(plain, gpu), ["gemm-gpu"])
+        XCTAssertEqual(algorithms(grouped, cpu), ["tiled"])
+        XCTAssertEqual(algorithms(grouped, gpu), ["tiled"])
+        // Each candidate is its algorithm's own, and the winner is stored under its algorithm.
+        for entry in ConvTuner.candidates(plain, context: cpu) {
+            let algorithm = try XCTUnwrap(ConvAlgorithms.named(entry.algorithm))
+            XCTAssertNil(algorithm.invalidReason(entry.tiling, plain, context: cpu), "\(entry)")
+        }
+        let small = ConvGeometry(batch: 1, inChannels: 8, height: 6, width: 6, outChannels: 16, kernel: 3, padding: 1)
+        let result = try ConvTuner.tune(small, context: cpu, repeats: 1)
+        XCTAssertEqual(result.rejected, [])
+        XCTAssertTrue(ConvTuner.candidates(small, context: cpu).contains(result.best) || result.best == result.fallback)
+        let chosen = ConvAlgorithms.select(small, context: cpu)
+        XCTAssertEqual(result.fallback, TunedConvolution(algorithm: chosen.algorithm.name, tiling: chosen.tiling))
+    }
 }
 
 /// A parameterised op whose device layout is named after the kernel family.

@@ -39,4 +39,11 @@ struct ChannelVectorConvolution: ConvAlgorithm {
         let half = precision == .fp16 && device.supportsFP16 ? plain.map { $0.withHalfArithmetic() } : []
         return (plain + half).map(ConvolutionTiling.cpu)
     }
+
+    /// None in the GPU family, whose layers gemm-gpu runs.
+    func tuningCandidates(_ g: ConvGeometry, context: LoweringContext) -> [ConvolutionTiling] {
+        guard context.family == .cpu else { return [] }
+        return ConvTuner.candidates(for: context.device, precision: context.precision, arithmetic: context.arithmetic)
+            .filter { $0.kernel == .channelVector }.map(ConvolutionTiling.cpu)
+    }
 }

@@ -26,6 +26,9 @@ public protocol ConvAlgorithm: Sendable {
         -> Int
     /// Its launches, arguments bound.
     func make(_ binding: DeviceBinding, geometry: ConvGeometry, tiling: ConvolutionTiling, relu: Bool) throws -> DeviceOp
+    /// The tilings `tune` times it with on `geometry` in `context` (half arithmetic among them
+    /// as the precision and `--arithmetic` allow); empty when it has none to try.
+    func tuningCandidates(_ geometry: ConvGeometry, context: LoweringContext) -> [ConvolutionTiling]
     /// The tilings `selfcheck` runs it with on `device` in `precision`: its edge cases (work-group
     /// sizes, im2col, split-K, half arithmetic where the device has it).
     func selfCheckTilings(device: CLDevice, precision: Precision) -> [ConvolutionTiling]

@@ -54,7 +54,7 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
         switch kernel {
         case .pixelVector: return "TM=\(channels) TN=\(pixels)\(local)\(im2col ? " im2col" : "")"
         case .channelVector:
-            return "ocvec \(channels / max(vectorWidth, 1))x\(vectorWidth) NP=\(pixels)\(local)\(halfArithmetic ? " half" : "")"
+            return "\(channels / max(vectorWidth, 1))x\(vectorWidth) NP=\(pixels)\(local)\(halfArithmetic ? " half" : "")"
         }
     }
 

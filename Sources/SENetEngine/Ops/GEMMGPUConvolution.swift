@@ -43,4 +43,9 @@ struct GEMMGPUConvolution: ConvAlgorithm {
         let half = precision == .fp16 && device.supportsFP16 ? plain.map { $0.withHalfArithmetic() } : []
         return (plain + half).map(ConvolutionTiling.gpu)
     }
+
+    func tuningCandidates(_ g: ConvGeometry, context: LoweringContext) -> [ConvolutionTiling] {
+        ConvTuner.gpuCandidates(for: context.device, precision: context.precision, arithmetic: context.arithmetic)
+            .map(ConvolutionTiling.gpu)
+    }
 }

@@ -43,4 +43,14 @@ struct PixelTiledConvolution: ConvAlgorithm {
         [ConvTiling(channels: 16, pixels: 16, im2col: true), ConvTiling(channels: 4, pixels: 8, localSize: 8)].map(
             ConvolutionTiling.cpu)
     }
+
+    /// Grouped layers: tiles inside one group; otherwise the pixel-vector candidates (none in
+    /// the GPU family, whose ungrouped layers gemm-gpu runs, or when `--arithmetic fp16` asks
+    /// for half arithmetic, which this kernel has not).
+    func tuningCandidates(_ g: ConvGeometry, context: LoweringContext) -> [ConvolutionTiling] {
+        if g.groups > 1 { return ConvTuner.groupedCandidates(g, device: context.device).map(ConvolutionTiling.cpu) }
+        if context.family == .gpu || (context.precision == .fp16 && context.arithmetic == .fp16) { return [] }
+        return ConvTuner.candidates(for: context.device, precision: context.precision, arithmetic: context.arithmetic)
+            .filter { $0.kernel == .pixelVector }.map(ConvolutionTiling.cpu)
+    }
 }

@@ -26,6 +26,16 @@ public enum ConvTuner {
         [4, 8, 16].flatMap { m in [4, 8, 16].map { ConvTiling(channels: m, pixels: $0, im2col: unfold) } }
     }
 
+    /// A grouped layer's candidates: the direct kernel with TM of the three largest of 16, 8, 4,
+    /// 2, 1 dividing the group's output channels, 8 or 16 pixels.
+    static func groupedCandidates(_ g: ConvGeometry, device: CLDevice) -> [ConvTiling] {
+        let perGroup = g.outChannels / g.groups
+        let local = device.type == .cpu ? 8 : 64
+        return [16, 8, 4, 2, 1].filter { perGroup % $0 == 0 }.prefix(3).flatMap { m in
+            [8, 16].map { ConvTiling(channels: m, pixels: $0, localSize: local) }
+        }
+    }
+
     /// Register tiles of the channel-vector kernel, (vectors, pixels): 4 to 16 accumulators.
     static let channelVectorTiles = [(1, 8), (1, 12), (1, 16), (2, 4), (2, 6), (2, 8), (2, 10), (4, 3), (4, 2)]
 
@@ -90,11 +100,7 @@ public enum ConvTuner {
         let device = runtime.device
         if g.groups > 1 {
             // One kernel serves grouped layers: its tiles inside a group, any pixel width.
-            let perGroup = g.outChannels / g.groups
-            let local = device.type == .cpu ? 8 : 64
-            let tried = [16, 8, 4, 2, 1].filter { perGroup % $0 == 0 }.prefix(3).flatMap { m in
-                [8, 16].map { ConvTiling(channels: m, pixels: $0, localSize: local) }
-            }
+            let tried = groupedCandidates(g, device: device)
             return try search(
                 g, runtime: runtime, precision: precision, candidates: tried,
                 fallback: .groupedDefault(device: device, geometry: g), repeats: repeats
@@ -145,9 +151,11 @@ public enum ConvTuner {
         precision == .fp32 ? 1e-4 : KernelSelfCheck.tolerance(precision, halfArithmetic: halfArithmetic)
     }
 
-    /// The device buffers every candidate of one shape shares.
+    /// The device buffers every candidate of one shape shares, and the weight on the host (for
+    /// algorithms that pack it their own way).
     struct Buffers {
         let input, weightT, bias, output: CLBuffer
+        let weight: Tensor
     }
 
     /// Checks each candidate against the reference (relative error ≤ 1e-4) on an output first
@@ -166,7 +174,8 @@ public enum ConvTuner {
         let buffers = Buffers(
             input: try runtime.upload(input, as: storage),
             weightT: try runtime.upload(ConvTiling.packWeights(weight), as: storage),
-            bias: try runtime.upload(bias), output: try runtime.buffer(bytes: expected.count * storage.byteSize))
+            bias: try runtime.upload(bias), output: try runtime.buffer(bytes: expected.count * storage.byteSize),
+            weight: weight)
         let poison = Tensor(shape: expected.shape, repeating: .nan)
         var timings: [Tiling: Double] = [:]
         var ops: [Tiling: DeviceOp] = [:]
