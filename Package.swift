@@ -100,11 +100,29 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // Shared by the test targets: fixtures, assertClose, running the binary.
-        .target(name: "TestSupport", dependencies: ["SENetCore", "SENetEngine"], path: "Tests/TestSupport"),
+        // Shared by every test target: PyTorch and ONNX fixtures, assertClose. SENetCore only.
+        .target(name: "CoreTestSupport", dependencies: ["SENetCore"], path: "Tests/CoreTestSupport"),
+        // Shared by the device and CLI test targets: test devices, running the binary.
+        .target(
+            name: "TestSupport", dependencies: ["SENetCore", "SENetEngine", "CoreTestSupport"], path: "Tests/TestSupport"),
+        // The CPU reference, weight files, .npy and ONNX parsing: links no OpenCL, so these run
+        // (and fail for their own reasons) on a host without any OpenCL at all.
+        .testTarget(name: "SENetCoreTests", dependencies: ["SENetCore", "CoreTestSupport"]),
         .testTarget(
             name: "SENetGPUTests",
             dependencies: ["OpenCLKit", "SENetCore", "SENetImages", "SENetEngine", "SENetServe", "TestSupport", "ONNXProto"]),
+        // The server's routes, batching and error mapping in-process on stand-in backends
+        // (`InferenceBackend`): no device and no listener.
+        .testTarget(
+            name: "SENetServeTests",
+            dependencies: [
+                "SENetCore", "SENetImages", "SENetServe",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         .testTarget(name: "CLITests", dependencies: ["senet-gpu", "SENetCore", "SENetEngine", "TestSupport", "ONNXProto"]),
     ],
     swiftLanguageModes: [.v5]

@@ -53,14 +53,15 @@ public final class InferenceServer: Sendable {
     let connections: ConnectionRegistry
     let bodyLimits: BodyLimits
 
+    /// A server of `model` on `backends` (one worker each: an `InferenceEngine` per device).
     public init(
-        model: ServedModel, engines: [(name: String, engine: InferenceEngine)], configuration: ServerConfiguration,
+        model: ServedModel, backends: [(name: String, backend: any InferenceBackend)], configuration: ServerConfiguration,
         logger: Logger
     ) {
         self.model = model
         self.configuration = configuration
         self.logger = logger
-        let metrics = ServerMetrics(devices: engines.map(\.name), maxBatch: configuration.batch.maxBatch)
+        let metrics = ServerMetrics(devices: backends.map(\.name), maxBatch: configuration.batch.maxBatch)
         self.metrics = metrics
         connections = ConnectionRegistry(limit: configuration.maxConnections)
         bodyLimits = BodyLimits(
@@ -69,16 +70,38 @@ public final class InferenceServer: Sendable {
             threads: configuration.decodeThreads, maxRequestPixels: configuration.maxRequestPixels,
             maxDecodingPixels: configuration.maxDecodingPixels)
         dispatcher = Dispatcher(
-            workers: engines.map {
-                DeviceWorker(name: $0.name, engine: $0.engine, settings: configuration.batch, metrics: metrics, logger: logger)
+            workers: backends.map {
+                DeviceWorker(name: $0.name, backend: $0.backend, settings: configuration.batch, metrics: metrics, logger: logger)
             }, settings: configuration.batch, metrics: metrics)
+    }
+
+    /// The routes behind the protocol-error middleware: what `run` serves, and what tests drive
+    /// in-process (HummingbirdTesting's router mode).
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.add(middleware: ProtocolErrorMiddleware(metrics: metrics, state: state, logger: logger))
+        addRoutes(to: router)
+        return router
+    }
+
+    /// Starts the workers and decode threads and warms every backend up, as `run` does before
+    /// it reports ready; for serving the router without the listener (tests).
+    public func startWithoutListener() throws {
+        dispatcher.start()
+        decodeLanes.start()
+        try warmUpDevices()
+        state.setReady()
+    }
+
+    /// Answers what the workers hold and stops them and the decode threads.
+    public func stopWithoutListener() async {
+        dispatcher.drain()
+        await decodeLanes.shutdown()
     }
 
     /// Serves until a shutdown signal; throws when warm-up failed.
     public func run() async throws {
-        let router = Router()
-        router.add(middleware: ProtocolErrorMiddleware(metrics: metrics, state: state, logger: logger))
-        addRoutes(to: router)
+        let router = makeRouter()
         let logger = logger
         let idle = TimeAmount.milliseconds(Int64(configuration.idleTimeout * 1000))
         let server = HTTPServerBuilder { [bodyLimits, connections] responder in
@@ -134,7 +157,7 @@ public final class InferenceServer: Sendable {
             for batch in configuration.batch.planBatches {
                 try Task.checkCancellation()
                 let input = Tensor(shape: [batch, 3, height, width])
-                let output = try worker.engine.run(input)
+                let output = try worker.backend.infer(input)
                 guard output.logits.data.allSatisfy(\.isFinite) else {
                     throw ServeError(status: 500, message: "device \(worker.name) computed non-finite logits for a zero input")
                 }

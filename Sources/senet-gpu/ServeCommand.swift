@@ -167,7 +167,8 @@ struct ServeCommand: ParsableCommand {
             configuration.maxConnections = maxConnections ?? OpenFiles.raiseLimit() - OpenFiles.reserve
             configuration.maxRequestPixels = Int(maxRequestMegapixels * 1e6)
             configuration.maxDecodingPixels = Int(maxDecodingMegapixels * 1e6)
-            let server = InferenceServer(model: served, engines: engines, configuration: configuration, logger: logger)
+            let server = InferenceServer(
+                model: served, backends: engines.map { ($0.name, $0.engine) }, configuration: configuration, logger: logger)
             do {
                 try blockOn { try await server.run() }
             } catch  where "\(error)".contains("Address already in use") {

@@ -21,7 +21,7 @@ final class DevicePlanTests: XCTestCase {
                 options.kernelFamily = family
                 let output = try InferenceEngine(model: model, runtime: runtime, options: options).run(fixture.input)
                 let label = "\(fixture.name) on \(runtime.device), \(family) kernels"
-                assertClose(output.logits, fixture.expectedLogits, tolerance: ModelFixtureTests.tolerance, label)
+                assertClose(output.logits, fixture.expectedLogits, tolerance: ModelFixture.tolerance, label)
                 let error = Comparison(actual: output.logits, expected: fixture.expectedLogits).relativeError
                 let key = "\(runtime.device), \(family) kernels, \(fixture.group)"
                 if error > (worst[key]?.0 ?? -1) { worst[key] = (error, fixture.name) }
@@ -50,7 +50,7 @@ final class DevicePlanTests: XCTestCase {
                 plan.steps.contains { if case .upload = $0 { return true } else { return false } }, "transfers are explicit")
             let logits = try plan.run(fixture.input).logits
             assertClose(logits, allDevice, tolerance: 1e-5, "\(cpuOps)")
-            assertClose(logits, fixture.expectedLogits, tolerance: ModelFixtureTests.tolerance, "\(cpuOps)")
+            assertClose(logits, fixture.expectedLogits, tolerance: ModelFixture.tolerance, "\(cpuOps)")
         }
     }
 
@@ -68,7 +68,7 @@ final class DevicePlanTests: XCTestCase {
         let plan = try InferenceEngine(model: model, runtime: nil).plan(for: fixture.input.shape)
         XCTAssertTrue(plan.placements.allSatisfy { !$0.onDevice && $0.reason == "the CPU reference was chosen" })
         let output = try plan.run(fixture.input)
-        assertClose(output.logits, fixture.expectedLogits, tolerance: ModelFixtureTests.tolerance)
+        assertClose(output.logits, fixture.expectedLogits, tolerance: ModelFixture.tolerance)
         // Softmax of PyTorch's logits, in doubles here.
         let classes = fixture.expectedLogits.shape[1]
         var expected = fixture.expectedLogits

@@ -1,27 +1,10 @@
+@_exported import CoreTestSupport
 import Foundation
 import OpenCLKit
 import SENetCore
 import SENetEngine
 import SENetImages
 import XCTest
-
-/// Fails with the max error, where it is, and the first values of both tensors when `actual`
-/// is further than `tolerance` (relative to max |expected|) from `expected`.
-public func assertClose(
-    _ actual: Tensor, _ expected: Tensor, tolerance: Float, _ message: String = "",
-    file: StaticString = #filePath, line: UInt = #line
-) {
-    guard actual.shape == expected.shape else {
-        return XCTFail("shape \(actual.shape) != expected \(expected.shape) \(message)", file: file, line: line)
-    }
-    let comparison = Comparison(actual: actual, expected: expected)
-    if !comparison.passes(tolerance: tolerance) {
-        let head = { (t: Tensor) in t.data.prefix(5).map { String(format: "%.6g", $0) }.joined(separator: ", ") }
-        XCTFail(
-            "\(message) \(comparison), tolerance \(tolerance); first values got [\(head(actual))] expected [\(head(expected))]",
-            file: file, line: line)
-    }
-}
 
 /// The first OpenCL device, opened with the disk cache off (tests must not depend on it).
 /// Skips, saying why, only when the host has no OpenCL platform at all, and never on CI.
@@ -58,12 +41,4 @@ public func testDevices() throws -> [CLDevice] {
         throw XCTSkip("no OpenCL platform on this host (install pocl-opencl-icd); device tests skipped")
     }
     return devices
-}
-
-/// A fresh empty directory under the system temp dir, removed at the end of the test.
-public func temporaryDirectory(_ testCase: XCTestCase) throws -> URL {
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("senet-gpu-test-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    testCase.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
-    return url
 }

@@ -8,7 +8,7 @@ import SENetEngine
 /// worker owns a thread instead of occupying Swift concurrency's few.
 final class DeviceWorker: @unchecked Sendable {
     let name: String
-    let engine: InferenceEngine
+    let backend: any InferenceBackend
     private let settings: BatchSettings
     private let metrics: ServerMetrics
     private let logger: Logger
@@ -19,8 +19,8 @@ final class DeviceWorker: @unchecked Sendable {
     private var stopping = false
     private var stopped = false
 
-    init(name: String, engine: InferenceEngine, settings: BatchSettings, metrics: ServerMetrics, logger: Logger) {
-        (self.name, self.engine, self.settings, self.metrics, self.logger) = (name, engine, settings, metrics, logger)
+    init(name: String, backend: any InferenceBackend, settings: BatchSettings, metrics: ServerMetrics, logger: Logger) {
+        (self.name, self.backend, self.settings, self.metrics, self.logger) = (name, backend, settings, metrics, logger)
     }
 
     /// Images waiting and running: what the dispatcher balances.
@@ -117,7 +117,7 @@ final class DeviceWorker: @unchecked Sendable {
         let start = DispatchTime.now()
         var succeeded = false
         do {
-            let output = try engine.run(Tensor(shape: [planned, 3, side.height, side.width], data: data))
+            let output = try backend.infer(Tensor(shape: [planned, 3, side.height, side.width], data: data))
             succeeded = true
             let classes = output.logits.shape[1]
             var row = 0

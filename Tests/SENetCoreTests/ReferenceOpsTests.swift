@@ -1,10 +1,7 @@
-import TestSupport
+import CoreTestSupport
 import XCTest
 
-@testable import OpenCLKit
 @testable import SENetCore
-@testable import SENetEngine
-@testable import SENetImages
 
 /// The reference is the oracle, so it is checked against values worked out by hand.
 final class ReferenceOpsTests: XCTestCase {

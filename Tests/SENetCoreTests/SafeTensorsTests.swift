@@ -1,11 +1,8 @@
+import CoreTestSupport
 import Foundation
-import TestSupport
 import XCTest
 
-@testable import OpenCLKit
 @testable import SENetCore
-@testable import SENetEngine
-@testable import SENetImages
 
 /// The safetensors reader: a file written by the Python library, and files that lie.
 final class SafeTensorsTests: XCTestCase {

@@ -1,18 +1,15 @@
+import CoreTestSupport
 import Foundation
-import TestSupport
 import XCTest
 
-@testable import OpenCLKit
 @testable import SENetCore
-@testable import SENetEngine
-@testable import SENetImages
 
 /// The CPU reference against PyTorch: every depth, all three families, non-224 and non-square
 /// inputs, batch 2. Weights are the shared synthetic ones, rebuilt here from the seed and
 /// passed through a safetensors file with PyTorch's exact key list.
 /// Pass mark: max|ours − PyTorch| / max|PyTorch| ≤ 1e-4 on the logits.
 final class ModelFixtureTests: XCTestCase {
-    static let tolerance: Float = 1e-4
+    static let tolerance = ModelFixture.tolerance
 
     // MARK: - Key layout
 

@@ -1,11 +1,11 @@
 import Foundation
-import OpenCLKit
 import SENetCore
-import SENetEngine
-import SENetImages
 
 /// A PyTorch-made test case from `tools/make_fixtures.py`: seeds, shapes and PyTorch's logits.
 public struct ModelFixture: Decodable {
+    /// The pass mark on the logits: max|ours − PyTorch| / max|PyTorch| ≤ 1e-4 (fp32).
+    public static let tolerance: Float = 1e-4
+
     public let name: String
     public let family: ModelFamily
     public let depth: Int
