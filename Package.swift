@@ -108,15 +108,18 @@ let package = Package(
         // The CPU reference, weight files, .npy and ONNX parsing: links no OpenCL, so these run
         // (and fail for their own reasons) on a host without any OpenCL at all.
         .testTarget(name: "SENetCoreTests", dependencies: ["SENetCore", "CoreTestSupport"]),
+        // Decoding and CPU preprocessing against PIL and torchvision: no OpenCL.
+        .testTarget(name: "SENetImagesTests", dependencies: ["SENetCore", "SENetImages", "CoreTestSupport"]),
+        // Kernels, plans, algorithms, the tuner and the program cache on every test device.
         .testTarget(
-            name: "SENetGPUTests",
-            dependencies: ["OpenCLKit", "SENetCore", "SENetImages", "SENetEngine", "SENetServe", "TestSupport", "ONNXProto"]),
+            name: "SENetEngineTests",
+            dependencies: ["OpenCLKit", "SENetCore", "SENetImages", "SENetEngine", "TestSupport", "ONNXProto"]),
         // The server's routes, batching and error mapping in-process on stand-in backends
         // (`InferenceBackend`): no device and no listener.
         .testTarget(
             name: "SENetServeTests",
             dependencies: [
-                "SENetCore", "SENetImages", "SENetServe",
+                "SENetCore", "SENetImages", "SENetServe", "CoreTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -17,7 +17,7 @@ import Foundation
 // as its shapes say, decode again to itself after being written back as a request (binary
 // data and JSON), and encode as a response whose JSON parses and gives every output back
 // exactly; an error must encode as `{"error": message}` that parses back to the message.
-// Tests/SENetGPUTests/InferRequestTests.swift replays the corpus the same way.
+// Tests/SENetServeTests/InferRequestTests.swift replays the corpus the same way.
 // FUZZ_VERBOSE=1 prints each input's outcome (`decoded: ...` or the error).
 
 private let verbose = ProcessInfo.processInfo.environment["FUZZ_VERBOSE"] == "1"

@@ -85,10 +85,12 @@ public final class InferenceServer: Sendable {
     }
 
     /// Starts the workers and decode threads and warms every backend up, as `run` does before
-    /// it reports ready; for serving the router without the listener (tests).
-    public func startWithoutListener() throws {
+    /// it reports ready; for serving the router without the listener (tests). With `warmUp`
+    /// false the server stays not ready, as during `run`'s warm-up.
+    public func startWithoutListener(warmUp: Bool = true) throws {
         dispatcher.start()
         decodeLanes.start()
+        guard warmUp else { return }
         try warmUpDevices()
         state.setReady()
     }

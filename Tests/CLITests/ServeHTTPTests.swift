@@ -55,7 +55,7 @@ final class ServeHTTPTests: XCTestCase {
             path, body: Data(repeating: 0x20, count: 2_000_000), headers: ["Content-Type": "application/json"])
         XCTAssertEqual(json.status, 413, json.text)
         XCTAssertTrue(json.text.contains("the JSON body is larger than 1.1 MiB"), json.text)
-        let header = try JSONSerialization.data(withJSONObject: ServeErrorCLITests.tensor([1, 3, 32, 32]))
+        let header = try JSONSerialization.data(withJSONObject: ServeBadRequests.tensor([1, 3, 32, 32]))
         let binary = try server.post(
             path, body: header + Data(count: 2_000_000), headers: ["Inference-Header-Content-Length": "\(header.count)"])
         XCTAssertEqual(binary.status, 400, "a binary body of the same size is read: \(binary.text)")

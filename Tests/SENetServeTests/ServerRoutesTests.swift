@@ -13,47 +13,10 @@ import XCTest
 /// test mode on stand-in backends: no device, no listener, no OpenCL.
 final class ServerRoutesTests: XCTestCase {
     static let side = 32
-
-    /// Logits that say which rows it got: each row's first value and its mean, then zeros.
-    /// Fails a batch holding a row whose first value is 7 (the warm-up's zeros pass).
-    struct EchoBackend: InferenceBackend {
-        struct Broken: Error, CustomStringConvertible {
-            var description: String { "the stand-in was asked to fail" }
-        }
-
-        static let classes = 4
-
-        static func logits(of row: ArraySlice<Float>) -> [Float] {
-            [row.first!, row.reduce(0, +) / Float(row.count)] + Array(repeating: 0, count: classes - 2)
-        }
-
-        func infer(_ input: Tensor) throws -> (logits: Tensor, probabilities: Tensor) {
-            let (batch, perRow) = (input.shape[0], input.count / input.shape[0])
-            let rows = (0..<batch).map { input.data[($0 * perRow)..<(($0 + 1) * perRow)] }
-            if rows.contains(where: { $0.first == 7 }) { throw Broken() }
-            let logits = Tensor(shape: [batch, Self.classes], data: rows.flatMap(Self.logits))
-            return (logits, logits)
-        }
-    }
+    static let backend = EchoBackend()
 
     private func withServer(_ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
-        let model = ServedModel(
-            name: "stand-in", classes: EchoBackend.classes, preprocessing: Preprocessing(resize: 36, crop: Self.side),
-            labels: try ClassLabels(classes: EchoBackend.classes, file: nil), maxBatch: 4)
-        let batch = BatchSettings(
-            maxBatch: 4, windowSeconds: 0.002, maxQueue: 64, timeoutSeconds: 30, inputSide: (Self.side, Self.side))
-        let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, maxBodyBytes: 1 << 20, batch: batch)
-        let server = InferenceServer(
-            model: model, backends: [("stand-in", EchoBackend())], configuration: configuration,
-            logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
-        try server.startWithoutListener()
-        do {
-            try await Application(router: server.makeRouter()).test(.router, test)
-        } catch {
-            await server.stopWithoutListener()
-            throw error
-        }
-        await server.stopWithoutListener()
+        try await StandInServer(name: "stand-in", backend: Self.backend, side: Self.side).run(test)
     }
 
     private static func inferBody(_ values: [Float]) -> ByteBuffer {
@@ -86,7 +49,7 @@ final class ServerRoutesTests: XCTestCase {
                 let outputs = try XCTUnwrap(try Self.object(response.body)["outputs"] as? [[String: Any]])
                 XCTAssertEqual(outputs.map { $0["name"] as? String }, ["logits"])
                 let logits = try XCTUnwrap(outputs.first?["data"] as? [Double]).map(Float.init)
-                let expected = EchoBackend.logits(of: values[...])
+                let expected = Self.backend.logits(of: values[...])
                 XCTAssertEqual(logits.count, expected.count)
                 for (got, want) in zip(logits, expected) { XCTAssertEqual(got, want, accuracy: 1e-5 * max(1, abs(want))) }
             }

@@ -1,11 +1,8 @@
+import CoreTestSupport
 import Foundation
-import TestSupport
 import XCTest
 
-@testable import OpenCLKit
 @testable import SENetCore
-@testable import SENetEngine
-@testable import SENetImages
 
 /// Replays the fuzzers' regression corpus (Tests/Fixtures/fuzz, made by fuzz/README.md):
 /// every input must parse (and every float tensor read, every ONNX graph import) or throw a

@@ -1,5 +1,5 @@
+import CoreTestSupport
 import Foundation
-import TestSupport
 import XCTest
 
 @testable import SENetServe

@@ -1,10 +1,8 @@
+import CoreTestSupport
 import Foundation
-import TestSupport
 import XCTest
 
-@testable import OpenCLKit
 @testable import SENetCore
-@testable import SENetEngine
 @testable import SENetImages
 
 final class ImageDecoderTests: XCTestCase {
