@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Interleaved rounds of senet-gpu against ONNX Runtime (CPU) and PyTorch (CPU).
+"""Interleaved rounds of senet-gpu against ONNX Runtime, OpenVINO and PyTorch (CPU).
 
 All engines run the same network with the same synthetic weights (seed 1, see
 tools/synthetic.py) on the same synthetic input shape [B, 3, S, S]:
@@ -7,6 +7,10 @@ tools/synthetic.py) on the same synthetic input shape [B, 3, S, S]:
 * ONNX Runtime: the PyTorch model exported once to ONNX (opset 17, dynamic
   batch), cached in bench/.cache/; CPU provider, intra-op = --threads,
   inter-op = 1, all graph optimizations, sequential execution.
+* OpenVINO (when installed; --no-openvino leaves it out): the same ONNX file,
+  reshaped to each static batch, on the CPU plugin with fp32 forced
+  (INFERENCE_PRECISION_HINT=f32: it would otherwise run bf16 on AMX hosts),
+  INFERENCE_NUM_THREADS = --threads, one stream, PERFORMANCE_HINT=LATENCY.
 * PyTorch: eval mode, float32, torch.set_num_threads(--threads),
   torch.inference_mode(), contiguous (not channels-last) input.
 * senet-gpu: one `senet-gpu bench ... --json` child process per round and
@@ -15,7 +19,7 @@ tools/synthetic.py) on the same synthetic input shape [B, 3, S, S]:
 For each batch size, --rounds rounds are run. In each round every engine does
 --warmup untimed calls, then --iterations timed calls (peers: time.perf_counter
 around each full call), and gives its median. The engine order alternates:
-senet-gpu device(s), ORT, PyTorch in even rounds; the reverse in odd rounds.
+senet-gpu device(s), ORT, OpenVINO, PyTorch in even rounds; the reverse in odd rounds.
 Each round gives the ratios senet-gpu/ORT (and /PyTorch) of latency and of
 throughput; the quoted number is the median of the per-round ratios, with the
 lowest and highest round beside it. Engines' ms are medians of round medians.
@@ -54,7 +58,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from peers_report import (  # noqa: E402  (re-exported: bench/test_peers.py uses them as peers.X)
-    LATENCY_AIM, LATENCY_BATCH, LATENCY_TARGET, ORT, SEED, THROUGHPUT_AIM, THROUGHPUT_BATCH, THROUGHPUT_TARGET, TORCH,
+    LATENCY_AIM, LATENCY_BATCH, LATENCY_TARGET, OPENVINO, ORT, SEED, THROUGHPUT_AIM, THROUGHPUT_BATCH, THROUGHPUT_TARGET, TORCH,
     display_path, markdown, round_order, stats, summarise, target_line, verdict,
 )
 from peers_senet import (  # noqa: E402  (re-exported likewise)
@@ -78,6 +82,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--kernel-family", help="passed to senet-gpu bench (auto, cpu or gpu)")
     p.add_argument("--senet-gpu-args", default="", help='extra arguments appended to `senet-gpu bench`, one string; '
                    'write --senet-gpu-args=--no-cache for a single flag')
+    p.add_argument("--no-openvino", action="store_true", help="skip OpenVINO (also skipped when not installed)")
     p.add_argument("--no-torch", action="store_true",
                    help="skip PyTorch (torch is then only needed to export a missing ONNX file)")
     p.add_argument("--timeout", type=float, default=1800, help="seconds allowed per senet-gpu run")
@@ -111,6 +116,8 @@ def reproduce_command(args) -> str:
         cmd += ["--kernel-family", args.kernel_family]
     if args.senet_gpu_args:
         cmd.append(f"--senet-gpu-args={args.senet_gpu_args}")  # the = form also takes a lone "--flag"
+    if args.no_openvino:
+        cmd.append("--no-openvino")
     if args.no_torch:
         cmd.append("--no-torch")
     return shlex.join(cmd)
@@ -240,6 +247,26 @@ def load_onnx(args) -> tuple[Path, object, object]:
     return path, (None if args.no_torch else torch), (None if args.no_torch else model)
 
 
+def openvino_compiler(path: Path, threads: int):
+    """(batch, size) → the ONNX file compiled by OpenVINO for that static input, fp32 forced and
+    one stream on `threads` threads; and OpenVINO's version. (None, None) when not installed."""
+    try:
+        import openvino as ov
+    except ImportError:
+        print("peers: OpenVINO is not installed (pip install openvino); leaving it out", file=sys.stderr)
+        return None, None
+    core = ov.Core()
+    config = {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1,
+              "PERFORMANCE_HINT": "LATENCY"}
+
+    def compile_for(batch: int, size: int):
+        model = core.read_model(str(path))
+        model.reshape([batch, 3, size, size])
+        return core.compile_model(model, "CPU", config)
+
+    return compile_for, ov.__version__
+
+
 def self_test() -> int:
     import unittest
 
@@ -275,13 +302,14 @@ def main(argv=None) -> int:
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    compile_openvino, openvino_version = (None, None) if args.no_openvino else openvino_compiler(path, args.threads)
 
     binary = ensure_binary(args.senet_gpu)
     sg_version = run_text([binary, "--version"]).strip() if binary else "missing"
     flags = bench_flags(binary) if binary else []
     identity = binary_identity(binary) if binary else None
     sg_keys = [f"senet-gpu:{d}" for d in args.device_list] if binary else []
-    peers = [ORT] + ([TORCH] if torch is not None else [])
+    peers = [ORT] + ([OPENVINO] if compile_openvino else []) + ([TORCH] if torch is not None else [])
 
     batches = []
     for batch in args.batch_list:
@@ -298,6 +326,15 @@ def main(argv=None) -> int:
             return {"timesMs": times, **stats(batch, times)}
 
         engines[ORT] = ort_engine
+        if compile_openvino:
+            request = compile_openvino(batch, args.size).create_infer_request()
+
+            def openvino_engine():
+                times, _ = time_calls(lambda: request.infer({0: x}), args.iterations, args.warmup)
+                last[OPENVINO] = request.get_output_tensor(0).data.copy()
+                return {"timesMs": times, **stats(batch, times)}
+
+            engines[OPENVINO] = openvino_engine
         if torch is not None:
             xt = torch.from_numpy(x).contiguous()
 
@@ -314,8 +351,9 @@ def main(argv=None) -> int:
         print(f"peers: batch {batch}: {args.rounds} rounds of {', '.join(engines)}", file=sys.stderr)
         rounds = run_rounds(engines, args.rounds)
         diff = float(np.max(np.abs(last[ORT] - last[TORCH]))) if TORCH in last else None
+        ov_diff = float(np.max(np.abs(last[ORT] - last[OPENVINO]))) if OPENVINO in last else None
         batches.append({"batch": batch, "rounds": rounds, "summary": summarise(batch, rounds, sg_keys, peers),
-                        "ortVsTorchMaxAbsDiff": diff})
+                        "ortVsTorchMaxAbsDiff": diff, "ortVsOpenVINOMaxAbsDiff": ov_diff})
 
     device_names = {}
     for key in sg_keys:
@@ -342,7 +380,7 @@ def main(argv=None) -> int:
         "reproduce": reproduce_command(args), "argv": argv, "cwd": os.getcwd(),
         "machine": f"{cpu_model()}, {os.cpu_count()} cores", "kernel": platform.platform(),
         "openclPlatforms": platforms, "loadAverageBefore": load_before, "loadAverageAfter": list(os.getloadavg()),
-        "versions": {"onnxruntime": ort.__version__, "torch": torch.__version__ if torch is not None else None,
+        "versions": {"onnxruntime": ort.__version__, "openvino": openvino_version, "torch": torch.__version__ if torch is not None else None,
                      "numpy": np.__version__, "onnx": module_version("onnx"), "pocl": pocl_version(platforms),
                      "senetGpu": sg_version, "python": platform.python_version()},
         "senetGpuBinary": {"path": binary, "identity": identity, "benchFlagsPassed": flags},
@@ -350,7 +388,7 @@ def main(argv=None) -> int:
         "settings": {"model": args.model, "size": args.size, "threads": args.threads, "rounds": args.rounds,
                      "iterations": args.iterations, "warmup": args.warmup, "devices": args.device_list,
                      "kernelFamily": args.kernel_family, "senetGpuArgs": args.senet_gpu_args,
-                     "noTorch": args.no_torch, "seed": SEED, "opset": OPSET},
+                     "noTorch": args.no_torch, "noOpenVINO": args.no_openvino, "seed": SEED, "opset": OPSET},
         "targets": {"latencyBatch": LATENCY_BATCH, "latencyAtMost": LATENCY_TARGET, "latencyAim": LATENCY_AIM,
                     "throughputBatch": THROUGHPUT_BATCH, "throughputAtLeast": THROUGHPUT_TARGET,
                     "throughputAim": THROUGHPUT_AIM},

@@ -8,11 +8,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = 1  # synthetic weights and inputs (tools/synthetic.py)
-# Targets of issue 11: senet-gpu / ORT, median of the per-round ratios.
-LATENCY_BATCH, LATENCY_TARGET, LATENCY_AIM = 1, 1.5, 1.0  # latency at batch 1: at most
-THROUGHPUT_BATCH, THROUGHPUT_TARGET, THROUGHPUT_AIM = 8, 0.8, 1.0  # images/s at batch 8: at least
-ORT, TORCH = "onnxruntime", "pytorch"
-LABELS = {ORT: "ONNX Runtime", TORCH: "PyTorch"}
+# Targets of issue 34, as medians of the per-round ratios: the target against ORT, the aim
+# against OpenVINO (fp32 forced).
+LATENCY_BATCH, LATENCY_TARGET, LATENCY_AIM = 1, 1.0, 1.0  # latency at batch 1: at most
+THROUGHPUT_BATCH, THROUGHPUT_TARGET, THROUGHPUT_AIM = 8, 1.0, 1.0  # images/s at batch 8: at least
+ORT, OPENVINO, TORCH = "onnxruntime", "openvino", "pytorch"
+LABELS = {ORT: "ONNX Runtime", OPENVINO: "OpenVINO", TORCH: "PyTorch"}
 
 # --- statistics (pure; see bench/test_peers.py) --------------------------------
 
@@ -69,17 +70,21 @@ def verdict(ratio: float, target: float, at_most: bool) -> str:
     return f"missed by {ratio / target if at_most else target / ratio:.2f}×"
 
 
-def target_line(batch: int, ratios: dict) -> str | None:
-    """Verdict against the guide's target and aim, for the batch sizes that have one."""
+def target_line(batch: int, ratios: dict, openvino: dict | None = None) -> str | None:
+    """Verdict against the target (ORT's ratios) and the aim (OpenVINO's, when it ran), for the
+    batch sizes that have one."""
     if batch == LATENCY_BATCH and ratios.get("latency"):
-        r, sign, target, aim, at_most, what = ratios["latency"]["median"], "≤", LATENCY_TARGET, LATENCY_AIM, True, "latency"
+        what, sign, target, aim, at_most = "latency", "≤", LATENCY_TARGET, LATENCY_AIM, True
     elif batch == THROUGHPUT_BATCH and ratios.get("throughput"):
-        r, sign, target, aim, at_most, what = (ratios["throughput"]["median"], "≥", THROUGHPUT_TARGET,
-                                               THROUGHPUT_AIM, False, "throughput")
+        what, sign, target, aim, at_most = "throughput", "≥", THROUGHPUT_TARGET, THROUGHPUT_AIM, False
     else:
         return None
-    return (f"senet-gpu/ORT {what} {r:.2f}×: target {sign} {target}× {verdict(r, target, at_most)}, "
-            f"aim {aim}× {verdict(r, aim, at_most)}")
+    r = ratios[what]["median"]
+    line = f"senet-gpu/ORT {what} {r:.2f}×: target {sign} {target}× {verdict(r, target, at_most)}"
+    if openvino and openvino.get(what):
+        o = openvino[what]["median"]
+        line += f"; senet-gpu/OpenVINO {o:.2f}×: aim {sign} {aim}× {verdict(o, aim, at_most)}"
+    return line
 
 
 # --- report ------------------------------------------------------------------------
@@ -108,7 +113,8 @@ def markdown(report: dict) -> str:
     lines.append(f"- Machine: {report['machine']}; load average before {load[0]:.2f} / {load[1]:.2f} / {load[2]:.2f} "
                  f"(1 / 5 / 15 min)")
     v = report["versions"]
-    lines.append(f"- Versions: onnxruntime {v['onnxruntime']}, torch {v['torch'] or 'not used'}, "
+    lines.append(f"- Versions: onnxruntime {v['onnxruntime']}, openvino {v.get('openvino') or 'not used'}, "
+                 f"torch {v['torch'] or 'not used'}, "
                  f"{v['pocl']}, senet-gpu {v['senetGpu']}, Python {v['python']}")
     devs = ", ".join(f"{k.split(':')[1]} = {report['deviceNames'].get(k) or '?'}" for k in sg_keys) or "none"
     extra = ""
@@ -116,7 +122,8 @@ def markdown(report: dict) -> str:
         extra += f", `--kernel-family {a['kernelFamily']}`"
     if a.get("senetGpuArgs"):
         extra += f", extra args `{a['senetGpuArgs']}`"
-    lines.append(f"- senet-gpu on OpenCL device {devs}{extra}; ORT/PyTorch on {a['threads']} threads")
+    lines.append(f"- senet-gpu on OpenCL device {devs}{extra}; {', '.join(LABELS[p] for p in peers)} on "
+                 f"{a['threads']} threads" + (" (OpenVINO: fp32 forced, one stream)" if OPENVINO in peers else ""))
     lines.append(f"- {a['rounds']} interleaved rounds per batch; per round and engine {a['warmup']} warm-up + "
                  f"{a['iterations']} timed calls, median (senet-gpu: one `bench --json` process, its own median; "
                  "peers: time.perf_counter around each call); order alternates each round. Engine ms: median of "
@@ -136,10 +143,9 @@ def markdown(report: dict) -> str:
                              f"{e['imagesPerSecond']:.2f} |")
     lines.append("")
     if sg_keys:
-        head = "| batch | device | latency vs ORT | throughput vs ORT |"
-        rule = "|---:|---:|---:|---:|"
-        if TORCH in peers:
-            head += " latency vs PyTorch | throughput vs PyTorch |"
+        head, rule = "| batch | device |", "|---:|---:|"
+        for peer in peers:
+            head += f" latency vs {LABELS[peer]} | throughput vs {LABELS[peer]} |"
             rule += "---:|---:|"
         lines += [head + " rounds |", rule + "---:|"]
         for b in report["batches"]:
@@ -153,14 +159,15 @@ def markdown(report: dict) -> str:
         lines.append("")
         for b in report["batches"]:
             for key in sg_keys:
-                t = target_line(b["batch"], b["summary"]["ratios"][key][ORT])
+                t = target_line(b["batch"], b["summary"]["ratios"][key][ORT], b["summary"]["ratios"][key].get(OPENVINO))
                 if t:
                     lines.append(f"- batch {b['batch']}, device {key.split(':')[1]}: {t}")
     else:
         lines.append("- senet-gpu missing: peers only")
     for b in report["batches"]:
-        if b.get("ortVsTorchMaxAbsDiff") is not None:
-            lines.append(f"- batch {b['batch']}: ORT vs PyTorch output max |Δ| {b['ortVsTorchMaxAbsDiff']:.2e}")
+        for peer, field in ((TORCH, "ortVsTorchMaxAbsDiff"), (OPENVINO, "ortVsOpenVINOMaxAbsDiff")):
+            if b.get(field) is not None:
+                lines.append(f"- batch {b['batch']}: ORT vs {LABELS[peer]} output max |Δ| {b[field]:.2e}")
     for w in report.get("warnings", []):
         lines.append(f"- Warning: {w}")
     lines.append("")

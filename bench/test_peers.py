@@ -64,12 +64,16 @@ class RoundMath(unittest.TestCase):
 
     def test_verdicts(self):
         self.assertEqual(peers.verdict(1.2, 1.5, True), "met")
+        self.assertEqual(peers.verdict(1.0, 1.0, True), "met")
         self.assertEqual(peers.verdict(3.0, 1.5, True), "missed by 2.00×")
         self.assertEqual(peers.verdict(0.4, 0.8, False), "missed by 2.00×")
         line = peers.target_line(1, {"latency": {"median": 1.2}, "throughput": {"median": 0.8}})
-        self.assertEqual(line, "senet-gpu/ORT latency 1.20×: target ≤ 1.5× met, aim 1.0× missed by 1.20×")
+        self.assertEqual(line, "senet-gpu/ORT latency 1.20×: target ≤ 1.0× missed by 1.20×")
+        line = peers.target_line(1, {"latency": {"median": 0.9}}, {"latency": {"median": 1.5}})
+        self.assertEqual(line, "senet-gpu/ORT latency 0.90×: target ≤ 1.0× met; senet-gpu/OpenVINO 1.50×: aim ≤ 1.0× "
+                         "missed by 1.50×")
         line = peers.target_line(8, {"latency": {"median": 1.0}, "throughput": {"median": 0.9}})
-        self.assertIn("throughput 0.90×: target ≥ 0.8× met, aim 1.0× missed by 1.11×", line)
+        self.assertEqual(line, "senet-gpu/ORT throughput 0.90×: target ≥ 1.0× missed by 1.11×")
         self.assertIsNone(peers.target_line(2, {"latency": {"median": 1.0}}))
 
 
@@ -128,7 +132,8 @@ class FakeBinary(unittest.TestCase):
         self.assertTrue(md.startswith("Reproduce: `bench/peers.sh --model seresnet18"))
         self.assertTrue(md.endswith("Raw data: `bench/results/x.json`"))
         self.assertIn("| 1 | 1 | 4.00× (4.00–4.00) | 0.25× (0.25–0.25) | 2 |", md)
-        self.assertIn("- batch 1, device 0: senet-gpu/ORT latency 2.00×: target ≤ 1.5× missed by 1.33×", md)
+        self.assertIn("- batch 1, device 0: senet-gpu/ORT latency 2.00×: target ≤ 1.0× missed by 2.00×", md)
+        self.assertIn("| batch | device | latency vs ONNX Runtime | throughput vs ONNX Runtime | rounds |", md)
         self.assertIn("| 1 | senet-gpu dev 7 | failed |", md)
 
 

@@ -67,6 +67,9 @@ struct BenchCommand: ParsableCommand {
         let coldStartSeconds, warmStartSeconds: Double?
         let peakActivationBytes, weightBytes: Int
         let layers: [Layer]
+        /// The same profiled run summed by layer kind, costliest first, with each kind's share
+        /// of the measured FMA peak.
+        let layerKinds: [LayerKindProfile.Row]
     }
 
     func run() throws {
@@ -109,7 +112,9 @@ struct BenchCommand: ParsableCommand {
                 peakActivationBytes: plan.activationBytes, weightBytes: plan.weightBytes,
                 layers: bench.opSeconds.sorted { $0.seconds > $1.seconds }.prefix(max(0, layers)).map {
                     .init(name: $0.name, ms: $0.seconds * 1e3)
-                })
+                },
+                layerKinds: LayerKindProfile(graph: plan.graph, opSeconds: bench.opSeconds, peakGflops: peak?.measuredGflops).rows
+            )
         } catch { throw SENetGPUCommand.fail(error) }
         json ? try printJSON(report) : printText(report)
     }
@@ -189,6 +194,16 @@ struct BenchCommand: ParsableCommand {
             print("costliest layers (one profiled run):")
             for layer in r.layers {
                 print("  " + layer.name.padding(toLength: 24, withPad: " ", startingAt: 0) + String(format: "%8.3f ms", layer.ms))
+            }
+        }
+        if !r.layerKinds.isEmpty {
+            print("time by layer kind (same run):   layers       ms    GMAC  GFLOP/s  of FMA peak")
+            for row in r.layerKinds {
+                let rate = row.gflops.map { String(format: "%9.1f", $0) } ?? String(repeating: " ", count: 9)
+                let share = row.fractionOfPeak.map { String(format: "%12.0f%%", $0 * 100) } ?? ""
+                print(
+                    "  " + row.kind.padding(toLength: 30, withPad: " ", startingAt: 0)
+                        + String(format: "%6d %8.3f %7.3f", row.layers, row.ms, row.gmacs) + rate + share)
             }
         }
     }

@@ -321,6 +321,21 @@ final class PerformanceCLITests: XCTestCase {
             XCTAssertGreaterThan(report[key] as? Double ?? 0, 0, key)
         }
         XCTAssertLessThanOrEqual(report["minMs"] as? Double ?? 1, report["maxMs"] as? Double ?? 0)
+        // The kinds split the same profiled run: SE-ResNet-18's 20 convolutions and 8 SE blocks'
+        // 16 FCs plus the classifier, with all the network's MACs and no layer counted twice.
+        let kinds = try XCTUnwrap(report["layerKinds"] as? [[String: Any]])
+        let layersByKind = Dictionary(
+            uniqueKeysWithValues: kinds.map { ($0["kind"] as? String ?? "", $0["layers"] as? Int ?? 0) })
+        XCTAssertEqual(layersByKind.filter { $0.key.contains("conv") }.values.reduce(0, +), 20, "\(layersByKind)")
+        XCTAssertEqual(layersByKind["linear"], 17, "\(layersByKind)")
+        XCTAssertEqual(layersByKind["3×3 conv stride 2"], 3, "\(layersByKind)")
+        let gmacs = kinds.reduce(0) { $0 + ($1["gmacs"] as? Double ?? 0) }
+        XCTAssertEqual(gmacs / 2, report["gmacsPerImage"] as? Double ?? 0, accuracy: 1e-9)
+        let peak = try XCTUnwrap(report["measuredPeakGflops"] as? Double)
+        for kind in kinds where kind["gflops"] != nil {
+            let rate = kind["gflops"] as? Double ?? 0
+            XCTAssertEqual(kind["fractionOfPeak"] as? Double ?? 0, rate / peak, accuracy: 1e-9 * rate, "\(kind)")
+        }
     }
 }
 
