@@ -63,6 +63,8 @@ struct BenchCommand: ParsableCommand {
         let nominalPeakGflops: Double?
         /// What `fma_peak` reaches: the device's FMA peak as measured.
         let measuredPeakGflops: Double?
+        /// What `fma_peak` reached at each vector width it timed (the peak is the best).
+        let peakGflopsByVectorWidth: [String: Double]?
         let fractionOfPeak: Double?
         let coldStartSeconds, warmStartSeconds: Double?
         let peakActivationBytes, weightBytes: Int
@@ -107,7 +109,11 @@ struct BenchCommand: ParsableCommand {
                 maxMs: bench.maximum * 1e3, msPerImage: bench.median * 1e3 / batch, imagesPerSecond: batch / bench.median,
                 gflops: bench.gflops, ceilingGflops: ceiling?.gflops, ceilingTiling: ceiling?.tiling.description,
                 fractionOfCeiling: ceiling.map { bench.gflops / $0.gflops }, nominalPeakGflops: peak?.nominalGflops,
-                measuredPeakGflops: peak?.measuredGflops, fractionOfPeak: peak.map { bench.gflops / $0.measuredGflops },
+                measuredPeakGflops: peak?.measuredGflops,
+                peakGflopsByVectorWidth: peak.map {
+                    Dictionary(uniqueKeysWithValues: $0.gflopsByWidth.map { ("\($0.key)", $0.value) })
+                },
+                fractionOfPeak: peak.map { bench.gflops / $0.measuredGflops },
                 coldStartSeconds: cold, warmStartSeconds: warm,
                 peakActivationBytes: plan.activationBytes, weightBytes: plan.weightBytes,
                 layers: bench.opSeconds.sorted { $0.seconds > $1.seconds }.prefix(max(0, layers)).map {
@@ -159,6 +165,13 @@ struct BenchCommand: ParsableCommand {
         return (try once(), try once())
     }
 
+    /// "8 lanes best; 4: 92, 8: 198, 16: 114".
+    private func widths(_ rates: [String: Double]) -> String {
+        let sorted = rates.sorted { Int($0.key)! < Int($1.key)! }
+        let best = rates.max { $0.value < $1.value }?.key ?? "?"
+        return "\(best) lanes best; " + sorted.map { "\($0.key): " + String(format: "%.0f", $0.value) }.joined(separator: ", ")
+    }
+
     private func printText(_ r: Report) {
         print("\(r.model) on \(r.device), input \(r.inputShape), \(String(format: "%.2f", r.gmacsPerImage)) GMAC per image")
         if r.precision == "fp16" {
@@ -180,8 +193,8 @@ struct BenchCommand: ParsableCommand {
             let nominal = r.nominalPeakGflops.map { String(format: "; from its clock: %.1f GFLOP/s", $0) } ?? ""
             print(
                 String(
-                    format: "FMA peak of this device: %.1f GFLOP/s measured%@; network at %.0f%% of it", peak, nominal,
-                    fraction * 100))
+                    format: "FMA peak of this device: %.1f GFLOP/s measured (%@)%@; network at %.0f%% of it", peak,
+                    widths(r.peakGflopsByVectorWidth ?? [:]), nominal, fraction * 100))
         }
         if let cold = r.coldStartSeconds, let warm = r.warmStartSeconds {
             print(String(format: "start to first result: cold %.2f s (empty kernel caches), warm %.2f s", cold, warm))

@@ -332,6 +332,8 @@ final class PerformanceCLITests: XCTestCase {
         let gmacs = kinds.reduce(0) { $0 + ($1["gmacs"] as? Double ?? 0) }
         XCTAssertEqual(gmacs / 2, report["gmacsPerImage"] as? Double ?? 0, accuracy: 1e-9)
         let peak = try XCTUnwrap(report["measuredPeakGflops"] as? Double)
+        let byWidth = try XCTUnwrap(report["peakGflopsByVectorWidth"] as? [String: Double])
+        XCTAssertEqual(byWidth.values.max(), peak, "the peak is the best width's rate: \(byWidth)")
         for kind in kinds where kind["gflops"] != nil {
             let rate = kind["gflops"] as? Double ?? 0
             XCTAssertEqual(kind["fractionOfPeak"] as? Double ?? 0, rate / peak, accuracy: 1e-9 * rate, "\(kind)")
