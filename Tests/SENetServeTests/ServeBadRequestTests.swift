@@ -53,19 +53,25 @@ final class ServeBadRequestTests: XCTestCase {
     }
 
     /// Batches of one taking 0.3 s, a queue of one image and a 10 ms timeout: the first request
-    /// runs, the second waits past the timeout, the third finds the queue full.
+    /// runs, the second waits past the timeout, the third finds the queue full. Each is sent
+    /// once the one before has reached its place (the backend, the queue), whatever the load.
     func testAFullQueueAndAQueueTimeoutGet503WithRetryAfter() async throws {
         let rows = try ServeBadRequests.documentedRows()
-        let server = StandInServer(
-            backend: EchoBackend(classes: 1000, delay: 0.3), maxBatch: 1, maxQueue: 1, timeoutSeconds: 0.01, windowSeconds: 0)
+        let backend = EchoBackend(classes: 1000, delay: 0.3)
+        let server = StandInServer(backend: backend, maxBatch: 1, maxQueue: 1, timeoutSeconds: 0.01, windowSeconds: 0)
         try await server.run { client in
             let body = try JSONSerialization.data(withJSONObject: ServeBadRequests.tensor([1, 3, 32, 32]))
+            let warmUps = backend.batches.begun
             let replies = try await withThrowingTaskGroup(of: (Int, Reply).self) { group in
                 for index in 0..<3 {
                     group.addTask {
                         (index, try await client.send(.post, ServeBadRequests.Case.inferPath, body: body))
                     }
-                    try await Task.sleep(for: .milliseconds(100))  // The worker has taken the first.
+                    if index == 0 {
+                        while backend.batches.begun == warmUps { try await Task.sleep(for: .milliseconds(2)) }
+                    } else if index == 1 {
+                        try await client.waitForMetric("senet_queue_depth", 1)
+                    }
                 }
                 return try await group.reduce(into: [Int: Reply]()) { $0[$1.0] = $1.1 }
             }

@@ -9,6 +9,14 @@ import SENetImages
 import SENetServe
 import XCTest
 
+/// How many batches a backend has begun, the warm-up's included.
+final class BatchCount: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    var begun: Int { lock.withLock { count } }
+    func begin() { lock.withLock { count += 1 } }
+}
+
 /// Logits that say which rows the backend got: each row's first value and its mean, then zeros.
 /// Fails a batch holding a row whose first value is 7 (the warm-up's zeros pass), and takes
 /// `delay` seconds per batch (to fill the queue).
@@ -19,12 +27,14 @@ struct EchoBackend: InferenceBackend {
 
     var classes = 4
     var delay = 0.0
+    let batches = BatchCount()
 
     func logits(of row: ArraySlice<Float>) -> [Float] {
         [row.first!, row.reduce(0, +) / Float(row.count)] + Array(repeating: 0, count: classes - 2)
     }
 
     func infer(_ input: Tensor) throws -> (logits: Tensor, probabilities: Tensor) {
+        batches.begin()
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         let (batch, perRow) = (input.shape[0], input.count / input.shape[0])
         let rows = (0..<batch).map { input.data[($0 * perRow)..<(($0 + 1) * perRow)] }
@@ -94,6 +104,15 @@ extension TestClientProtocol {
                 status: Int(response.status.code), retryAfter: response.headers[.retryAfter],
                 body: String(buffer: response.body))
         }
+    }
+
+    /// Polls /metrics every 5 ms until `name` reads `value`; fails after 10 s.
+    func waitForMetric(_ name: String, _ value: Double) async throws {
+        for _ in 0..<2000 {
+            if try await metric(name) == value { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        XCTFail("\(name) never reached \(value)")
     }
 
     /// The value of the Prometheus sample `name` (with its labels) on /metrics, or nil.
