@@ -87,8 +87,8 @@ final class DeviceWorker: @unchecked Sendable {
             queuedImages -= job.images
             metrics.queueDepthChanged(by: -job.images)
             if job.deadline < now {
+                metrics.timedOut()  // Before the answer, so a client that then reads /metrics sees it.
                 job.finish(.failure(ServeError(status: 503, message: Self.timeoutMessage(settings), retryAfter: 1)))
-                metrics.timedOut()
                 continue
             }
             batch.append(job)
@@ -115,10 +115,12 @@ final class DeviceWorker: @unchecked Sendable {
         let planned = settings.planBatch(for: images)
         data.append(contentsOf: repeatElement(0, count: (planned - images) * perImage))
         let start = DispatchTime.now()
-        var succeeded = false
-        do {
-            let output = try backend.infer(Tensor(shape: [planned, 3, side.height, side.width], data: data))
-            succeeded = true
+        let result = Result { try backend.infer(Tensor(shape: [planned, 3, side.height, side.width], data: data)) }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        // Counted before the answers go out, so a client that then reads /metrics sees its batch.
+        metrics.batchRan(device: name, images: images, seconds: seconds, succeeded: (try? result.get()) != nil)
+        switch result {
+        case .success(let output):
             let classes = output.logits.shape[1]
             var row = 0
             for job in batch {
@@ -130,14 +132,12 @@ final class DeviceWorker: @unchecked Sendable {
                             probabilities: Array(output.probabilities.data[range]))))
                 row += job.images
             }
-        } catch {
+        case .failure(let error):
             logger.error("batch failed", metadata: ["device": "\(name)", "images": "\(images)", "error": "\(error)"])
             for job in batch {
                 job.finish(.failure(ServeError(status: 500, message: "inference failed on device \(name): \(error)")))
             }
         }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
-        metrics.batchRan(device: name, images: images, seconds: seconds, succeeded: succeeded)
     }
 }
 
