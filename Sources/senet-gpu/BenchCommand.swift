@@ -139,6 +139,7 @@ struct BenchCommand: ParsableCommand {
         arguments += [
             "--precision", engineOptions.precision.rawValue, "--arithmetic", engineOptions.arithmetic.rawValue,
         ]
+        if engineOptions.noWinograd { arguments.append("--no-winograd") }
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CACHE_HOME"] = caches.path
         environment["POCL_CACHE_DIR"] = caches.appendingPathComponent("pocl").path

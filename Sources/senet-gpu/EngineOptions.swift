@@ -46,6 +46,12 @@ struct EngineOptions: ParsableArguments {
     )
     var arithmetic = Arithmetic.auto
 
+    @Flag(
+        help:
+            "Run 3×3 stride-1 convolutions with the direct kernels, not Winograd F(4,3) or F(2,3) (CPU kernel family, fp32)."
+    )
+    var noWinograd = false
+
     @OptionGroup var kernelOptions: KernelOptions
 
     /// `--kernel-family` as the library's choice; nil for auto.
@@ -70,6 +76,7 @@ struct EngineOptions: ParsableArguments {
         options.memoryLimitBytes = memoryLimit.map { $0 * 1_048_576 }
         options.kernelFamily = family
         (options.precision, options.arithmetic) = (precision, arithmetic)
+        options.winograd = !noWinograd
         return options
     }
 

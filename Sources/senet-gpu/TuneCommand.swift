@@ -44,7 +44,9 @@ struct TuneCommand: ParsableCommand {
             for (name, geometry) in shapes {
                 let key = ConvShapeKey(geometry, precision: precision, family: family)
                 guard seen.insert(key).inserted else { continue }
-                let context = LoweringContext(runtime: runtime, family: family, precision: precision, arithmetic: arithmetic)
+                let context = LoweringContext(
+                    runtime: runtime, family: family, precision: precision, arithmetic: arithmetic,
+                    winograd: !engineOptions.noWinograd)
                 let result = try ConvTuner.tune(geometry, context: context)
                 table.entries[key] = result.best
                 let line = Self.describe(result)

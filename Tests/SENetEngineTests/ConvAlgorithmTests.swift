@@ -19,13 +19,19 @@ final class ConvAlgorithmTests: XCTestCase {
         XCTAssertEqual(ConvAlgorithms.select(plain, context: gpu).algorithm.name, "gemm-gpu")
         let groupedOnGPU = ConvAlgorithms.select(grouped, context: gpu)
         XCTAssertEqual(groupedOnGPU.algorithm.name, "tiled")
-        XCTAssertEqual(groupedOnGPU.passedOver, ["gemm-gpu: it has no grouped form", "ocvec: it has no grouped form"])
+        XCTAssertEqual(
+            groupedOnGPU.passedOver,
+            [
+                "gemm-gpu: it has no grouped form", "winograd-f4: the GPU family has no Winograd kernel yet",
+                "winograd-f2: the GPU family has no Winograd kernel yet", "ocvec: it has no grouped form",
+            ])
 
-        let cpu = LoweringContext(runtime: runtime, family: .cpu)
+        // Without Winograd (which takes `plain`; WinogradConvolutionTests), the tiling's kernel
+        // decides between the two direct CPU-family algorithms.
+        let cpu = LoweringContext(runtime: runtime, family: .cpu, winograd: false)
         for g in [plain, pointwise, grouped] {
             let choice = ConvAlgorithms.select(g, context: cpu)
             XCTAssertEqual(choice.passedOver.first, "gemm-gpu: the plan uses the CPU kernel family")
-            // The tiling's kernel decides between the two CPU-family algorithms.
             guard case .cpu(let tiling) = choice.tiling else { return XCTFail("\(g): a GPU tiling in the CPU family") }
             XCTAssertEqual(choice.algorithm.name, tiling.kernel == .channelVector ? "ocvec" : "tiled", "\(g)")
         }
@@ -47,6 +53,8 @@ final class ConvAlgorithmTests: XCTestCase {
             for choice in plan.convolutionChoices {
                 switch choice.tiling {
                 case .gpu: XCTAssertEqual(choice.algorithm, "gemm-gpu", choice.name)
+                case .cpu(let tiling) where choice.algorithm.hasPrefix("winograd"):
+                    XCTAssertEqual(tiling.kernel, .channelVector, choice.name)
                 case .cpu(let tiling):
                     XCTAssertEqual(choice.algorithm, tiling.kernel == .channelVector ? "ocvec" : "tiled", choice.name)
                 }
@@ -64,13 +72,16 @@ final class ConvAlgorithmTests: XCTestCase {
                 plan.textDescription)
             let algorithms = Set(plan.convolutionChoices.map(\.algorithm))
             XCTAssertEqual(algorithms.contains("gemm-gpu"), family == .gpu, "\(family): \(algorithms)")
+            XCTAssertEqual(algorithms.contains { $0.hasPrefix("winograd") }, family == .cpu, "\(family): \(algorithms)")
         }
     }
 
     func testUploadsAreKeyedByLayerAndPacking() throws {
         let runtime = try openTestDevice()
         let model = DeviceModel(runtime: runtime)
-        let (cpu, gpu) = (LoweringContext(runtime: runtime, family: .cpu), LoweringContext(runtime: runtime, family: .gpu))
+        let (cpu, gpu) = (
+            LoweringContext(runtime: runtime, family: .cpu, winograd: false), LoweringContext(runtime: runtime, family: .gpu)
+        )
         // One packing (oc64) in both families: ocvec or tiled, and gemm-gpu share one upload.
         let g = ConvGeometry(batch: 1, inChannels: 4, height: 6, width: 6, outChannels: 8, kernel: 3, padding: 1)
         let layer = ConvLayer(
@@ -106,6 +117,8 @@ final class ConvAlgorithmTests: XCTestCase {
         // Each row ran its algorithm's kernels, whatever the selector would have picked.
         let kernels = { (name: String) in Set(results.filter { $0.shape.hasPrefix("\(name) ") }.map(\.kernel)) }
         XCTAssertEqual(kernels("ocvec"), ["conv_ocvec"])
+        XCTAssertEqual(kernels("winograd-f4"), ["winograd_input+winograd_gemm+winograd_output"])
+        XCTAssertEqual(kernels("winograd-f2"), ["winograd_input+winograd_gemm+winograd_output"])
         XCTAssertEqual(kernels("tiled"), ["im2col+conv1x1_gemm", "conv_tiled"])
         XCTAssertTrue(kernels("gemm-gpu").allSatisfy { $0.hasPrefix("conv_gemm") }, "\(kernels("gemm-gpu"))")
     }
@@ -116,7 +129,7 @@ final class ConvAlgorithmTests: XCTestCase {
         let algorithms = { (g: ConvGeometry, context: LoweringContext) in
             Set(ConvTuner.candidates(g, context: context).map(\.algorithm))
         }
-        XCTAssertEqual(algorithms(plain, cpu), ["ocvec", "tiled"])
+        XCTAssertEqual(algorithms(plain, cpu), ["winograd-f4", "winograd-f2", "ocvec", "tiled"])
         XCTAssertEqual(algorithms(plain, gpu), ["gemm-gpu"])
         XCTAssertEqual(algorithms(grouped, cpu), ["tiled"])
         XCTAssertEqual(algorithms(grouped, gpu), ["tiled"])

@@ -7,7 +7,7 @@ import SENetCore
 /// per layer; `Conv2d` asks it for everything else, so a new algorithm is its kernel, its type
 /// and one line in `registered`.
 public protocol ConvAlgorithm: Sendable {
-    /// Its name in plans and tuning tables: `gemm-gpu`, `ocvec`, `tiled`.
+    /// Its name in plans and tuning tables: `gemm-gpu`, `winograd-f4`, `ocvec`, `tiled`.
     var name: String { get }
     /// How its kernels read the weights. The packing's name is part of the upload key, so two
     /// algorithms with different layouts on one layer never share buffers.
@@ -49,7 +49,8 @@ public struct ConvAlgorithmChoice: Sendable {
 public enum ConvAlgorithms {
     /// Every algorithm, in order of preference.
     public static let registered: [any ConvAlgorithm] = [
-        GEMMGPUConvolution(), ChannelVectorConvolution(), PixelTiledConvolution(),
+        GEMMGPUConvolution(), WinogradConvolution(m: 4), WinogradConvolution(m: 2), ChannelVectorConvolution(),
+        PixelTiledConvolution(),
     ]
 
     public static func named(_ name: String) -> (any ConvAlgorithm)? { registered.first { $0.name == name } }

@@ -20,15 +20,17 @@ public struct LoweringContext {
     public let tuning: TuningTable?
     public let precision: Precision
     public let arithmetic: Arithmetic
+    /// Whether Winograd algorithms may run (`--no-winograd` says no).
+    public let winograd: Bool
 
     public init(
         runtime: DeviceRuntime, family: KernelFamily? = nil, tuning: TuningTable? = nil, precision: Precision = .fp32,
-        arithmetic: Arithmetic = .auto
+        arithmetic: Arithmetic = .auto, winograd: Bool = true
     ) {
         self.runtime = runtime
         self.family = family ?? .forDevice(runtime.device)
         self.tuning = tuning
-        (self.precision, self.arithmetic) = (precision, arithmetic)
+        (self.precision, self.arithmetic, self.winograd) = (precision, arithmetic, winograd)
     }
 
     public var device: CLDevice { runtime.device }

@@ -155,7 +155,8 @@ public final class ExecutionPlan: @unchecked Sendable {
         perturbedValues = Set(steps.compactMap { if case .perturb(let value) = $0 { return value } else { return nil } })
         let context = runtime.map {
             LoweringContext(
-                runtime: $0, family: family, tuning: tuning, precision: options.precision, arithmetic: options.arithmetic)
+                runtime: $0, family: family, tuning: tuning, precision: options.precision, arithmetic: options.arithmetic,
+                winograd: options.winograd)
         }
         let lowered = graph.nodes.indices.filter { onDevice[$0] }.map { ($0, graph.nodes[$0].op as! any DeviceLowerable) }
         halfArithmeticConvolutions =

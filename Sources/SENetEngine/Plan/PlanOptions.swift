@@ -20,6 +20,8 @@ public struct PlanOptions: Sendable, Equatable {
     public var precision: Precision = .fp32
     /// The arithmetic of fp16 convolutions.
     public var arithmetic: Arithmetic = .auto
+    /// Whether 3×3 stride-1 convolutions may run as Winograd (`--no-winograd`: the direct kernels).
+    public var winograd = true
 
     public init(cpuOps: [String] = [], perturbLayer: String? = nil, failLayer: String? = nil, profile: Bool = false) {
         self.cpuOps = cpuOps

@@ -8,7 +8,8 @@ extension ConvTuner {
     /// algorithm is tuned by listing its candidates: nothing here names one.
     public static func tune(_ g: ConvGeometry, context: LoweringContext, repeats: Int = 3) throws -> Result<TunedConvolution> {
         let untuned = LoweringContext(
-            runtime: context.runtime, family: context.family, precision: context.precision, arithmetic: context.arithmetic)
+            runtime: context.runtime, family: context.family, precision: context.precision, arithmetic: context.arithmetic,
+            winograd: context.winograd)
         let candidates = candidates(g, context: untuned)
         let chosen = ConvAlgorithms.select(g, context: untuned)
         let fallback = TunedConvolution(algorithm: chosen.algorithm.name, tiling: chosen.tiling)
