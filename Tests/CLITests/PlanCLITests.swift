@@ -46,4 +46,21 @@ final class PlanCLITests: XCTestCase {
             plan.stdout)
         XCTAssertFalse(plan.stdout.contains("conv_ocvec.cl is not in"), plan.stdout)
     }
+
+    func testNoWinogradKeepsTheDirectKernelsAndSaysSo() throws {
+        try skipWithoutOpenCL()
+        let arguments = ["plan", "--device", "0", "--model", "seresnet18", "--size", "64", "--kernel-family", "cpu", "-v"]
+        let on = try runCLI(arguments)
+        XCTAssertEqual(on.status, 0, on.stderr)
+        // At 64×64 the 3×3 stride-1 layers are 16×16 down to 2×2: F(4,3) below 512 channels, F(2,3) from 512.
+        XCTAssertTrue(on.stdout.contains("\n  layer1.0.conv1: winograd-f4 "), on.stdout)
+        XCTAssertTrue(on.stdout.contains("\n  layer4.1.conv1: winograd-f2 "), on.stdout)
+        let off = try runCLI(arguments + ["--no-winograd"])
+        XCTAssertEqual(off.status, 0, off.stderr)
+        XCTAssertFalse(off.stdout.contains(": winograd-"), off.stdout)
+        XCTAssertTrue(
+            off.stdout.contains("\n  layer1.0.conv1: ocvec ")
+                && off.stdout.contains("winograd-f4: --no-winograd turned it off; winograd-f2: --no-winograd turned it off"),
+            off.stdout)
+    }
 }
