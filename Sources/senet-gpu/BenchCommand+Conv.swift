@@ -30,25 +30,36 @@ extension BenchCommand {
     func runConvolutions() throws {
         let geometries = try convs.map(convolutionSpec)
         guard rounds >= 1 else { throw CLIError.invalidOption("--rounds \(rounds) must be at least 1") }
-        guard
-            let runtime = try engineOptions.engine(
-                for: try SyntheticWeights.model(Architecture(modelName: "seresnet18")!, seed: 1)
-            ).runtime
-        else { throw CLIError.invalidOption("--conv times device kernels; pick an OpenCL --device") }
-        var seconds = Array(repeating: [Double](), count: geometries.count)
+        try engineOptions.checkPrecision()
+        guard engineOptions.precision == .fp32 else { throw CLIError.invalidOption("--conv times fp32 convolutions only") }
+        guard let runtime = try engineOptions.openRuntime(profiling: true) else {
+            throw CLIError.invalidOption("--conv times device kernels; pick an OpenCL --device")
+        }
+        let context = LoweringContext(runtime: runtime, family: engineOptions.family, winograd: !engineOptions.noWinograd)
+        var timings = Array(repeating: [Benchmark.ConvolutionTiming](), count: geometries.count)
         for _ in 0..<rounds {
             for (index, g) in geometries.enumerated() {
-                seconds[index].append(try Benchmark.convolutionSeconds(runtime: runtime, geometry: g, iterations: iterations))
+                timings[index].append(try Benchmark.convolution(g, context: context, iterations: iterations))
             }
         }
         func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-        print("device: \(runtime.device); \(rounds) interleaved rounds of \(iterations) runs; default CPU-family tiles")
+        print(
+            "device: \(runtime.device); \(rounds) interleaved rounds of \(iterations) runs; each layer's untuned algorithm "
+                + "and tiling in the \(context.family) kernel family")
         for (index, g) in geometries.enumerated() {
-            let ratios = zip(seconds[index], seconds[0]).map { $0 / $1 }
+            let seconds = timings[index].map(\.seconds)
+            let ratios = zip(seconds, timings[0].map(\.seconds)).map { $0 / $1 }
+            let first = timings[index][0]
+            // Each kernel's share of its profiled runs (the medians of the rounds).
+            let split = first.kernelSeconds.indices.map { k in
+                let share = median(timings[index].map { $0.kernelSeconds[k].seconds / max($0.seconds, 1e-12) })
+                return "\(first.kernelSeconds[k].name) \(String(format: "%.0f%%", 100 * share))"
+            }
             print(
                 String(
-                    format: "%@  %.2f MMAC  %.3f ms  %.1f GFLOP/s  %.2fx time of the first", convs[index], Double(g.macs) / 1e6,
-                    median(seconds[index]) * 1e3, 2 * Double(g.macs) / median(seconds[index]) / 1e9, median(ratios)))
+                    format: "%@  %.2f MMAC  %.3f ms  %.1f GFLOP/s  %.2fx time of the first  %@ %@", convs[index],
+                    Double(g.macs) / 1e6, median(seconds) * 1e3, 2 * Double(g.macs) / median(seconds) / 1e9, median(ratios),
+                    first.algorithm, first.tiling) + (split.count > 1 ? " (" + split.joined(separator: ", ") + ")" : ""))
         }
     }
 }

@@ -80,25 +80,55 @@ public struct Benchmark: Sendable {
 }
 
 extension Benchmark {
-    /// Median seconds of one convolution of `g` as a plan's CPU kernel family runs it by
-    /// default (grouped layers: the grouped tiling), on random data, with the device's queue
-    /// drained each time.
-    public static func convolutionSeconds(runtime: DeviceRuntime, geometry g: ConvGeometry, iterations: Int) throws -> Double {
-        let tiling =
-            g.groups > 1
-            ? ConvTiling.groupedDefault(device: runtime.device, geometry: g) : .defaultFor(device: runtime.device, geometry: g)
+    /// One convolution as an untuned plan in `context` runs it: the selected algorithm and
+    /// tiling, with its packing and scratch.
+    public struct ConvolutionTiming: Sendable {
+        public let algorithm: String
+        public let tiling: String
+        /// Median seconds of one run (every launch, to the queue's end).
+        public let seconds: Double
+        /// Each kernel's seconds in one profiled run, summed over its launches (Winograd's chunks),
+        /// in launch order; empty without a profiling queue.
+        public let kernelSeconds: [(name: String, seconds: Double)]
+    }
+
+    /// Times `g` (+ ReLU) with random data as a plan in `context` would run it, median of
+    /// `iterations` runs after one warm-up; on a profiling queue, one more run split by kernel.
+    public static func convolution(_ g: ConvGeometry, context: LoweringContext, iterations: Int) throws -> ConvolutionTiming {
+        let runtime = context.runtime
+        let choice = ConvAlgorithms.select(g, context: context)
         let weight = Tensor.random(shape: g.weightShape, seed: 2, in: -0.1...0.1)
-        let scratchCount = TiledConvolution.scratchCount(g, tiling: tiling)
-        let op = try TiledConvolution.make(
-            runtime: runtime, geometry: g, tiling: tiling, input: try runtime.upload(Tensor.random(shape: g.inputShape, seed: 1)),
-            weightT: try runtime.upload(ConvTiling.packWeights(weight)), bias: try runtime.upload(Tensor(shape: [g.outChannels])),
-            output: try runtime.buffer(floats: g.outputShape.reduce(1, *)), relu: true,
-            scratch: scratchCount > 0 ? try runtime.buffer(floats: scratchCount) : nil)
+        let scratchBytes = choice.algorithm.scratchBytes(g, tiling: choice.tiling, elementBytes: 4, context: context)
+        let binding = DeviceBinding(
+            context: context, inputValues: [ValueInfo(name: "input", shape: g.inputShape, elementType: .float32)],
+            outputValue: ValueInfo(name: "output", shape: g.outputShape, elementType: .float32),
+            inputs: [try runtime.upload(Tensor.random(shape: g.inputShape, seed: 1))],
+            output: try runtime.buffer(floats: g.outputShape.reduce(1, *)),
+            weights: [
+                try runtime.upload(choice.algorithm.packing.pack(weight)), try runtime.upload(Tensor(shape: [g.outChannels])),
+            ],
+            scratch: scratchBytes > 0 ? try runtime.buffer(bytes: scratchBytes) : nil)
+        let op = try choice.algorithm.make(binding, geometry: g, tiling: choice.tiling, relu: true)
         try op.enqueue(on: runtime.queue, profile: false)
         try runtime.queue.finish()
-        return try medianSeconds(repeats: iterations) {
+        let seconds = try medianSeconds(repeats: iterations) {
             try op.enqueue(on: runtime.queue, profile: false)
             try runtime.queue.finish()
         }
+        var kernels: [(name: String, seconds: Double)] = []
+        if runtime.queue.profiling {
+            let events = try op.enqueue(on: runtime.queue, profile: true)
+            try runtime.queue.finish()
+            for (launch, event) in zip(op.launches, events) {
+                let time = Double(try event.durationNanoseconds()) / 1e9
+                if let index = kernels.firstIndex(where: { $0.name == launch.kernel.name }) {
+                    kernels[index].seconds += time
+                } else {
+                    kernels.append((launch.kernel.name, time))
+                }
+            }
+        }
+        return ConvolutionTiming(
+            algorithm: choice.algorithm.name, tiling: "\(choice.tiling)", seconds: seconds, kernelSeconds: kernels)
     }
 }
