@@ -22,7 +22,9 @@ jobs=(
     "legacy50-gpu|compare --model legacy_seresnet50 --size 32 --kernel-family gpu"
     "seresnet18-gpu|compare --model seresnet18 --size 32 --kernel-family gpu"
     "seresnet18-gpu-fp16|compare --model seresnet18 --size 32 --kernel-family gpu --precision fp16"
-    "legacy50-cpu|compare --model legacy_seresnet50 --size 32 --kernel-family cpu"
+    # Oclgrind allows 115 MiB: Winograd's transformed weights make SE-ResNet-50 176 MiB, so this
+    # run keeps the direct kernels; seresnet18-cpu and the self-check run Winograd.
+    "legacy50-cpu|compare --model legacy_seresnet50 --size 32 --kernel-family cpu --no-winograd"
     "legacy50-cpu-fp16|compare --model legacy_seresnet50 --size 32 --kernel-family cpu --precision fp16"
     "seresnet18-cpu|compare --model seresnet18 --size 32 --kernel-family cpu"
     "selfcheck|selfcheck"
