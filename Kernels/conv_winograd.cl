@@ -1,14 +1,17 @@
-// Winograd F(m×m, 3×3) for 3×3, stride-1, padding-1 convolutions (Lavin and Gray 2015), CPU
-// family, in three launches over one plan-scratch buffer (ncnn's and MNN's layout on CPUs):
+// Winograd F(m×m, 3×3) for 3×3, stride-1, padding-1 convolutions (Lavin and Gray 2015), in
+// three launches over one plan-scratch buffer (ncnn's and MNN's layout on CPUs):
 //   winograd_input:  V[p][c][t] = (Bᵀ d B)[p], d the α×α input patch of tile t, channel c;
-//   winograd_gemm:   M[p][t][o] = Σ_c U[p][o][c] V[p][c][t], one GEMM per point p (α² of them),
-//                    conv_ocvec's register tile (OV vectors of VW channels × NP tiles);
+//   the GEMMs:       M[p][t][o] = Σ_c U[p][o][c] V[p][c][t], one per point p (α² of them):
+//                    CPU family: winograd_gemm, conv_ocvec's register tile (OV vectors of VW
+//                    channels × NP tiles), no barriers, no local memory;
+//                    GPU family (built with TM): winograd_gemm_local, conv_gemm's two-level
+//                    tiling through local memory;
 //   winograd_output: y = Aᵀ M A + bias (+ ReLU) per tile and output channel, VW channels a
 //                    work-item.
 // U is the weight transformed once at load (WinogradTransform) and packed per point in blocks
 // of 64 output channels: [α², ⌈O/64⌉, C, 64]. Tiles run over [N, ⌈H/m⌉, ⌈W/m⌉], a chunk of T
 // of them (from tile t0) per launch triple, so V and M (fp32 whatever the feature maps' type)
-// stay a bounded, cache-sized block, as ncnn builds its scratch. No barriers, no local memory.
+// stay a bounded, cache-sized block, as ncnn builds its scratch.
 
 #ifndef WINO_M
 #define WINO_M 4
@@ -114,6 +117,66 @@ __kernel void winograd_input(__global const ACT_T* restrict input, __global floa
     }
 }
 
+#ifdef TM
+// dim 0 = output channels (TM a work-group, WM a work-item), dim 1 = tiles (TN a work-group,
+// WN a work-item), dim 2 = point p. Channels run along dim 0 so that neighbouring work-items
+// store neighbouring words of M's rows. Per step of TK input channels the group stages TK × TM
+// weights and TK × TN transformed inputs in local memory, synchronises, accumulates,
+// synchronises. V at scratch[0], M at scratch[mOffset].
+#define GROUP_M (TM / WM)
+#define GROUP_N (TN / WN)
+#define GROUP (GROUP_M * GROUP_N)
+__kernel __attribute__((reqd_work_group_size(GROUP_M, GROUP_N, 1)))
+void winograd_gemm_local(__global const W_T* restrict u, __global float* restrict scratch, const int mOffset,
+                         const int C, const int O, const int T) {
+    __local float weights[TK][TM];
+    __local float values[TK][TN];
+    const int tx = get_local_id(0);
+    const int ty = get_local_id(1);
+    const int lid = ty * GROUP_M + tx;
+    const int oc0 = get_group_id(0) * TM;
+    const int t0 = get_group_id(1) * TN;
+    const int p = get_group_id(2);
+    const int blocks = (O + WB - 1) / WB;
+    __global const W_T* w = u + (size_t)p * blocks * C * WB;
+    __global const float* v = scratch + (size_t)p * C * T;
+
+    float acc[WM][WN];
+    for (int m = 0; m < WM; ++m)
+        for (int n = 0; n < WN; ++n) acc[m][n] = 0.0f;
+    for (int c0 = 0; c0 < C; c0 += TK) {
+        // Consecutive work-items load consecutive channels / tiles: coalesced reads.
+        for (int i = lid; i < TK * TM; i += GROUP) {
+            const int kk = i / TM;
+            const int c = c0 + kk, oc = oc0 + i - kk * TM;
+            weights[kk][i - kk * TM] = (c < C && oc < O) ? LOAD_W(w, ((size_t)(oc / WB) * C + c) * WB + oc % WB) : 0.0f;
+        }
+        for (int i = lid; i < TK * TN; i += GROUP) {
+            const int kk = i / TN;
+            const int c = c0 + kk, t = t0 + i - kk * TN;
+            values[kk][i - kk * TN] = (c < C && t < T) ? v[(size_t)c * T + t] : 0.0f;
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        for (int kk = 0; kk < TK; ++kk) {
+            float a[WM], b[WN];
+            for (int m = 0; m < WM; ++m) a[m] = weights[kk][tx + m * GROUP_M];
+            for (int n = 0; n < WN; ++n) b[n] = values[kk][ty + n * GROUP_N];
+            for (int m = 0; m < WM; ++m)
+                for (int n = 0; n < WN; ++n) acc[m][n] = mad(a[m], b[n], acc[m][n]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    __global float* out = scratch + mOffset + (size_t)p * T * O;
+    for (int n = 0; n < WN; ++n) {
+        const int t = t0 + ty + n * GROUP_N;
+        if (t >= T) continue;
+        for (int m = 0; m < WM; ++m) {
+            const int oc = oc0 + tx + m * GROUP_M;
+            if (oc < O) out[(size_t)t * O + oc] = acc[m][n];
+        }
+    }
+}
+#else
 // dim 0 = block of NP tiles, dim 1 = block of OCW output channels, dim 2 = point p.
 // V at scratch[0], M at scratch[mOffset]. A work-group along dim 0 shares one weight panel.
 __kernel void winograd_gemm(__global const W_T* restrict u, __global float* restrict scratch, const int mOffset,
@@ -159,6 +222,7 @@ __kernel void winograd_gemm(__global const W_T* restrict u, __global float* rest
         }
     }
 }
+#endif
 
 // dim 0 = block of VW output channels, dim 1 = tile t0 + t. M at scratch[mOffset].
 __kernel void winograd_output(__global const float* restrict scratch, const int mOffset,

@@ -22,8 +22,8 @@ final class ConvAlgorithmTests: XCTestCase {
         XCTAssertEqual(
             groupedOnGPU.passedOver,
             [
-                "gemm-gpu: it has no grouped form", "winograd-f4: the GPU family has no Winograd kernel yet",
-                "winograd-f2: the GPU family has no Winograd kernel yet", "ocvec: it has no grouped form",
+                "gemm-gpu: it has no grouped form", "winograd-f4: it has no grouped form",
+                "winograd-f2: it has no grouped form", "ocvec: it has no grouped form",
             ])
 
         // Without Winograd (which takes `plain`; WinogradConvolutionTests), the tiling's kernel
@@ -117,8 +117,12 @@ final class ConvAlgorithmTests: XCTestCase {
         // Each row ran its algorithm's kernels, whatever the selector would have picked.
         let kernels = { (name: String) in Set(results.filter { $0.shape.hasPrefix("\(name) ") }.map(\.kernel)) }
         XCTAssertEqual(kernels("ocvec"), ["conv_ocvec"])
-        XCTAssertEqual(kernels("winograd-f4"), ["winograd_input+winograd_gemm+winograd_output"])
-        XCTAssertEqual(kernels("winograd-f2"), ["winograd_input+winograd_gemm+winograd_output"])
+        // Winograd's tilings of both families, each run in its own family's GEMM.
+        let winograd: Set = [
+            "winograd_input+winograd_gemm+winograd_output", "winograd_input+winograd_gemm_local+winograd_output",
+        ]
+        XCTAssertEqual(kernels("winograd-f4"), winograd)
+        XCTAssertEqual(kernels("winograd-f2"), winograd)
         XCTAssertEqual(kernels("tiled"), ["im2col+conv1x1_gemm", "conv_tiled"])
         XCTAssertTrue(kernels("gemm-gpu").allSatisfy { $0.hasPrefix("conv_gemm") }, "\(kernels("gemm-gpu"))")
     }
@@ -130,13 +134,16 @@ final class ConvAlgorithmTests: XCTestCase {
             Set(ConvTuner.candidates(g, context: context).map(\.algorithm))
         }
         XCTAssertEqual(algorithms(plain, cpu), ["winograd-f4", "winograd-f2", "ocvec", "tiled"])
-        XCTAssertEqual(algorithms(plain, gpu), ["gemm-gpu"])
+        XCTAssertEqual(algorithms(plain, gpu), ["gemm-gpu", "winograd-f4", "winograd-f2"])
         XCTAssertEqual(algorithms(grouped, cpu), ["tiled"])
         XCTAssertEqual(algorithms(grouped, gpu), ["tiled"])
         // Each candidate is its algorithm's own, and the winner is stored under its algorithm.
-        for entry in ConvTuner.candidates(plain, context: cpu) {
-            let algorithm = try XCTUnwrap(ConvAlgorithms.named(entry.algorithm))
-            XCTAssertNil(algorithm.invalidReason(entry.tiling, plain, context: cpu), "\(entry)")
+        for context in [cpu, gpu] {
+            for entry in ConvTuner.candidates(plain, context: context) {
+                let algorithm = try XCTUnwrap(ConvAlgorithms.named(entry.algorithm))
+                XCTAssertNil(algorithm.invalidReason(entry.tiling, plain, context: context), "\(entry)")
+                XCTAssertEqual(entry.tiling.family, context.family, "\(entry)")
+            }
         }
         let small = ConvGeometry(batch: 1, inChannels: 8, height: 6, width: 6, outChannels: 16, kernel: 3, padding: 1)
         let result = try ConvTuner.tune(small, context: cpu, repeats: 1)

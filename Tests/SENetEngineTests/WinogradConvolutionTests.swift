@@ -5,10 +5,10 @@ import XCTest
 
 @testable import SENetEngine
 
-/// `winograd-f4` and `winograd-f2` (conv_winograd.cl) on every test device: against the direct
-/// reference on shapes that leave partial tiles and partial channel vectors, which layers they
-/// take by default, and how `--no-winograd`, fp16 plans, the GPU family and a tuned entry
-/// change that, each saying why.
+/// `winograd-f4` and `winograd-f2` (conv_winograd.cl) on every test device, in both kernel
+/// families: against the direct reference on shapes that leave partial tiles and partial
+/// channel vectors, which layers they take by default, and how `--no-winograd`, fp16 plans, the
+/// GPU family and a tuned entry change that, each saying why.
 final class WinogradConvolutionTests: XCTestCase {
     private let algorithms = [WinogradConvolution(m: 4), WinogradConvolution(m: 2)]
 
@@ -29,6 +29,15 @@ final class WinogradConvolutionTests: XCTestCase {
         ConvTiling(vectors: 1, vectorWidth: 16, pixels: 4, localSize: 8),
     ]
 
+    /// GPU-family GEMM tiles: square, channel-heavy and tile-heavy, a TK that C = 13 leaves
+    /// partial, and one work-item per output.
+    private let gpuTilings = [
+        GPUConvTiling(tileM: 64, tileN: 64, tileK: 16, workM: 4, workN: 4),
+        GPUConvTiling(tileM: 128, tileN: 8, tileK: 16, workM: 8, workN: 2),
+        GPUConvTiling(tileM: 32, tileN: 16, tileK: 8, workM: 2, workN: 4),
+        GPUConvTiling(tileM: 16, tileN: 16, tileK: 8, workM: 1, workN: 1),
+    ]
+
     /// F(4,3)'s rounding grows with the channels and the transforms' factors: 1.2e-5 of the
     /// largest output at 256 channels of unscaled random weights (2–8e-6 with trained-like
     /// ones, WinogradTransformTests), where F(2,3) and the direct kernels stay under 1e-6.
@@ -36,16 +45,17 @@ final class WinogradConvolutionTests: XCTestCase {
         for runtime in try openTestDevices() {
             for algorithm in algorithms {
                 for (index, g) in shapes.enumerated() {
-                    for tiling in tilings {
+                    for tiling in tilings.map(ConvolutionTiling.cpu) + gpuTilings.map(ConvolutionTiling.gpu) {
                         let result = try XCTUnwrap(
                             try KernelSelfCheck.convolution(
-                                on: runtime, g, algorithm: algorithm, tiling: .cpu(tiling), relu: index % 2 == 0,
+                                on: runtime, g, algorithm: algorithm, tiling: tiling, relu: index % 2 == 0,
                                 seed: UInt64(10 + index)))
                         let label = "\(runtime.device.name): \(result.shape)"
                         let shape = WinogradConvolution.Shape(g, algorithm.transform)
                         let chunks = (shape.tiles + shape.chunkTiles - 1) / shape.chunkTiles
                         XCTAssertEqual(chunks > 1, index == 3, "\(label): \(chunks) chunks")
-                        let launches = Array(repeating: "winograd_input+winograd_gemm+winograd_output", count: chunks)
+                        let gemm = tiling.family == .gpu ? "winograd_gemm_local" : "winograd_gemm"
+                        let launches = Array(repeating: "winograd_input+\(gemm)+winograd_output", count: chunks)
                         XCTAssertEqual(result.kernel, launches.joined(separator: "+"), label)
                         XCTAssertFalse(result.comparison.hasNonFinite, "\(label): an output was never written")
                         let tolerance: Float = algorithm.transform.m == 4 ? 3e-5 : 1e-5
@@ -75,7 +85,6 @@ final class WinogradConvolutionTests: XCTestCase {
 
         let contexts: [(LoweringContext, String)] = [
             (LoweringContext(runtime: runtime, family: .cpu, winograd: false), "--no-winograd turned it off"),
-            (LoweringContext(runtime: runtime, family: .gpu), "the GPU family has no Winograd kernel yet"),
             (
                 LoweringContext(runtime: runtime, family: .cpu, precision: .fp16),
                 "its transforms amplify half rounding; fp16 plans run the direct kernels"
@@ -93,6 +102,41 @@ final class WinogradConvolutionTests: XCTestCase {
         }
         XCTAssertEqual(
             Set(ConvTuner.candidates(plain, context: cpu).map(\.algorithm)), ["winograd-f4", "winograd-f2", "ocvec", "tiled"])
+
+        // The GPU family runs it only where `tune` chose it, and says so.
+        let gpu = LoweringContext(runtime: runtime, family: .gpu)
+        let onGPU = ConvAlgorithms.select(plain, context: gpu)
+        XCTAssertEqual(onGPU.algorithm.name, "gemm-gpu")
+        let declined = "not a GPU-family default until timed on a GPU (`tune` may choose it)"
+        for algorithm in algorithms {
+            XCTAssertNil(algorithm.unsupportedReason(plain, context: gpu))
+            XCTAssertEqual(algorithm.defaultDeclinedReason(plain, context: gpu), declined)
+        }
+        let gpuCandidates = ConvTuner.candidates(plain, context: gpu).filter { $0.algorithm.hasPrefix("winograd") }
+        XCTAssertFalse(gpuCandidates.isEmpty)
+        XCTAssertTrue(gpuCandidates.allSatisfy { $0.tiling.family == .gpu && $0.tiling.description.contains("split") == false })
+    }
+
+    /// A tuned GPU-family entry runs in the GPU family; the same tiling in a CPU-family table
+    /// (or a CPU tiling in a GPU-family one) is set aside, saying why.
+    func testATunedGPUFamilyEntryRunsOnlyInTheGPUFamily() throws {
+        let runtime = try openTestDevice()
+        let g = shapes[0]
+        let tiling = ConvolutionTiling.gpu(gpuTilings[2])
+        var table = try TuningTable(for: runtime)
+        table.entries[ConvShapeKey(g, precision: .fp32, family: .gpu)] = TunedConvolution(
+            algorithm: "winograd-f4", tiling: tiling)
+        table.entries[ConvShapeKey(g, precision: .fp32, family: .cpu)] = TunedConvolution(
+            algorithm: "winograd-f4", tiling: tiling)
+        let gpu = ConvAlgorithms.select(g, context: LoweringContext(runtime: runtime, family: .gpu, tuning: table))
+        XCTAssertEqual(gpu.algorithm.name, "winograd-f4")
+        XCTAssertEqual(gpu.tiling, tiling)
+        let cpu = ConvAlgorithms.select(g, context: LoweringContext(runtime: runtime, family: .cpu, tuning: table))
+        XCTAssertNil(cpu.tuned)
+        XCTAssertEqual(cpu.substitutions.count, 1)
+        XCTAssertTrue(
+            cpu.substitutions[0].contains("a GPU-family tiling in a CPU-family plan; the default runs"), cpu.substitutions[0])
+        XCTAssertEqual(cpu.algorithm.name, "winograd-f4", "the CPU family's default for this layer")
     }
 
     func testATunedF2EntryRunsAndNoWinogradSetsItAsideSayingWhy() throws {

@@ -18,6 +18,8 @@ public protocol ConvAlgorithm: Sendable {
     /// defaults give the layer to another algorithm (the CPU family's defaults choose between
     /// ocvec and tiled). Under `--arithmetic fp16` a default multiplies in half.
     func defaultTiling(_ geometry: ConvGeometry, context: LoweringContext) -> ConvolutionTiling?
+    /// Why `defaultTiling` gave `geometry` to another algorithm, for `plan -v`.
+    func defaultDeclinedReason(_ geometry: ConvGeometry, context: LoweringContext) -> String
     /// Why it cannot run `tiling` on `geometry` in `context` (a table read from disk may hold
     /// anything), or nil when it can.
     func invalidReason(_ tiling: ConvolutionTiling, _ geometry: ConvGeometry, context: LoweringContext) -> String?
@@ -78,7 +80,7 @@ public enum ConvAlgorithms {
             } else if let tiling = algorithm.defaultTiling(geometry, context: context) {
                 return finish(algorithm, tiling, tuned: nil, notes: notes, passedOver: passedOver, context: context)
             } else {
-                passedOver.append("\(algorithm.name): the device's defaults give the layer to another algorithm")
+                passedOver.append("\(algorithm.name): \(algorithm.defaultDeclinedReason(geometry, context: context))")
             }
         }
         // `tiled` runs every geometry in either family; reaching here is a registry bug.
@@ -101,6 +103,12 @@ public enum ConvAlgorithms {
         }
         return ConvAlgorithmChoice(
             algorithm: algorithm, tiling: tiling, tuned: tuned, substitutions: notes, passedOver: passedOver)
+    }
+}
+
+extension ConvAlgorithm {
+    public func defaultDeclinedReason(_ geometry: ConvGeometry, context: LoweringContext) -> String {
+        "the device's defaults give the layer to another algorithm"
     }
 }
 

@@ -168,6 +168,14 @@ public enum ConvolutionTiling: Hashable, Sendable, Codable, CustomStringConverti
         }
     }
 
+    /// The kernel family whose kernels it tiles.
+    public var family: KernelFamily {
+        switch self {
+        case .cpu: return .cpu
+        case .gpu: return .gpu
+        }
+    }
+
     /// Why the family's kernels cannot run it on `device`, or nil when they can.
     public func invalidReason(on device: CLDevice) -> String? {
         switch self {

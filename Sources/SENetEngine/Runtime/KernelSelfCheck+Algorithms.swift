@@ -22,14 +22,22 @@ extension KernelSelfCheck {
     }
 
     /// `algorithm` with `tiling` on `g` (+ ReLU) against `Reference.conv2d`, through its own
-    /// packing, scratch and launches; nil when it applies in neither kernel family.
+    /// packing, scratch and launches, in the family the tiling is for; nil when it applies in
+    /// neither kernel family.
     public static func convolution(
         on runtime: DeviceRuntime, _ g: ConvGeometry, algorithm: any ConvAlgorithm, tiling: ConvolutionTiling, relu: Bool,
         seed: UInt64, precision: Precision = .fp32
     ) throws -> Result? {
-        let family = KernelFamily.allCases.first {
+        // The family whose kernels the tiling is for (Winograd runs in both), else the first
+        // where the algorithm applies.
+        let applies = KernelFamily.allCases.filter {
             algorithm.unsupportedReason(g, context: LoweringContext(runtime: runtime, family: $0, precision: precision)) == nil
         }
+        let family =
+            applies.first {
+                algorithm.invalidReason(
+                    tiling, g, context: LoweringContext(runtime: runtime, family: $0, precision: precision)) == nil
+            } ?? applies.first
         guard let family else { return nil }
         let layer = ConvLayer(
             name: "check", weight: Tensor.random(shape: g.weightShape, seed: seed &+ 1),

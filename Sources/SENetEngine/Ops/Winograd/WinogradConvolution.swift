@@ -1,12 +1,13 @@
 import OpenCLKit
 import SENetCore
 
-/// `conv_winograd.cl`: 3×3 stride-1 convolutions as Winograd F(m×m, 3×3) in the CPU family,
-/// an input transform, α² GEMMs with conv_ocvec's register tile, and an output transform with
-/// the bias and ReLU, through plan scratch (V and M, fp32). In fp32 plans `winograd-f4` (4×
-/// fewer multiplies) is the default for those layers and `winograd-f2` (2.25×, a transformed
-/// weight 16/9 of the plain one instead of 36/9) for those of 512 channels or more; `tune` may
-/// choose either or a direct kernel. `--no-winograd` turns both off.
+/// `conv_winograd.cl`: 3×3 stride-1 convolutions as Winograd F(m×m, 3×3): an input transform,
+/// α² GEMMs (conv_ocvec's register tile in the CPU family, conv_gemm's local-memory tiling in
+/// the GPU family) and an output transform with the bias and ReLU, through plan scratch (V and
+/// M, fp32). In fp32 CPU-family plans `winograd-f4` (4× fewer multiplies) is the default for
+/// those layers and `winograd-f2` (2.25×, a transformed weight 16/9 of the plain one instead of
+/// 36/9) for those of 512 channels or more. In the GPU family neither is a default until one
+/// has been timed on a GPU; `tune` may choose either there. `--no-winograd` turns both off.
 struct WinogradConvolution: ConvAlgorithm {
     let transform: WinogradTransform
     var name: String { "winograd-f\(transform.m)" }
@@ -16,7 +17,6 @@ struct WinogradConvolution: ConvAlgorithm {
 
     func unsupportedReason(_ g: ConvGeometry, context: LoweringContext) -> String? {
         if !context.winograd { return "--no-winograd turned it off" }
-        if context.family != .cpu { return "the GPU family has no Winograd kernel yet" }
         if g.kernelHeight != 3 || g.kernelWidth != 3 || g.stride != 1 || g.padding != 1 {
             return "it runs only 3×3 stride-1 padding-1 convolutions"
         }
@@ -30,15 +30,29 @@ struct WinogradConvolution: ConvAlgorithm {
     /// weight 36/16 as large per tile; ncnn chooses so, and `tune` picked it on PoCL), F(4,3)
     /// for the rest. By channels, not map size, so plans of every image size share one upload.
     func defaultTiling(_ g: ConvGeometry, context: LoweringContext) -> ConvolutionTiling? {
+        if context.family == .gpu { return nil }
         let wide = g.inChannels >= 512
         return (transform.m == 2) == wide ? .cpu(ConvTiling.channelVectorDefault(device: context.device)) : nil
     }
 
+    func defaultDeclinedReason(_ g: ConvGeometry, context: LoweringContext) -> String {
+        context.family == .gpu
+            ? "not a GPU-family default until timed on a GPU (`tune` may choose it)"
+            : "the device's defaults give the layer to winograd-f\(transform.m == 2 ? 4 : 2)"
+    }
+
     func invalidReason(_ tiling: ConvolutionTiling, _ g: ConvGeometry, context: LoweringContext) -> String? {
-        guard case .cpu(let tiling) = tiling, tiling.kernel == .channelVector, !tiling.halfArithmetic else {
-            return "it is not a channel-vector tiling in fp32"
+        if tiling.family != context.family {
+            return
+                "a \(tiling.family.rawValue.uppercased())-family tiling in a \(context.family.rawValue.uppercased())-family plan"
         }
-        return tiling.invalidReason(on: context.device)
+        switch tiling {
+        case .cpu(let t) where t.kernel != .channelVector || t.halfArithmetic:
+            return "it is not a channel-vector tiling in fp32"
+        case .gpu(let t) where t.halfArithmetic || (t.slices ?? 1) != 1:
+            return "it runs GPU tiles in fp32 without split-K"
+        default: return tiling.invalidReason(on: context.device)
+        }
     }
 
     func scratchBytes(_ g: ConvGeometry, tiling: ConvolutionTiling, elementBytes: Int, context: LoweringContext) -> Int {
@@ -47,23 +61,18 @@ struct WinogradConvolution: ConvAlgorithm {
     }
 
     func make(_ b: DeviceBinding, geometry g: ConvGeometry, tiling: ConvolutionTiling, relu: Bool) throws -> DeviceOp {
-        guard case .cpu(let tiling) = tiling, tiling.kernel == .channelVector else {
-            preconditionFailure("\(name) given \(tiling)")
-        }
-        let needed = scratchBytes(g, tiling: .cpu(tiling), elementBytes: 4, context: b.context)
+        let needed = scratchBytes(g, tiling: tiling, elementBytes: 4, context: b.context)
         guard let scratch = b.scratch, scratch.byteCount >= needed else {
             // The plan sizes scratch from `scratchBytes`; only a caller that skipped it lands here.
             preconditionFailure("\(name) needs \(needed) bytes of scratch")
         }
         let shape = Shape(g, transform)
-        let defines = [
-            "WINO_M": transform.m, "VW": tiling.vectorWidth, "OV": tiling.channels / tiling.vectorWidth, "NP": tiling.pixels,
-        ]
         let (runtime, file) = (b.runtime, "conv_winograd.cl")
+        let (defines, vectorWidth, gemm) = kernelSetup(tiling)
         var launches: [KernelLaunch] = []
         for first in stride(from: 0, to: shape.tiles, by: shape.chunkTiles) {
             // Fresh kernel objects per chunk: a launch binds its arguments to its kernel object.
-            let kernels = try ["winograd_input", "winograd_gemm", "winograd_output"].map {
+            let kernels = try ["winograd_input", gemm, "winograd_output"].map {
                 try runtime.kernel($0, file: file, defines: defines, types: b.types)
             }
             let count = min(shape.chunkTiles, shape.tiles - first)
@@ -74,21 +83,45 @@ struct WinogradConvolution: ConvAlgorithm {
                     [.buffer(b.inputs[0]), .buffer(scratch)]
                         + [g.inChannels, g.height, g.width, shape.tilesY, shape.tilesX, first, count].map { .int($0) },
                     global: [count, g.inChannels]))
-            launches.append(
-                try gemmLaunch(
-                    kernels[1], tiling: tiling,
-                    arguments: [.buffer(b.weights[0]), .buffer(scratch)]
-                        + [mOffset, g.inChannels, g.outChannels, count].map { .int($0) },
-                    channels: g.outChannels, tiles: count, points: shape.points, units: runtime.device.computeUnits))
+            let arguments: [KernelArgument] =
+                [.buffer(b.weights[0]), .buffer(scratch)] + [mOffset, g.inChannels, g.outChannels, count].map { .int($0) }
+            switch tiling {
+            case .cpu(let tiling):
+                launches.append(
+                    try gemmLaunch(
+                        kernels[1], tiling: tiling, arguments: arguments, channels: g.outChannels, tiles: count,
+                        points: shape.points, units: runtime.device.computeUnits))
+            case .gpu(let tiling):
+                launches.append(
+                    try localGEMMLaunch(
+                        kernels[1], tiling: tiling, arguments: arguments, channels: g.outChannels, tiles: count,
+                        points: shape.points))
+            }
             launches.append(
                 try KernelLaunch(
                     kernels[2],
                     [.buffer(scratch), .int(mOffset), .buffer(b.weights[1]), .buffer(b.output)]
                         + [g.outChannels, g.outHeight, g.outWidth, shape.tilesY, shape.tilesX, first, count, relu ? 1 : 0]
                         .map { .int($0) },
-                    global: [(g.outChannels + tiling.vectorWidth - 1) / tiling.vectorWidth, count]))
+                    global: [(g.outChannels + vectorWidth - 1) / vectorWidth, count]))
         }
-        return DeviceOp(launches, convolutionTiling: .cpu(tiling))
+        return DeviceOp(launches, convolutionTiling: tiling)
+    }
+
+    /// The build defines, the output transform's channels per work-item and the GEMM kernel.
+    private func kernelSetup(_ tiling: ConvolutionTiling) -> (defines: [String: Int], vectorWidth: Int, gemm: String) {
+        switch tiling {
+        case .cpu(let t):
+            precondition(t.kernel == .channelVector, "\(name) given \(t)")
+            let defines = ["WINO_M": transform.m, "VW": t.vectorWidth, "OV": t.channels / t.vectorWidth, "NP": t.pixels]
+            return (defines, t.vectorWidth, "winograd_gemm")
+        case .gpu(let t):
+            let defines = [
+                "WINO_M": transform.m, "VW": Self.gpuVectorWidth, "TM": t.tileM, "TN": t.tileN, "TK": t.tileK,
+                "WM": t.workM, "WN": t.workN,
+            ]
+            return (defines, Self.gpuVectorWidth, "winograd_gemm_local")
+        }
     }
 
     /// dim 0 = blocks of `pixels` tiles, in work-groups that share a weight panel (as
@@ -109,17 +142,29 @@ struct WinogradConvolution: ConvAlgorithm {
         return try KernelLaunch(kernel, arguments, global: global, local: [local, 1, 1])
     }
 
+    /// Two register tiles for the CPU family; for the GPU family the device's default GEMM tile
+    /// and a small one whose work-items each hold several channels and tiles.
     func selfCheckTilings(device: CLDevice, precision: Precision) -> [ConvolutionTiling] {
-        [
+        let cpu = [
             ConvTiling(vectors: 2, vectorWidth: 8, pixels: 5, localSize: 4),
             ConvTiling(vectors: 1, vectorWidth: 4, pixels: 3, localSize: nil),
-        ].map(ConvolutionTiling.cpu)
+        ]
+        let gpu = [
+            GPUConvTiling.defaultFor(device: device), GPUConvTiling(tileM: 32, tileN: 16, tileK: 16, workM: 2, workN: 4),
+        ].filter { $0.fits(device) }
+        return cpu.map(ConvolutionTiling.cpu) + gpu.map(ConvolutionTiling.gpu)
     }
 
-    /// The channel-vector tiles `tune` tries for conv_ocvec, without half arithmetic.
+    /// The channel-vector tiles `tune` tries for conv_ocvec (CPU family) or gemm-gpu's tiles
+    /// without split-K (GPU family), without half arithmetic.
     func tuningCandidates(_ g: ConvGeometry, context: LoweringContext) -> [ConvolutionTiling] {
-        ConvTuner.candidates(for: context.device, precision: .fp32, arithmetic: .fp32)
-            .filter { $0.kernel == .channelVector }.map(ConvolutionTiling.cpu)
+        switch context.family {
+        case .cpu:
+            return ConvTuner.candidates(for: context.device, precision: .fp32, arithmetic: .fp32)
+                .filter { $0.kernel == .channelVector }.map(ConvolutionTiling.cpu)
+        case .gpu:
+            return GPUConvTiling.candidates.filter { $0.slices == nil && $0.fits(context.device) }.map(ConvolutionTiling.gpu)
+        }
     }
 
     /// The most scratch (V and M) one chunk of tiles may take. ncnn builds its scratch one
