@@ -73,10 +73,13 @@ curl -sf -H 'Expect:' -X POST "http://127.0.0.1:$port/v2/models/seresnet50/infer
 echo
 kill -TERM "$server" && wait "$server" || status=1
 tail -1 "$log"
-echo "# tune the GPU family at batch 1 and 64, then bench again"
+echo "# tune the GPU family at batch 1 and 64, then bench again; then how many layers tune gave"
+echo "# Winograd (issue 34 step 3: not a GPU-family default until timed here) and the tuned plan without it"
 for batch in 1 64; do
     "$bin" tune --device "$device" --batch "$batch" --kernel-family gpu >/dev/null &&
         "$bin" bench --device "$device" --batch "$batch" --no-startup --kernel-family gpu || status=1
+    echo "winograd layers after tune, batch $batch: $("$bin" plan --device "$device" --batch "$batch" --kernel-family gpu | grep -c ' winograd-f')"
+    "$bin" bench --device "$device" --batch "$batch" --no-startup --kernel-family gpu --no-winograd | grep -i 'median' || status=1
 done
 if python3 -c "import torch, timm; assert torch.cuda.is_available()" 2>/dev/null; then
     echo "# PyTorch CUDA fp32 (TF32 off), same model"

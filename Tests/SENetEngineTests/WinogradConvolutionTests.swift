@@ -180,6 +180,36 @@ final class WinogradConvolutionTests: XCTestCase {
         }
     }
 
+    /// The GPU family runs Winograd where a tuning table says so: every 3×3 stride-1 layer of a
+    /// network given to winograd-f4 or winograd-f2 (alternately) runs it, within 1e-4 of the
+    /// reference on the logits.
+    func testGPUFamilyPlansRunTunedWinogradWithin1e4OfTheReference() throws {
+        let model = try SyntheticWeights.model(Architecture(modelName: "seresnet18")!, seed: 5)
+        let shape = [2, 3, 40, 48]
+        let graph = try NetworkGraph(model: model, inputShape: shape)
+        for runtime in try openTestDevices() {
+            var table = try TuningTable(for: runtime)
+            var given: [String: String] = [:]
+            for (index, (name, g)) in graph.convolutions.enumerated() where g.kernelHeight == 3 && g.stride == 1 {
+                let algorithm = index % 2 == 0 ? "winograd-f4" : "winograd-f2"
+                table.entries[ConvShapeKey(g, precision: .fp32, family: .gpu)] = TunedConvolution(
+                    algorithm: algorithm, tiling: .gpu(gpuTilings[index % gpuTilings.count]))
+                given[name] = algorithm
+            }
+            XCTAssertGreaterThan(given.count, 4)
+            var options = PlanOptions()
+            options.kernelFamily = .gpu
+            let plan = try ExecutionPlan(
+                graph: graph, runtime: runtime, weights: DeviceModel(runtime: runtime), options: options, tuning: table)
+            // Layers of one shape share an entry, so each ran the algorithm of the last one given.
+            let ran = Dictionary(uniqueKeysWithValues: plan.convolutionChoices.map { ($0.name, $0.algorithm) })
+            for name in given.keys { XCTAssertTrue(ran[name]?.hasPrefix("winograd-f") == true, "\(name): \(ran[name] ?? "")") }
+            XCTAssertEqual(ran.values.filter { $0.hasPrefix("winograd") }.count, given.count)
+            let error = try ConvTuner.verifyNetwork(model, inputShape: shape, runtime: runtime, family: .gpu, table: table)
+            XCTAssertLessThanOrEqual(error, 1e-4, runtime.device.name)
+        }
+    }
+
     private func layer(_ g: ConvGeometry) -> ConvLayer {
         ConvLayer(
             name: "conv", weight: Tensor.random(shape: g.weightShape, seed: 1),

@@ -143,14 +143,16 @@ struct WinogradConvolution: ConvAlgorithm {
     }
 
     /// Two register tiles for the CPU family; for the GPU family the device's default GEMM tile
-    /// and a small one whose work-items each hold several channels and tiles.
+    /// and a small one whose work-items each hold several channels and tiles, with a TK that
+    /// takes several local-memory steps (a partial last one) over the self-check's 13 channels,
+    /// so Oclgrind sees the barriers between steps.
     func selfCheckTilings(device: CLDevice, precision: Precision) -> [ConvolutionTiling] {
         let cpu = [
             ConvTiling(vectors: 2, vectorWidth: 8, pixels: 5, localSize: 4),
             ConvTiling(vectors: 1, vectorWidth: 4, pixels: 3, localSize: nil),
         ]
         let gpu = [
-            GPUConvTiling.defaultFor(device: device), GPUConvTiling(tileM: 32, tileN: 16, tileK: 16, workM: 2, workN: 4),
+            GPUConvTiling.defaultFor(device: device), GPUConvTiling(tileM: 32, tileN: 16, tileK: 4, workM: 2, workN: 4),
         ].filter { $0.fits(device) }
         return cpu.map(ConvolutionTiling.cpu) + gpu.map(ConvolutionTiling.gpu)
     }
