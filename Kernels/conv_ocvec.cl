@@ -6,7 +6,8 @@
 //
 // Layout: input [N, C, H, W]; weights packed [OC/64, C·K·K, 64] (blocks of 64 output channels,
 // zero-padded, so a tap's OV·VW weights are OV vector loads and successive taps stream through
-// one contiguous panel); bias [OC]; output [N, OC, OH, OW]. OV·VW divides 64.
+// one contiguous panel); bias [OC]; output [N, OC, OH, OW]. OV·VW divides 64. Grouped layers
+// (groups > 1): OV·VW divides the group's output channels and the panel holds C/groups·K·K taps.
 // dim 0 = block of NP pixels of the flat [N·OH·OW] output (batch folded into the pixels, so a
 // small 7×7 layer still has work at batch 8), dim 1 = block of OV·VW output channels.
 // A work-group along dim 0 is the cache block: its items share one weight panel.
@@ -45,7 +46,8 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
                          __global ACT_T* restrict output,
                          const int C, const int H, const int W,
                          const int OC, const int OH, const int OW,
-                         const int K, const int stride, const int pad, const int N, const int relu) {
+                         const int K, const int stride, const int pad, const int N, const int relu,
+                         const int groups) {
     const int P = OH * OW;
     const int total = N * P;
     const int q0 = get_global_id(0) * NP;
@@ -53,6 +55,10 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
     if (q0 >= total || oc0 >= OC) return;
     const int HW = H * W;
     const int ocValid = OC - oc0;
+    // Grouped: the tile's OCW channels lie in one group (the host picks OCW dividing OC /
+    // groups), which reads its own Cg input channels; weights hold Cg·K·K taps per channel.
+    const int Cg = C / groups;
+    const int firstChannel = oc0 / (OC / groups) * Cg;
 
     // Each pixel's image offset and the input row and column of its first tap.
     int base[NP], iy0[NP], ix0[NP];
@@ -62,7 +68,7 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
         const int n = q / P;
         const int p = q - n * P;
         const int oy = p / OW;
-        base[j] = n * C * HW;
+        base[j] = (n * C + firstChannel) * HW;
         iy0[j] = oy * stride - pad;
         ix0[j] = (p - oy * OW) * stride - pad;
     }
@@ -72,7 +78,7 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
     for (int i = 0; i < NP * OV; ++i) acc[i] = (VEC)(0.0f);
 
     const size_t channelStride = (size_t)K * K * WB;
-    __global const W_T* panel = weightT + (size_t)(oc0 / WB) * C * K * K * WB + oc0 % WB;
+    __global const W_T* panel = weightT + (size_t)(oc0 / WB) * Cg * K * K * WB + oc0 % WB;
     for (int ky = 0; ky < K; ++ky) {
         for (int kx = 0; kx < K; ++kx) {
             // This tap's input offset per pixel; padding reads element 0 scaled by 0.
@@ -92,8 +98,8 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
             __global const ACT_T* x = input;
 #if HALF_MATH
             // Half products summed over HALF_BLOCK channels, then added to the fp32 accumulators.
-            for (int c0 = 0; c0 < C; c0 += HALF_BLOCK) {
-                const int cEnd = min(C, c0 + HALF_BLOCK);
+            for (int c0 = 0; c0 < Cg; c0 += HALF_BLOCK) {
+                const int cEnd = min(Cg, c0 + HALF_BLOCK);
                 CAT(half, VW) part[NP * OV];
 #pragma unroll
                 for (int i = 0; i < NP * OV; ++i) part[i] = (CAT(half, VW))(0.0h);
@@ -113,7 +119,7 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
             }
 #else
             if (inside) {
-                for (int c = 0; c < C; ++c, w += channelStride, x += HW) {
+                for (int c = 0; c < Cg; ++c, w += channelStride, x += HW) {
                     VEC wv[OV];
 #pragma unroll
                     for (int o = 0; o < OV; ++o) wv[o] = LOADN_W(VW, w + o * VW);
@@ -125,7 +131,7 @@ __kernel void conv_ocvec(__global const ACT_T* restrict input,
                     }
                 }
             } else {
-                for (int c = 0; c < C; ++c, w += channelStride, x += HW) {
+                for (int c = 0; c < Cg; ++c, w += channelStride, x += HW) {
                     VEC wv[OV];
 #pragma unroll
                     for (int o = 0; o < OV; ++o) wv[o] = LOADN_W(VW, w + o * VW);  // Zero-padded past OC.

@@ -23,7 +23,7 @@ final class ConvAlgorithmTests: XCTestCase {
             groupedOnGPU.passedOver,
             [
                 "gemm-gpu: it has no grouped form", "winograd-f4: it has no grouped form",
-                "winograd-f2: it has no grouped form", "ocvec: it has no grouped form",
+                "winograd-f2: it has no grouped form", "ocvec: the GPU family runs grouped layers with tiled",
             ])
 
         // Without Winograd (which takes `plain`; WinogradConvolutionTests), the tiling's kernel

@@ -2,14 +2,15 @@ import OpenCLKit
 import SENetCore
 
 /// `conv_ocvec.cl`: vectors of output channels times broadcast pixels, batch folded into the
-/// pixels, no im2col (MLAS's register tile). The CPU family's default for most layers; the only
-/// kernel with half arithmetic.
+/// pixels, no im2col (MLAS's register tile). The CPU family's default for most layers, grouped
+/// ones of at least 8 channels per group included (vectors inside one group); the only kernel
+/// with half arithmetic.
 struct ChannelVectorConvolution: ConvAlgorithm {
     let name = "ocvec"
     let packing: any ConvWeightPacking = OutputChannelBlocks()
 
     func unsupportedReason(_ g: ConvGeometry, context: LoweringContext) -> String? {
-        g.groups > 1 ? "it has no grouped form" : nil
+        g.groups > 1 && context.family == .gpu ? "the GPU family runs grouped layers with tiled" : nil
     }
 
     func defaultTiling(_ g: ConvGeometry, context: LoweringContext) -> ConvolutionTiling? {
@@ -19,7 +20,11 @@ struct ChannelVectorConvolution: ConvAlgorithm {
 
     func invalidReason(_ tiling: ConvolutionTiling, _ g: ConvGeometry, context: LoweringContext) -> String? {
         guard case .cpu(let tiling) = tiling, tiling.kernel == .channelVector else { return "it is not an ocvec tiling" }
-        return tiling.invalidReason(on: context.device)
+        if let reason = tiling.invalidReason(on: context.device) { return reason }
+        if !tiling.fits(g) {
+            return "its \(tiling.channels) channels per tile do not divide the group's \(g.outChannels / g.groups)"
+        }
+        return nil
     }
 
     func scratchBytes(_ g: ConvGeometry, tiling: ConvolutionTiling, elementBytes: Int, context: LoweringContext) -> Int { 0 }
@@ -44,6 +49,6 @@ struct ChannelVectorConvolution: ConvAlgorithm {
     func tuningCandidates(_ g: ConvGeometry, context: LoweringContext) -> [ConvolutionTiling] {
         guard context.family == .cpu else { return [] }
         return ConvTuner.candidates(for: context.device, precision: context.precision, arithmetic: context.arithmetic)
-            .filter { $0.kernel == .channelVector }.map(ConvolutionTiling.cpu)
+            .filter { $0.kernel == .channelVector && $0.fits(g) }.map(ConvolutionTiling.cpu)
     }
 }

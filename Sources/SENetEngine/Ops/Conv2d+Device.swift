@@ -98,7 +98,7 @@ public enum TiledConvolution {
         let kernel = try runtime.kernel("conv_ocvec", file: "conv_ocvec.cl", defines: defines, types: types)
         let ints = [
             g.inChannels, g.height, g.width, g.outChannels, g.outHeight, g.outWidth, g.kernelHeight, g.stride, g.padding,
-            g.batch, relu ? 1 : 0,
+            g.batch, relu ? 1 : 0, g.groups,
         ]
         let pixelBlocks = (g.batch * g.outHeight * g.outWidth + tiling.pixels - 1) / tiling.pixels
         let channelBlocks = (g.outChannels + tiling.channels - 1) / tiling.channels

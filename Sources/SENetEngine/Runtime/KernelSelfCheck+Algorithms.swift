@@ -45,7 +45,8 @@ extension KernelSelfCheck {
             groups: g.groups)
         let op = ForcedConvolution(conv: Conv2d(layer: layer, geometry: g), algorithm: algorithm, tiling: tiling)
         let shape =
-            "\(algorithm.name) \(g.inputShape) k\(g.kernelHeight) s\(g.stride) p\(g.padding)\(relu ? " relu" : "") \(tiling)"
+            "\(algorithm.name) \(g.inputShape) k\(g.kernelHeight) s\(g.stride) p\(g.padding)"
+            + "\(g.groups > 1 ? " g\(g.groups)" : "")\(relu ? " relu" : "") \(tiling)"
         return try check(
             op, [Tensor.random(shape: g.inputShape, seed: seed)], output: g.outputShape, on: runtime, shape: shape,
             family: family, precision: precision, halfArithmetic: tiling.halfArithmetic)

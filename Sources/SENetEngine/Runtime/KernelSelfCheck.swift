@@ -58,6 +58,28 @@ public enum KernelSelfCheck {
                     try groupedConvolution(on: runtime, g, family: family, seed: UInt64(190 + index), precision: precision))
             }
         }
+        // Grouped layers of 8 and 16 channels per group through the channel-vector kernel (the
+        // CPU default on CPUs; forced, so GPU-type devices such as Oclgrind run it too): vectors
+        // inside one group, at stride 1 and 2.
+        let channelVectorGrouped = [
+            (
+                ConvGeometry(batch: 2, inChannels: 48, height: 9, width: 11, outChannels: 48, kernel: 3, padding: 1, groups: 3),
+                ConvTiling(vectors: 2, vectorWidth: 8, pixels: 4, localSize: 2)
+            ),
+            (
+                ConvGeometry(
+                    batch: 1, inChannels: 24, height: 13, width: 13, outChannels: 24, kernel: 3, stride: 2, padding: 1, groups: 3),
+                ConvTiling(vectors: 1, vectorWidth: 8, pixels: 6, localSize: nil)
+            ),
+        ]
+        for (index, (g, tiling)) in channelVectorGrouped.enumerated() {
+            if let result = try convolution(
+                on: runtime, g, algorithm: ChannelVectorConvolution(), tiling: .cpu(tiling), relu: index == 0,
+                seed: UInt64(195 + index), precision: precision)
+            {
+                results.append(result)
+            }
+        }
         for (index, shape) in [[2, 37, 56, 56], [1, 5, 7, 3], [3, 17, 1, 1]].enumerated() {
             for variant in GlobalAveragePool.Variant.allCases {
                 results.append(
