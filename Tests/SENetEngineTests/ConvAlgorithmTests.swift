@@ -36,9 +36,12 @@ final class ConvAlgorithmTests: XCTestCase {
             XCTAssertEqual(choice.algorithm.name, tiling.kernel == .channelVector ? "ocvec" : "tiled", "\(g)")
         }
         if runtime.device.type == .cpu {
-            // CPUs' defaults: the channel-vector kernel for 3×3, the pixel-vector GEMM for a 28×28 1×1.
+            // CPUs' defaults: the channel-vector kernel for 3×3 and 1×1s up to 28×28, the
+            // pixel-vector GEMM for a 56×56 1×1.
+            let wide = ConvGeometry(batch: 1, inChannels: 64, height: 56, width: 56, outChannels: 128, kernel: 1)
             XCTAssertEqual(ConvAlgorithms.select(plain, context: cpu).algorithm.name, "ocvec")
-            XCTAssertEqual(ConvAlgorithms.select(pointwise, context: cpu).algorithm.name, "tiled")
+            XCTAssertEqual(ConvAlgorithms.select(pointwise, context: cpu).algorithm.name, "ocvec")
+            XCTAssertEqual(ConvAlgorithms.select(wide, context: cpu).algorithm.name, "tiled")
         }
     }
 

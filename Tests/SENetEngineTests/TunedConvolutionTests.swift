@@ -153,6 +153,10 @@ final class TunedConvolutionTests: XCTestCase {
             let native = [16, 8, 4].first { $0 <= device.nativeFloatVectorWidth } ?? 4
             XCTAssertEqual(ConvTiling.defaultFor(device: device, geometry: wide).kernel, .pixelVector)
             XCTAssertEqual(ConvTiling.defaultFor(device: device, geometry: wide).pixels, native)
+            XCTAssertEqual(ConvTiling.defaultFor(device: device, geometry: wide).channels, 8)
+            // 1×1s of 28×28 and less: 16 channels × 4 pixels, what `tune` picked there.
+            let pointwise = ConvTiling.defaultFor(device: device, geometry: small)
+            XCTAssertEqual([pointwise.channels, pointwise.pixels, pointwise.localSize], [max(16, native), 4, 4])
             for g in [small, threeByThree, strided] {
                 let tiling = ConvTiling.defaultFor(device: device, geometry: g)
                 XCTAssertEqual(tiling.kernel, .channelVector, "\(ConvShapeKey(g))")

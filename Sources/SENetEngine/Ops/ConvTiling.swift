@@ -89,17 +89,21 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
         return nil
     }
 
-    /// Defaults before tuning, from the device and the layer. CPUs, at the native vector width:
-    /// 1×1 stride-1 layers with at least 14×14 pixels per image run as the pixel-vector GEMM
-    /// (16 channels × one vector of pixels: contiguous loads and stores); every other layer
-    /// runs the channel-vector kernel with MLAS's 12 accumulators (4 vectors of channels × 3
-    /// pixels) in work-groups of 2. One tile for all of them on purpose: PoCL compiles each
-    /// tile and work-group size separately (about 0.4 s each), and `tune` gains little more.
+    /// Defaults before tuning, from the device and the layer, as `tune` chose them on PoCL and
+    /// Intel's runtime (AVX2). CPUs, at the native vector width: 1×1 stride-1 layers of more
+    /// than 28×28 pixels per image run as the pixel-vector GEMM (8 channels × one vector of
+    /// pixels: contiguous loads and stores); smaller 1×1 stride-1 layers as the channel-vector
+    /// kernel with 16 channels × 4 pixels in work-groups of 4, which reuses each weight vector
+    /// over the pixels; every other layer runs the channel-vector kernel with MLAS's 12
+    /// accumulators (4 vectors of channels × 3 pixels) in work-groups of 2. Few tiles on
+    /// purpose: PoCL compiles each tile and work-group size separately (about 0.4 s each).
     /// GPUs: small pixel-vector tiles, so there are enough work-items.
     public static func defaultFor(device: CLDevice?, geometry g: ConvGeometry? = nil) -> ConvTiling {
         guard let device, device.type == .cpu else { return ConvTiling(channels: 4, pixels: 4, im2col: true) }
-        if let g, g.kernelHeight == 1, g.stride == 1, g.padding == 0, g.outHeight * g.outWidth >= 14 * 14 {
-            return ConvTiling(channels: 16, pixels: nativeWidth(device), localSize: 8)
+        if let g, g.kernelHeight == 1, g.stride == 1, g.padding == 0 {
+            if g.outHeight * g.outWidth > 28 * 28 { return ConvTiling(channels: 8, pixels: nativeWidth(device), localSize: 8) }
+            let width = nativeWidth(device)
+            return ConvTiling(vectors: max(1, 16 / width), vectorWidth: width, pixels: 4, localSize: 4)
         }
         return channelVectorDefault(device: device)
     }
