@@ -6,8 +6,7 @@
 //                    channels × NP tiles), no barriers, no local memory;
 //                    GPU family (built with TM): winograd_gemm_local, conv_gemm's two-level
 //                    tiling through local memory;
-//   winograd_output: y = Aᵀ M A + bias (+ ReLU) per tile and output channel, VW channels a
-//                    work-item.
+//   winograd_output: y = Aᵀ M A + bias (+ ReLU), one tile and output channel a work-item.
 // U is the weight transformed once at load (WinogradTransform) and packed per point in blocks
 // of 64 output channels: [α², ⌈O/64⌉, C, 64]. Tiles run over [N, ⌈H/m⌉, ⌈W/m⌉], a chunk of T
 // of them (from tile t0) per launch triple, so V and M (fp32 whatever the feature maps' type)
@@ -224,63 +223,49 @@ __kernel void winograd_gemm(__global const W_T* restrict u, __global float* rest
 }
 #endif
 
-// dim 0 = block of VW output channels, dim 1 = tile t0 + t. M at scratch[mOffset].
+// dim 0 = output channel o, dim 1 = tile t0 + t. M at scratch[mOffset]. Scalar per work-item:
+// neighbouring work-items read neighbouring words of M's rows, and the driver vectorises
+// across them; the VW-channel vector form took PoCL 2.3 s to compile per work-group size.
 __kernel void winograd_output(__global const float* restrict scratch, const int mOffset,
                               __global const float* restrict bias, __global ACT_T* restrict output, const int O,
                               const int H, const int W, const int tilesY, const int tilesX, const int t0,
                               const int T, const int relu) {
-    const int o0 = get_global_id(0) * VW;
+    const int o = get_global_id(0);
     const int t = get_global_id(1);
-    if (o0 >= O || t >= T) return;
-    const int lanes = min(VW, O - o0);
-    __global const float* m = scratch + mOffset + (size_t)t * O + o0;
+    if (o >= O || t >= T) return;
+    __global const float* m = scratch + mOffset + (size_t)t * O + o;
     const size_t pointStride = (size_t)T * O;
 
-    // Rows first (M Aᵀ... as Aᵀ per row), then columns; VW channels at once.
-    VEC rows[ALPHA][WINO_M];
+    // Rows first (Aᵀ per row of M), then columns.
+    float rows[ALPHA][WINO_M];
 #pragma unroll
     for (int r = 0; r < ALPHA; ++r) {
-        VEC x[ALPHA], y[WINO_M];
+        float x[ALPHA], y[WINO_M];
 #pragma unroll
-        for (int k = 0; k < ALPHA; ++k) {
-            __global const float* q = m + (r * ALPHA + k) * pointStride;
-            if (lanes == VW) {
-                x[k] = CAT(vload, VW)(0, q);
-            } else {
-                float part[VW];
-                for (int i = 0; i < VW; ++i) part[i] = i < lanes ? q[i] : 0.0f;
-                x[k] = CAT(vload, VW)(0, part);
-            }
-        }
-        OUTPUT_LINE(VEC, x, y);
+        for (int k = 0; k < ALPHA; ++k) x[k] = m[(r * ALPHA + k) * pointStride];
+        OUTPUT_LINE(float, x, y);
 #pragma unroll
         for (int k = 0; k < WINO_M; ++k) rows[r][k] = y[k];
     }
-    float b[VW];
-    for (int i = 0; i < VW; ++i) b[i] = i < lanes ? bias[o0 + i] : 0.0f;
-    const VEC bv = CAT(vload, VW)(0, b);
+    const float b = bias[o];
     const int perImage = tilesY * tilesX;
     const int n = (t0 + t) / perImage;
     const int ty = (t0 + t - n * perImage) / tilesX;
     const int tx = t0 + t - n * perImage - ty * tilesX;
-    const int HW = H * W;
-    __global ACT_T* out = output + ((size_t)n * O + o0) * HW;
+    __global ACT_T* out = output + ((size_t)n * O + o) * H * W;
 #pragma unroll
     for (int k = 0; k < WINO_M; ++k) {
         const int x = tx * WINO_M + k;
-        VEC colIn[ALPHA], colOut[WINO_M];
+        float colIn[ALPHA], colOut[WINO_M];
 #pragma unroll
         for (int r = 0; r < ALPHA; ++r) colIn[r] = rows[r][k];
-        OUTPUT_LINE(VEC, colIn, colOut);
+        OUTPUT_LINE(float, colIn, colOut);
 #pragma unroll
         for (int r = 0; r < WINO_M; ++r) {
             const int y = ty * WINO_M + r;
             if (y >= H || x >= W) continue;
-            VEC v = colOut[r] + bv;
-            if (relu) v = fmax(v, (VEC)(0.0f));
-            float s[VW];
-            CAT(vstore, VW)(v, 0, s);
-            for (int i = 0; i < lanes; ++i) STORE_ACT(s[i], out, (size_t)i * HW + y * W + x);
+            const float v = colOut[r] + b;
+            STORE_ACT(relu ? fmax(v, 0.0f) : v, out, y * W + x);
         }
     }
 }

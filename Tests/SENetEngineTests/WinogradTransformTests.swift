@@ -32,6 +32,27 @@ final class WinogradTransformTests: XCTestCase {
         XCTAssertEqual(WinogradTransform(m: 4)!.transformedWeights(Tensor(shape: [2, 3, 3, 3])).shape, [36, 2, 3])
     }
 
+    /// The flat weight transform gives `sandwich`'s G g Gᵀ bit for bit, at every point of every
+    /// (output, input) channel pair.
+    func testWeightTransformEqualsTheMatrixForm() {
+        for m in [2, 4] {
+            let transform = WinogradTransform(m: m)!
+            let weight = Tensor.random(shape: [3, 5, 3, 3], seed: UInt64(m))
+            let u = transform.transformedWeights(weight)
+            let a = transform.alpha
+            for oc in 0..<3 {
+                for ic in 0..<5 {
+                    let base = (oc * 5 + ic) * 9
+                    let kernel = (0..<3).map { r in (0..<3).map { c in weight.data[base + r * 3 + c] } }
+                    let expected = WinogradTransform.sandwich(transform.g, kernel, transform.g)
+                    for p in 0..<(a * a) {
+                        XCTAssertEqual(u.data[(p * 3 + oc) * 5 + ic], expected[p / a][p % a], "F(\(m),3) \(oc),\(ic) point \(p)")
+                    }
+                }
+            }
+        }
+    }
+
     /// Partial tiles at the right and bottom edges, odd sizes, a batch of two.
     func testMatchesTheDirectConvolutionOnAwkwardShapes() {
         for m in [2, 4] {

@@ -68,8 +68,13 @@ struct WinogradConvolution: ConvAlgorithm {
         }
         let shape = Shape(g, transform)
         let (runtime, file) = (b.runtime, "conv_winograd.cl")
-        let (defines, vectorWidth, gemm) = kernelSetup(tiling)
+        let (defines, gemm) = kernelSetup(tiling)
         var launches: [KernelLaunch] = []
+        // The transforms take one fixed work-group size: with the driver's choice PoCL compiled
+        // each once per layer shape (the F(4,3) output transform took 2.3 s each time). On CPUs
+        // 8 × 8 items, so that a 14×14 layer's 16 tiles still fill a group: groups of 8 cost
+        // SE-ResNet-50 10 % in PoCL's per-group overhead.
+        let transformLocal = runtime.device.type == .cpu ? [8, 8] : [runtime.independentWorkGroupSize, 1]
         for first in stride(from: 0, to: shape.tiles, by: shape.chunkTiles) {
             // Fresh kernel objects per chunk: a launch binds its arguments to its kernel object.
             let kernels = try ["winograd_input", gemm, "winograd_output"].map {
@@ -82,7 +87,7 @@ struct WinogradConvolution: ConvAlgorithm {
                     kernels[0],
                     [.buffer(b.inputs[0]), .buffer(scratch)]
                         + [g.inChannels, g.height, g.width, shape.tilesY, shape.tilesX, first, count].map { .int($0) },
-                    global: [count, g.inChannels]))
+                    global: Self.transformGlobal(count, g.inChannels, local: transformLocal), local: transformLocal))
             let arguments: [KernelArgument] =
                 [.buffer(b.weights[0]), .buffer(scratch)] + [mOffset, g.inChannels, g.outChannels, count].map { .int($0) }
             switch tiling {
@@ -103,24 +108,29 @@ struct WinogradConvolution: ConvAlgorithm {
                     [.buffer(scratch), .int(mOffset), .buffer(b.weights[1]), .buffer(b.output)]
                         + [g.outChannels, g.outHeight, g.outWidth, shape.tilesY, shape.tilesX, first, count, relu ? 1 : 0]
                         .map { .int($0) },
-                    global: [(g.outChannels + vectorWidth - 1) / vectorWidth, count]))
+                    global: Self.transformGlobal(g.outChannels, count, local: transformLocal), local: transformLocal))
         }
         return DeviceOp(launches, convolutionTiling: tiling)
     }
 
-    /// The build defines, the output transform's channels per work-item and the GEMM kernel.
-    private func kernelSetup(_ tiling: ConvolutionTiling) -> (defines: [String: Int], vectorWidth: Int, gemm: String) {
+    /// `[x, y]` rounded up to whole work-groups of `local` (the kernels skip the extra items).
+    static func transformGlobal(_ x: Int, _ y: Int, local: [Int]) -> [Int] {
+        [(x + local[0] - 1) / local[0] * local[0], (y + local[1] - 1) / local[1] * local[1]]
+    }
+
+    /// The build defines and the GEMM kernel.
+    private func kernelSetup(_ tiling: ConvolutionTiling) -> (defines: [String: Int], gemm: String) {
         switch tiling {
         case .cpu(let t):
             precondition(t.kernel == .channelVector, "\(name) given \(t)")
             let defines = ["WINO_M": transform.m, "VW": t.vectorWidth, "OV": t.channels / t.vectorWidth, "NP": t.pixels]
-            return (defines, t.vectorWidth, "winograd_gemm")
+            return (defines, "winograd_gemm")
         case .gpu(let t):
             let defines = [
                 "WINO_M": transform.m, "VW": Self.gpuVectorWidth, "TM": t.tileM, "TN": t.tileN, "TK": t.tileK,
                 "WM": t.workM, "WN": t.workN,
             ]
-            return (defines, Self.gpuVectorWidth, "winograd_gemm_local")
+            return (defines, "winograd_gemm_local")
         }
     }
 

@@ -53,17 +53,35 @@ public struct WinogradTransform: Sendable, Equatable {
     }
 
     /// Weights [O, I, 3, 3] → U as [α², O, I]: the α² matrices the per-point GEMMs multiply.
+    /// Flat loops with no per-pair arrays: SE-ResNet-50 transforms 1.3 M 3×3 kernels at every
+    /// plan's load, and the nested-array form took about a second of each start. Sums run in
+    /// `sandwich`'s order, so both give the same bits.
     public func transformedWeights(_ weight: Tensor) -> Tensor {
         let (o, i) = (weight.shape[0], weight.shape[1])
         precondition(weight.shape == [o, i, 3, 3], "Winograd F(\(m),3) needs 3×3 weights, not \(weight.shape)")
-        let points = alpha * alpha
+        let (a, points) = (alpha, alpha * alpha)
+        let gFlat = g.flatMap { $0 }  // α × 3, row-major
         var u = Tensor(shape: [points, o, i])
-        for oc in 0..<o {
-            for ic in 0..<i {
-                let base = (oc * i + ic) * 9
-                let kernel = (0..<3).map { r in (0..<3).map { c in weight.data[base + r * 3 + c] } }
-                let transformed = Self.sandwich(g, kernel, g)
-                for p in 0..<points { u.data[(p * o + oc) * i + ic] = transformed[p / alpha][p % alpha] }
+        weight.data.withUnsafeBufferPointer { w in
+            u.data.withUnsafeMutableBufferPointer { out in
+                var inner = [Float](repeating: 0, count: a * 3)  // G g, α × 3
+                for pair in 0..<(o * i) {
+                    let base = pair * 9
+                    for r in 0..<a {
+                        for j in 0..<3 {
+                            var sum: Float = 0
+                            for k in 0..<3 { sum += gFlat[r * 3 + k] * w[base + k * 3 + j] }
+                            inner[r * 3 + j] = sum
+                        }
+                    }
+                    for r in 0..<a {
+                        for c in 0..<a {
+                            var sum: Float = 0
+                            for k in 0..<3 { sum += inner[r * 3 + k] * gFlat[c * 3 + k] }
+                            out[(r * a + c) * o * i + pair] = sum
+                        }
+                    }
+                }
             }
         }
         return u
