@@ -92,18 +92,17 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
     /// Defaults before tuning, from the device and the layer, as `tune` chose them on PoCL and
     /// Intel's runtime (AVX2). CPUs, at the native vector width: 1×1 stride-1 layers of more
     /// than 28×28 pixels per image run as the pixel-vector GEMM (8 channels × one vector of
-    /// pixels: contiguous loads and stores); smaller 1×1 stride-1 layers as the channel-vector
-    /// kernel with 16 channels × 4 pixels in work-groups of 4, which reuses each weight vector
-    /// over the pixels; every other layer runs the channel-vector kernel with MLAS's 12
-    /// accumulators (4 vectors of channels × 3 pixels) in work-groups of 2. Few tiles on
-    /// purpose: PoCL compiles each tile and work-group size separately (about 0.4 s each).
+    /// pixels: contiguous loads and stores); every other layer (smaller 1×1s, strided ones, the
+    /// stem, the Winograd GEMMs) as the channel-vector kernel with 16 channels × 4 pixels in
+    /// work-groups of 4, which reuses each weight vector over the pixels. That tile took
+    /// SE-ResNet-50 0.81–0.88 of the time of MLAS's 4 vectors × 3 pixels in groups of 2
+    /// (BENCHMARKS), and one tile for all means one program and specialisation to compile:
+    /// PoCL compiles each tile and work-group size separately (0.4–1.1 s each).
     /// GPUs: small pixel-vector tiles, so there are enough work-items.
     public static func defaultFor(device: CLDevice?, geometry g: ConvGeometry? = nil) -> ConvTiling {
         guard let device, device.type == .cpu else { return ConvTiling(channels: 4, pixels: 4, im2col: true) }
         if let g, g.kernelHeight == 1, g.stride == 1, g.padding == 0 {
             if g.outHeight * g.outWidth > 28 * 28 { return ConvTiling(channels: 8, pixels: nativeWidth(device), localSize: 8) }
-            let width = nativeWidth(device)
-            return ConvTiling(vectors: max(1, 16 / width), vectorWidth: width, pixels: 4, localSize: 4)
         }
         return channelVectorDefault(device: device)
     }
@@ -137,9 +136,11 @@ public struct ConvTiling: Hashable, Codable, Sendable, CustomStringConvertible {
         return direct && (g.outChannels / g.groups) % channels == 0
     }
 
-    /// The default channel-vector tile: 4 vectors of the native width × 3 pixels, groups of 2.
+    /// The default channel-vector tile: 16 channels (vectors of the native width) × 4 pixels,
+    /// groups of 4.
     public static func channelVectorDefault(device: CLDevice) -> ConvTiling {
-        ConvTiling(vectors: 4, vectorWidth: nativeWidth(device), pixels: 3, localSize: 2)
+        let width = nativeWidth(device)
+        return ConvTiling(vectors: max(1, 16 / width), vectorWidth: width, pixels: 4, localSize: 4)
     }
 
     /// The device's float vector width as one the kernels have (4, 8 or 16).
