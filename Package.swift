@@ -107,7 +107,7 @@ let package = Package(
             name: "TestSupport", dependencies: ["SENetCore", "SENetEngine", "CoreTestSupport"], path: "Tests/TestSupport"),
         // The CPU reference, weight files, .npy and ONNX parsing: links no OpenCL, so these run
         // (and fail for their own reasons) on a host without any OpenCL at all.
-        .testTarget(name: "SENetCoreTests", dependencies: ["SENetCore", "CoreTestSupport"]),
+        .testTarget(name: "SENetCoreTests", dependencies: ["SENetCore", "CoreTestSupport", "ONNXProto"]),
         // Decoding and CPU preprocessing against PIL and torchvision: no OpenCL.
         .testTarget(name: "SENetImagesTests", dependencies: ["SENetCore", "SENetImages", "CoreTestSupport"]),
         // Kernels, plans, algorithms, the tuner and the program cache on every test device.

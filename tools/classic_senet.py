@@ -17,6 +17,12 @@ planes*4 (the original sized it with `planes`, which cannot run).
 
 `forward` returns softmax probabilities like the original; `forward_logits`
 returns the logits (what the fixtures store).
+
+`classic_senet(depth, fixed_pools=True)` is the original's squeeze and head as
+written: AvgPool2d(56/28/14/7) in the SE blocks, AvgPool2d(7) and
+`x.view(x.size(0), -1)` at the head, so it runs at 224x224 only. Exported with
+a dynamic batch, its views become Shape -> Gather -> Unsqueeze -> Concat ->
+Reshape subgraphs: the ONNX shape-folding fixtures.
 """
 
 from __future__ import annotations
@@ -46,10 +52,10 @@ def conv1x1(cin: int, cout: int, stride: int = 1) -> nn.Conv2d:
     return nn.Conv2d(cin, cout, kernel_size=1, stride=stride, bias=False)
 
 
-def se_block(channels: int) -> nn.Sequential:
+def se_block(channels: int, pool: int | None = None) -> nn.Sequential:
     hidden = int(round(channels / REDUCTION))
     return nn.Sequential(
-        nn.AdaptiveAvgPool2d(1),
+        nn.AvgPool2d(pool) if pool else nn.AdaptiveAvgPool2d(1),
         nn.Flatten(),
         nn.Linear(channels, hidden),
         nn.ReLU(inplace=True),
@@ -67,7 +73,7 @@ def shortcut(cin: int, cout: int, stride: int) -> nn.Module | None:
 class BasicBlock(nn.Module):
     expansion = 1
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, pool: int | None = None):
         super().__init__()
         self.basicblock = nn.Sequential(
             conv3x3(inplanes, planes, stride),
@@ -76,7 +82,7 @@ class BasicBlock(nn.Module):
             conv3x3(planes, planes),
             nn.BatchNorm2d(planes),
         )
-        self.seblock = se_block(planes)
+        self.seblock = se_block(planes, pool)
         self.downsample = shortcut(inplanes, planes, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -87,7 +93,7 @@ class BasicBlock(nn.Module):
 class BottleneckBlock(nn.Module):
     expansion = 4
 
-    def __init__(self, inplanes: int, planes: int, stride: int = 1):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1, pool: int | None = None):
         super().__init__()
         width = planes * self.expansion
         self.bottleneck = nn.Sequential(
@@ -100,7 +106,7 @@ class BottleneckBlock(nn.Module):
             conv1x1(planes, width),
             nn.BatchNorm2d(width),
         )
-        self.seblock = se_block(width)
+        self.seblock = se_block(width, pool)
         self.downsample = shortcut(inplanes, width, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -116,40 +122,43 @@ def _se_add_relu(out: torch.Tensor, se: nn.Module, x: torch.Tensor, down: nn.Mod
 
 
 class SENet(nn.Module):
-    def __init__(self, block: type, layers: Sequence[int], num_classes: int = 1000):
+    def __init__(self, block: type, layers: Sequence[int], num_classes: int = 1000, fixed_pools: bool = False):
         super().__init__()
+        self.fixed_pools = fixed_pools
         self.inplanes = 64
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(block, 64, layers[0], 1)
-        self.layer2 = self._make_layer(block, 128, layers[1], 2)
-        self.layer3 = self._make_layer(block, 256, layers[2], 2)
-        self.layer4 = self._make_layer(block, 512, layers[3], 2)
-        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        pools = (56, 28, 14, 7) if fixed_pools else (None,) * 4  # the maps at 224x224
+        self.layer1 = self._make_layer(block, 64, layers[0], 1, pools[0])
+        self.layer2 = self._make_layer(block, 128, layers[1], 2, pools[1])
+        self.layer3 = self._make_layer(block, 256, layers[2], 2, pools[2])
+        self.layer4 = self._make_layer(block, 512, layers[3], 2, pools[3])
+        self.avgpool = nn.AvgPool2d(7) if fixed_pools else nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(512 * block.expansion, num_classes)
 
-    def _make_layer(self, block: type, planes: int, count: int, stride: int) -> nn.Sequential:
+    def _make_layer(self, block: type, planes: int, count: int, stride: int, pool: int | None) -> nn.Sequential:
         blocks: List[nn.Module] = []
         for i in range(count):
-            blocks.append(block(self.inplanes, planes, stride if i == 0 else 1))
+            blocks.append(block(self.inplanes, planes, stride if i == 0 else 1, pool))
             self.inplanes = planes * block.expansion
         return nn.Sequential(*blocks)
 
     def forward_logits(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        x = torch.flatten(self.avgpool(x), 1)
+        x = self.avgpool(x)
+        x = x.view(x.size(0), -1) if self.fixed_pools else torch.flatten(x, 1)
         return self.fc(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.softmax(self.forward_logits(x), dim=1)
 
 
-def classic_senet(depth: int, num_classes: int = 1000) -> SENet:
+def classic_senet(depth: int, num_classes: int = 1000, fixed_pools: bool = False) -> SENet:
     if depth not in CONFIGS:
         raise ValueError(f"classic SENet depth must be one of {sorted(CONFIGS)}, got {depth}")
     kind, layers = CONFIGS[depth]
     block = BasicBlock if kind == "basic" else BottleneckBlock
-    return SENet(block, layers, num_classes)
+    return SENet(block, layers, num_classes, fixed_pools)

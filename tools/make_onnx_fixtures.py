@@ -100,6 +100,17 @@ CASES = [
          exporter="torchscript", opset=17, shape=(1, 3, 48, 40), seed=75, dynamic=False, output_name="probabilities"),
     dict(name="legacy_seresnet18_ts15", model="legacy_seresnet18", family="legacy", num_classes=1000,
          exporter="torchscript", opset=15, shape=(1, 3, 64, 64), seed=76, dynamic=False, output_name="logits"),
+    # The classic class as its author wrote it (fixed AvgPool2d squeeze and head, x.view with
+    # x.size(0)), dynamic batch: Shape subgraphs feed every Reshape.
+    dict(name="classic_senet34_fixedpool_ts17_b2_224", model="classic34_fixedpool", family="classic", num_classes=10,
+         exporter="torchscript", opset=17, shape=(2, 3, 224, 224), seed=77, dynamic="batch", output_name="probabilities"),
+    dict(name="classic_senet34_fixedpool_dynamo18_224", model="classic34_fixedpool", family="classic", num_classes=10,
+         exporter="dynamo", opset=18, shape=(1, 3, 224, 224), seed=78, dynamic="batch", output_name=None),
+    # Our classic class (adaptive pools), every dimension dynamic, at a size other than 224.
+    dict(name="classic_senet18_ts17_dynamic_96x80", model="classic18", family="classic", num_classes=10,
+         exporter="torchscript", opset=17, shape=(1, 3, 96, 80), seed=79, dynamic=True, output_name="probabilities"),
+    dict(name="classic_senet18_dynamo18_dynamic_b2_80x96", model="classic18", family="classic", num_classes=10,
+         exporter="dynamo", opset=18, shape=(2, 3, 80, 96), seed=80, dynamic=True, output_name=None),
 ]
 
 
@@ -314,8 +325,10 @@ def build(case: dict):
     import models
 
     if case["family"] == "classic":
-        depth = int(case["model"][len("classic"):])
-        model = models.build_model("classic", depth, case["num_classes"])
+        from classic_senet import classic_senet
+
+        depth = int(case["model"][len("classic"):].split("_")[0])
+        model = classic_senet(depth, case["num_classes"], fixed_pools=case["model"].endswith("_fixedpool"))
     else:
         model = models.build_model(case["family"], 0, case["num_classes"], timm_model=case["model"])
     synthetic.fill_model_(model, WEIGHT_SEED)
@@ -332,8 +345,8 @@ def export(case: dict, model, x, path: str) -> None:
         if case["exporter"] == "torchscript":
             kw = {}
             if case["dynamic"]:
-                kw["dynamic_axes"] = {"input": {0: "batch", 2: "height", 3: "width"},
-                                      case["output_name"]: {0: "batch"}}
+                axes = {0: "batch"} if case["dynamic"] == "batch" else {0: "batch", 2: "height", 3: "width"}
+                kw["dynamic_axes"] = {"input": axes, case["output_name"]: {0: "batch"}}
             torch.onnx.export(model, (x,), path, dynamo=False, opset_version=opset,
                               input_names=["input"], output_names=out_names, **kw)
         else:
@@ -342,8 +355,10 @@ def export(case: dict, model, x, path: str) -> None:
                 dim = torch.export.Dim
                 # min=32: without a lower bound torch.export rejects the
                 # ceil-mode max-pool's derived size (4*h - 3 must be >= 0).
-                kw["dynamic_shapes"] = ({0: dim("batch", min=1), 2: dim("height", min=32),
-                                         3: dim("width", min=32)},)
+                shapes = {0: dim("batch", min=1)}
+                if case["dynamic"] != "batch":
+                    shapes.update({2: dim("height", min=32), 3: dim("width", min=32)})
+                kw["dynamic_shapes"] = (shapes,)
             torch.onnx.export(model, (x,), path, dynamo=True, opset_version=opset,
                               input_names=["input"], output_names=out_names, verbose=False, **kw)
 

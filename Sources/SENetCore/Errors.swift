@@ -30,6 +30,9 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
     case invalidInputShape(shape: [Int])
     /// A label file whose line count is not the model's class count.
     case labelCountMismatch(path: String, names: Int, classes: Int)
+    /// An ONNX AveragePool with a fixed window, a global pool only on maps of that size, on a
+    /// map of another size (the input is not the size the model was exported for).
+    case fixedPoolDoesNotFit(node: String, window: [Int], map: [Int])
 
     public var description: String {
         switch self {
@@ -64,6 +67,10 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
             return "input shape \(shape) is not [N, 3, H, W] with N >= 1 and H, W >= 32"
         case .labelCountMismatch(let path, let names, let classes):
             return "labels \(path) has \(names) names but the model has \(classes) classes"
+        case .fixedPoolDoesNotFit(let node, let window, let map):
+            let (w, m) = (window.map(String.init).joined(separator: "×"), map.map(String.init).joined(separator: "×"))
+            return "ONNX node '\(node.escapingLineBreaks)' is an AveragePool with a fixed \(w) window, a global pool "
+                + "only on \(w) feature maps, but this input size gives it \(m)"
         }
     }
 }

@@ -50,6 +50,9 @@ enum ErrorMessages {
         case .cropLargerThanImage: return "\(text); raise --resize or lower --crop"
         case .invalidInputShape: return "\(text); check --size and --batch, or the .npy's shape"
         case .labelCountMismatch: return "--labels: \(text); give one name per line"
+        case .fixedPoolDoesNotFit:
+            return "\(text); give --size the image size the model was exported at (224 for AvgPool2d(7) heads), "
+                + "or export it with AdaptiveAvgPool2d(1) to run at any size"
         }
     }
 

@@ -46,6 +46,22 @@ final class ONNXCLITests: XCTestCase {
         XCTAssertTrue(broken.stdout.contains("first layer over tolerance: /layer3/layer3.0/conv2/Conv (conv)"), broken.stdout)
     }
 
+    /// The classic class's fixed AvgPool2d(56) squeeze is a global pool at 224×224 only: another
+    /// size is one error line naming the node, with the way out, and no output file.
+    func testFixedPoolExportRefusesOtherSizesNamingTheNode() throws {
+        let folder = try temporaryDirectory(self)
+        let model = try ONNXFixture.load("classic_senet34_fixedpool_ts17_b2_224").install(in: folder)
+        let output = folder.appendingPathComponent("out.npy").path
+        let result = try runCLI(["infer", "--device", "cpu", "--weights", model, "--size", "160", "--save-logits", output])
+        XCTAssertEqual(result.status, 1, result.stderr)
+        XCTAssertTrue(
+            result.stderr.contains("AveragePool' is an AveragePool with a fixed 56×56 window")
+                && result.stderr.contains("gives it 40×40; give --size the image size the model was exported at"),
+            result.stderr)
+        XCTAssertEqual(result.stderr.split(separator: "\n").count, 1, result.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: output))
+    }
+
     func testBadONNXFilesAreOneErrorLine() throws {
         let folder = try temporaryDirectory(self)
         let model = try ONNXFixture.load("timm_seresnet18_ts13").install(in: folder)

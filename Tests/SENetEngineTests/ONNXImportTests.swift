@@ -175,6 +175,46 @@ final class ONNXImportTests: XCTestCase {
         XCTAssertTrue(text.contains("layer /layer1/layer1.0/conv2/Conv takes 64 channels but is given 128"), text)
     }
 
+    /// The classic class's views (`gate.view(gate.shape[0], gate.shape[1], 1, 1)`) exported
+    /// with a dynamic batch are Shape subgraphs, folded at load; its fixed AvgPool2d squeeze
+    /// and head are global pools at the size they were written for and refused at others.
+    func testShapeSubgraphsFoldAndFixedPoolsHoldTheirSize() throws {
+        let folder = try temporaryDirectory(self)
+        let fixture = try ONNXFixture.load("classic_senet34_fixedpool_ts17_b2_224")
+        let file = try ONNXFile(path: try fixture.install(in: folder))
+        let shapeOps = file.nodes.filter { ["Shape", "Gather", "Unsqueeze", "Concat"].contains($0.opType) }
+        XCTAssertGreaterThanOrEqual(shapeOps.count, 16 * 4, "one view per SE block")
+        let folding = try ONNXShapeFolding(file: file)
+        XCTAssertEqual(folding.probe, [1, 3, 224, 224], "the symbolic batch is probed as 1")
+        XCTAssertTrue(shapeOps.allSatisfy { op in folding.folded[op.output[0]] != nil })
+        let model = try ONNXImporter.importModel(file)
+        XCTAssertEqual(model.fixedPoolWindows.count, 17, "16 SE squeezes and the head")
+        XCTAssertEqual(model.fixedPoolWindows["layer1.0.se.pool"], [56, 56])
+        XCTAssertEqual(model.fixedPoolWindows["pool"], [7, 7])
+        XCTAssertNoThrow(try NetworkGraph(model: model, inputShape: [3, 3, 224, 224]))
+        XCTAssertThrowsError(try NetworkGraph(model: model, inputShape: [1, 3, 160, 160])) { error in
+            guard case InputError.fixedPoolDoesNotFit(let node, [56, 56], [40, 40]) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(node, model.displayName("layer1.0.se.pool"))
+            XCTAssertTrue(node.hasSuffix("AveragePool"), node)
+        }
+    }
+
+    /// A Reshape whose target would move the batch (here [C, 1, 1, 1] for a [1, C] gate) is
+    /// refused at the node: the network runs Reshapes as [N, C] ↔ [N, C, 1, 1] only.
+    func testReshapeThatIsNotAPassThroughIsRefused() throws {
+        let text = try loadError("classic_senet50_ts17_softmax") { proto in
+            let reshape = proto.graph.node.first { $0.opType == "Reshape" }!
+            let constant = proto.graph.node.firstIndex { $0.output == [reshape.input[1]] }!
+            var tensor = proto.graph.node[constant].attribute[0].t
+            let channels =
+                tensor.int64Data.isEmpty
+                ? tensor.rawData.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 8, as: Int64.self) } : tensor.int64Data[1]
+            (tensor.rawData, tensor.int64Data) = (Data(), [channels, 1, 1, 1])
+            proto.graph.node[constant].attribute[0].t = tensor
+        }
+        XCTAssertTrue(text.contains("only [N, C] ↔ [N, C, 1, 1] reshapes are run"), text)
+    }
+
     func testNodeWithoutOutputIsAnError() throws {
         let text = try loadError("timm_seresnet18_ts13") { $0.graph.node[3].output = [] }
         XCTAssertTrue(text.contains("has no named output"), text)

@@ -9,13 +9,15 @@ public struct NetworkGraph: Sendable {
     public private(set) var input = 0, logits = 0, probabilities = 0
     /// Canonical layer name → the name nodes get (an ONNX file's node names).
     private var layerNames: [String: String] = [:]
+    /// `SEResNet.fixedPoolWindows`: pools that are global only on maps of one size.
+    private var fixedPoolWindows: [String: [Int]] = [:]
 
     /// The graph of `model` on inputs of `inputShape` [N, 3, H, W].
     public init(model: SEResNet, inputShape: [Int]) throws {
         guard inputShape.count == 4, inputShape[1] == 3, inputShape[0] >= 1, inputShape[2] >= 32, inputShape[3] >= 32 else {
             throw InputError.invalidInputShape(shape: inputShape)
         }
-        layerNames = model.layerNames
+        (layerNames, fixedPoolWindows) = (model.layerNames, model.fixedPoolWindows)
         input = addValue("input", inputShape)
         var x = input
         for layer in model.stem { x = convolution(layer, x) }
@@ -27,8 +29,8 @@ public struct NetworkGraph: Sendable {
                 ceilMode: pool.ceilMode,
                 inputShape: s), [x],
             shape: [s[0], s[1], pool.outputSize(s[2]), pool.outputSize(s[3])])
-        for block in model.blocks { x = residualBlock(block, x) }
-        let features = globalAveragePool(named("pool"), x)
+        for block in model.blocks { x = try residualBlock(block, x) }
+        let features = try globalAveragePool("pool", x)
         logits = linear(named("classifier"), model.classifierWeight, model.classifierBias, .none, features)
         probabilities = add(Softmax(name: named("softmax"), shape: values[logits].shape), [logits], shape: values[logits].shape)
     }
@@ -74,9 +76,14 @@ public struct NetworkGraph: Sendable {
         return add(Conv2d(layer: shown, geometry: g), [x], shape: g.outputShape)
     }
 
-    private mutating func globalAveragePool(_ name: String, _ x: Int) -> Int {
+    /// The global pool `canonical` of `x`; an error when the file's pool was a fixed window
+    /// that this input size does not fit.
+    private mutating func globalAveragePool(_ canonical: String, _ x: Int) throws -> Int {
         let s = values[x].shape
-        return add(GlobalAveragePool(name: name, inputShape: s), [x], shape: [s[0], s[1]])
+        if let window = fixedPoolWindows[canonical], window != [s[2], s[3]] {
+            throw InputError.fixedPoolDoesNotFit(node: named(canonical), window: window, map: [s[2], s[3]])
+        }
+        return add(GlobalAveragePool(name: named(canonical), inputShape: s), [x], shape: [s[0], s[1]])
     }
 
     private mutating func linear(_ name: String, _ weight: Tensor, _ bias: Tensor, _ activation: Activation, _ x: Int) -> Int {
@@ -86,11 +93,11 @@ public struct NetworkGraph: Sendable {
     }
 
     /// relu(branch · se(branch) + shortcut); the SE is pool → FC + ReLU → FC + sigmoid.
-    private mutating func residualBlock(_ block: ResidualBlock, _ x: Int) -> Int {
+    private mutating func residualBlock(_ block: ResidualBlock, _ x: Int) throws -> Int {
         var branch = x
         for layer in block.convs { branch = convolution(layer, branch) }
         let se = block.squeezeExcite
-        let pooled = globalAveragePool(named("\(se.name).pool"), branch)
+        let pooled = try globalAveragePool("\(se.name).pool", branch)
         let hidden = linear(named("\(se.name).fc1"), se.reduceWeight, se.reduceBias, .relu, pooled)
         let scale = linear(named(se.name), se.expandWeight, se.expandBias, .sigmoid, hidden)
         var shortcut = x

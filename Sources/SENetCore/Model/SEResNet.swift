@@ -101,6 +101,10 @@ public struct SEResNet: Sendable {
     public var layerNames: [String: String] = [:]
     /// The model's own output is the softmax of the logits (an ONNX graph ending in Softmax).
     public var outputsProbabilities = false
+    /// Canonical pool name (`layer1.0.se.pool`, `pool`) → the window of a fixed-size
+    /// AveragePool an ONNX file uses as a global pool (the classic SENet's `AvgPool2d(56)`):
+    /// the network runs only at input sizes where that pool sees exactly that map.
+    public var fixedPoolWindows: [String: [Int]] = [:]
     /// Where a model not described by its architecture alone came from (`ONNX, pytorch 2.15.0,
     /// opset 17`); nil for safetensors models.
     public var origin: String?

@@ -12,6 +12,9 @@ public struct ONNXFile {
     public let nodes: [Onnx_NodeProto]
     /// Graph input and output value names (initializers excluded from the inputs).
     public let inputs: [String], outputs: [String]
+    /// The first input's declared dimensions: a number, or nil where the file names a symbol
+    /// (`batch`, `height`) or says nothing.
+    public let inputDims: [Int?]
     /// Producer and opset (`pytorch 2.15.0, opset 17`), for messages.
     public let producer: String
     /// The default-domain opset the graph was written for.
@@ -61,6 +64,11 @@ public struct ONNXFile {
         self.constants = constants
         inputs = graph.input.map(\.name).filter { constants[$0] == nil }
         outputs = graph.output.map(\.name)
+        let input = graph.input.first { constants[$0.name] == nil }
+        inputDims = (input?.type.tensorType.shape.dim ?? []).map { dim in
+            if case .dimValue(let value)? = dim.value, value > 0, value <= 1 << 20 { return Int(value) }
+            return nil
+        }
     }
 
     /// True when `name` is a constant (initializer or `Constant` output).

@@ -70,7 +70,7 @@ extension ONNXGraphWalker {
     mutating func fullyConnected(_ value: String) throws -> (
         weight: Tensor, bias: Tensor, output: String, node: Int, weightName: String
     ) {
-        let value = skipShapeOps(value)
+        let value = try skipShapeOps(value)
         guard let index = soleReader(value, ["Gemm", "MatMul", "Conv"]) else {
             throw mismatch(readers(value).first, "expected one Gemm, MatMul or 1×1 Conv to read '\(value.escapingLineBreaks)'")
         }
@@ -116,11 +116,12 @@ extension ONNXGraphWalker {
         return (weight, bias, output, index, fc.input[1])
     }
 
-    /// Global average pooling of `value`: GlobalAveragePool, or ReduceMean over axes 2 and 3.
-    mutating func globalPool(reading value: String) -> Int? {
+    /// Global average pooling of `value`: GlobalAveragePool, ReduceMean over axes 2 and 3, or
+    /// an AveragePool whose fixed window is the whole map (`fixedGlobalPoolWindow`).
+    func globalPool(reading value: String) -> Int? {
         for index in readers(value) {
             let n = node(index)
-            if n.opType == "GlobalAveragePool" { return index }
+            if n.opType == "GlobalAveragePool" || fixedGlobalPoolWindow(index) != nil { return index }
             if n.opType == "ReduceMean" {
                 var axes = ints(index, "axes")
                 if axes == nil, n.input.count > 1 { axes = try? file.integers(n.input[1]) }
@@ -128,6 +129,18 @@ extension ONNXGraphWalker {
             }
         }
         return nil
+    }
+
+    /// The window of an AveragePool that covers its whole input map on the probe, unpadded,
+    /// and is not a shortcut's pool (its conv feeds no Add): the classic SENet's
+    /// `AvgPool2d(56)`, a global pool at that map size only. Nil for any other node.
+    func fixedGlobalPoolWindow(_ index: Int) -> [Int]? {
+        let n = node(index)
+        guard n.opType == "AveragePool", let input = n.input.first, let s = shapes.shape(input), s.count == 4,
+            ints(index, "kernel_shape") == [s[2], s[3]], (ints(index, "pads") ?? []).allSatisfy({ $0 == 0 }),
+            !readers(n.output[0]).contains(where: { node($0).opType == "Conv" && feedsAdd(convOutput: $0) })
+        else { return nil }
+        return [s[2], s[3]]
     }
 
     /// The squeeze-excite on `branch`: pool → FC → Relu → FC → Sigmoid → Mul with `branch`.
@@ -147,7 +160,7 @@ extension ONNXGraphWalker {
             throw mismatch(expand.node, "expected a Sigmoid after it")
         }
         use(sigmoid)
-        let scale = skipShapeOps(node(sigmoid).output[0])
+        let scale = try skipShapeOps(node(sigmoid).output[0])
         guard let mul = soleReader(scale, ["Mul"]), Set(node(mul).input) == [scale, branch] else {
             throw mismatch(sigmoid, "expected its output to scale the block's branch in one Mul")
         }

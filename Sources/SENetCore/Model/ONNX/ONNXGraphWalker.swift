@@ -7,6 +7,8 @@ import ONNXProto
 /// `InputError.unsupportedONNXGraph` naming the node where the graph stopped matching.
 struct ONNXGraphWalker {
     let file: ONNXFile
+    /// Shapes at the probe input, and the shape computations run at load.
+    let shapes: ONNXShapeFolding
     private var consumers: [String: [Int]] = [:]
     /// Nodes the walk has mapped onto the network; the rest must be unused or shape-only.
     private(set) var used = Set<Int>()
@@ -26,12 +28,24 @@ struct ONNXGraphWalker {
         // Every value is written once, by a node before those that read it (ONNX's topological
         // order), so each walk below moves forward through the nodes and ends.
         var written = Set(file.inputs)
-        for (index, node) in file.nodes.enumerated() {
+        try Self.checkOrder(file, written: &written)
+        shapes = try ONNXShapeFolding(file: file)
+        // Folded shape computations are not part of the network: nobody walks to them.
+        used = shapes.foldedNodes
+        for (index, node) in file.nodes.enumerated() where !shapes.foldedNodes.contains(index) {
             guard Self.supported.contains(node.opType), node.domain.isEmpty || node.domain == "ai.onnx" else {
                 throw InputError.unsupportedONNXNode(
                     path: file.path, node: Self.label(node, index),
                     opType: "\(node.domain.isEmpty ? "" : node.domain + ".")\(node.opType)")
             }
+            for input in node.input where !input.isEmpty { consumers[input, default: []].append(index) }
+        }
+    }
+
+    /// Every node has a named first output, reads only values written before it and writes
+    /// values nothing else writes: checked before anything is evaluated.
+    private static func checkOrder(_ file: ONNXFile, written: inout Set<String>) throws {
+        for (index, node) in file.nodes.enumerated() {
             // Optional outputs may be "" (Dropout's mask); the first is the value the walk follows.
             guard let first = node.output.first, !first.isEmpty else {
                 throw InputError.invalidONNX(path: file.path, reason: "node '\(Self.label(node, index))' has no named output")
@@ -42,7 +56,6 @@ struct ONNXGraphWalker {
                         path: file.path,
                         reason: "node '\(Self.label(node, index))' reads '\(input.escapingLineBreaks)' before any node writes it")
                 }
-                consumers[input, default: []].append(index)
             }
             for output in node.output where !output.isEmpty {
                 guard !written.contains(output), node.opType == "Constant" || !file.isConstant(output) else {
@@ -79,10 +92,12 @@ struct ONNXGraphWalker {
         return list.count == 1 && ops.contains(node(list[0]).opType) ? list[0] : nil
     }
 
-    /// `value` after any chain of shape-only ops that are its only reader.
-    mutating func skipShapeOps(_ value: String) -> String {
+    /// `value` after any chain of shape-only ops that are its only reader; each must move
+    /// [N, C] ↔ [N, C, 1, 1] only (`ONNXShapeFolding.passThroughProblem`).
+    mutating func skipShapeOps(_ value: String) throws -> String {
         var value = value
         while let index = soleReader(value, Self.passThrough), node(index).input.first == value {
+            if let problem = shapes.passThroughProblem(index) { throw mismatch(index, problem) }
             used.insert(index)
             value = node(index).output[0]
         }

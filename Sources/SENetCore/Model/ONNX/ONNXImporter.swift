@@ -7,8 +7,8 @@ import ONNXProto
 /// classifier and an optional Softmax. Layers keep the canonical names of the safetensors
 /// models (`layer2.0.conv1`); `SEResNet.layerNames` maps them to the file's node names.
 public enum ONNXImporter {
-    /// The op types the importer maps, sorted.
-    public static var supportedOps: [String] { ONNXGraphWalker.supported.sorted() }
+    /// The op types the importer maps or evaluates at load (shape computations), sorted.
+    public static var supportedOps: [String] { ONNXGraphWalker.supported.union(ONNXShapeFolding.foldable).sorted() }
 
     /// Loads and maps `path`.
     public static func load(path: String) throws -> SEResNet {
@@ -25,7 +25,7 @@ public enum ONNXImporter {
         var naming = Naming()
 
         // Stem: convolutions until the max-pool.
-        var x = walker.skipShapeOps(file.inputs[0])
+        var x = try walker.skipShapeOps(file.inputs[0])
         var stem: [ConvLayer] = []
         while let index = walker.soleReader(x, ["Conv"]) {
             let (layer, output) = try naming.conv(&walker, index, "stem.conv\(stem.count + 1)")
@@ -62,9 +62,10 @@ public enum ONNXImporter {
         let pool = walker.globalPool(reading: x)!
         walker.use(pool)
         naming.show("pool", walker.node(pool))
+        naming.fixedPool("pool", walker, pool)
         let classifier = try walker.fullyConnected(walker.node(pool).output[0])
         naming.show("classifier", walker.node(classifier.node), weight: classifier.weightName)
-        var end = walker.skipShapeOps(classifier.output)
+        var end = try walker.skipShapeOps(classifier.output)
         var probabilities = false
         if let softmax = walker.soleReader(end, ["Softmax"]) {
             let axis = walker.int(softmax, "axis", default: file.opset >= 13 ? -1 : 1)
@@ -73,7 +74,7 @@ public enum ONNXImporter {
             }
             walker.use(softmax)
             naming.show("softmax", walker.node(softmax))
-            (probabilities, end) = (true, walker.skipShapeOps(walker.node(softmax).output[0]))
+            (probabilities, end) = (true, try walker.skipShapeOps(walker.node(softmax).output[0]))
         }
         guard end == file.outputs[0] else {
             throw walker.mismatch(walker.readers(end).first, "the classifier's output is not the graph's output")
@@ -93,6 +94,7 @@ public enum ONNXImporter {
             architecture: architecture, stem: stem, stemPool: stemPool, blocks: blocks, classifierWeight: classifier.weight,
             classifierBias: classifier.bias)
         (model.layerNames, model.weightNames) = (naming.names, naming.weightNames)
+        model.fixedPoolWindows = naming.fixedPoolWindows
         model.outputsProbabilities = probabilities
         model.origin = "ONNX, \(file.producer)"
         return model
@@ -116,6 +118,7 @@ public enum ONNXImporter {
         }
         let se = try walker.squeezeExcite(on: branch, name: "\(prefix).se")
         naming.show("\(prefix).se.pool", walker.node(se.pool))
+        naming.fixedPool("\(prefix).se.pool", walker, se.pool)
         naming.show("\(prefix).se.fc1", walker.node(se.reduce), weight: se.weightNames.0)
         naming.show("\(prefix).se", walker.node(se.expand), weight: se.weightNames.1)
         let scaled = walker.node(se.mul).output[0]
@@ -158,11 +161,17 @@ public enum ONNXImporter {
         return (block, walker.node(relu).output[0])
     }
 
-    /// Canonical layer name → the file's node name, and node name → weight initializer name.
+    /// Canonical layer name → the file's node name, and node name → weight initializer name;
+    /// canonical pool name → the window of a fixed-size pool used as a global one.
     struct Naming {
         var names: [String: String] = [:]
         var weightNames: [String: String] = [:]
+        var fixedPoolWindows: [String: [Int]] = [:]
         private var taken = Set<String>()
+
+        mutating func fixedPool(_ canonical: String, _ walker: ONNXGraphWalker, _ index: Int) {
+            if let window = walker.fixedGlobalPoolWindow(index) { fixedPoolWindows[canonical] = window }
+        }
 
         mutating func show(_ canonical: String, _ node: Onnx_NodeProto, weight: String? = nil) {
             let own = node.name.escapingLineBreaks
