@@ -58,6 +58,11 @@ public final class CLEvent: @unchecked Sendable {
     }
 
     /// Device time between start and end of the command, in nanoseconds.
+    /// The command's start and end on the device clock (CL_PROFILING_COMMAND_START / END).
+    public func startAndEndNanoseconds() throws -> (start: UInt64, end: UInt64) {
+        (try profile(CL_PROFILING_COMMAND_START), try profile(CL_PROFILING_COMMAND_END))
+    }
+
     public func durationNanoseconds() throws -> UInt64 {
         try profile(CL_PROFILING_COMMAND_END) - profile(CL_PROFILING_COMMAND_START)
     }

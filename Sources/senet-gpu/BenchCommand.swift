@@ -20,6 +20,12 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed runs.")
     var iterations = 10
 
+    @Option(
+        help: ArgumentHelp(
+            "Write the profiled run's kernel launches here as a Chrome trace-event JSON file (opens in Perfetto).",
+            valueName: "file"))
+    var trace: String?
+
     @Flag(help: "Skip the cold/warm start measurement (two child processes).")
     var noStartup = false
 
@@ -87,8 +93,10 @@ struct BenchCommand: ParsableCommand {
             let profiled =
                 engine.runtime == nil ? nil : try engineOptions.engine(for: model, profiling: true).plan(for: input.shape)
             let macs = plan.graph.macs
+            if trace != nil, engine.runtime == nil { throw TraceFile.needsDevice }
             let bench = try Benchmark(
                 plan: plan, profiledPlan: profiled ?? plan, input: input, macs: macs, warmup: warmup, iterations: iterations)
+            if let trace, let output = bench.profiledOutput { try TraceFile.write(profiled ?? plan, output, to: trace) }
             var ceiling: (gflops: Double, tiling: ConvTiling)?
             var peak: DevicePeak?
             if let runtime = engine.runtime, !noCeiling {

@@ -29,6 +29,12 @@ struct InferCommand: ParsableCommand {
         name: .customLong("labels"), help: "Class names, one per line (default: ImageNet's for 1000-class models, else indices).")
     var labelsFile: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write the run's kernel launches here as a Chrome trace-event JSON file (opens in Perfetto); a tensor input on one device.",
+            valueName: "file"))
+    var trace: String?
+
     @Flag(help: "Print JSON instead of text (one JSON object per line for images).")
     var json = false
 
@@ -56,6 +62,9 @@ struct InferCommand: ParsableCommand {
             let start = Date()
             let (model, synthetic) = try modelOptions.loadModel()
             if modelOptions.inputIsImages {
+                if trace != nil {
+                    throw CLIError.invalidOption("--trace takes a tensor input (--input x.npy or none), not images")
+                }
                 return try classifyImages(engines: try engineOptions.engines(for: model), model: model, synthetic: synthetic)
             }
             if let devices = try engineOptions.deviceIndices(), devices.count > 1 {
@@ -64,7 +73,8 @@ struct InferCommand: ParsableCommand {
                 )
             }
             let input = try modelOptions.loadInput()
-            var engine = try engineOptions.engine(for: model)
+            if trace != nil, try engineOptions.deviceIndices() == nil { throw TraceFile.needsDevice }
+            var engine = try engineOptions.engine(for: model, profiling: trace != nil)
             let loaded = Date()
             let plan = try engineOptions.plan(&engine, shape: input.shape)
             let planned = Date()
@@ -74,6 +84,7 @@ struct InferCommand: ParsableCommand {
             Self.warnIfNotFinite(output.logits, precision: plan.precision)
             if let saveLogits { try NumpyFile.write(output.logits, path: saveLogits) }
             if let saveProbabilities { try NumpyFile.write(output.probabilities, path: saveProbabilities) }
+            if let trace { try TraceFile.write(plan, output, to: trace) }
 
             let stats = engine.runtime?.programs.statistics
             let report = Report(

@@ -9,6 +9,8 @@ public struct Benchmark: Sendable {
     public let runSeconds: [Double]
     /// Per-op seconds from one profiled run (OpenCL events on the device, host clock on the CPU).
     public let opSeconds: [(name: String, seconds: Double)]
+    /// That profiled run, its kernel launches included (`ExecutionPlan.chromeTrace`).
+    public let profiledOutput: ExecutionPlan.Output?
     /// Multiply-accumulates per run.
     public let macs: Int
 
@@ -34,9 +36,10 @@ public struct Benchmark: Sendable {
         self.macs = macs
         if let profiledPlan {
             _ = try profiledPlan.run(input)  // PoCL compiles per launch size on first use.
-            opSeconds = try profiledPlan.run(input).opSeconds
+            profiledOutput = try profiledPlan.run(input)
+            opSeconds = profiledOutput?.opSeconds ?? []
         } else {
-            opSeconds = []
+            (opSeconds, profiledOutput) = ([], nil)
         }
     }
 

@@ -84,7 +84,19 @@ extension ExecutionPlan {
             seconds[index] = try opEvents.reduce(0) { $0 + Double(try $1.durationNanoseconds()) / 1e9 }
         }
         let timings = options.profile ? graph.nodes.indices.map { (name: graph.nodes[$0].name, seconds: seconds[$0] ?? 0) } : []
-        return Output(logits: host[graph.logits]!, probabilities: host[graph.probabilities]!, opSeconds: timings)
+        var launches: [LaunchTiming] = []
+        for (index, opEvents) in events where !opEvents.isEmpty {
+            // Profiling gives every launch of the op an event, in launch order.
+            for (launch, event) in zip(deviceOps[index]!.launches, opEvents) {
+                let (start, end) = try event.startAndEndNanoseconds()
+                launches.append(
+                    LaunchTiming(
+                        node: index, kernel: launch.kernel.name, global: launch.global, local: launch.local, start: start,
+                        end: end))
+            }
+        }
+        return Output(
+            logits: host[graph.logits]!, probabilities: host[graph.probabilities]!, opSeconds: timings, launches: launches)
     }
 
     private var queue: CLQueue { runtime!.queue }

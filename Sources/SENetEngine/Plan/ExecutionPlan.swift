@@ -77,6 +77,21 @@ public final class ExecutionPlan: @unchecked Sendable {
         public let probabilities: Tensor
         /// (op name, seconds) for every op, when the plan profiles.
         public let opSeconds: [(name: String, seconds: Double)]
+        /// Every kernel launch with its device-clock times, in launch order, when the plan
+        /// profiles on a device (`chromeTrace`).
+        public var launches: [LaunchTiming] = []
+    }
+
+    /// One kernel launch of a profiled run.
+    public struct LaunchTiming: Sendable {
+        /// The graph node the launch belongs to.
+        public let node: Int
+        public let kernel: String
+        public let global: [Int]
+        /// nil: the driver chose.
+        public let local: [Int]?
+        /// Device clock, nanoseconds.
+        public let start: UInt64, end: UInt64
     }
 
     /// The network this plan runs.
