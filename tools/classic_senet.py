@@ -22,7 +22,9 @@ returns the logits (what the fixtures store).
 written: AvgPool2d(56/28/14/7) in the SE blocks, AvgPool2d(7) and
 `x.view(x.size(0), -1)` at the head, so it runs at 224x224 only. Exported with
 a dynamic batch, its views become Shape -> Gather -> Unsqueeze -> Concat ->
-Reshape subgraphs: the ONNX shape-folding fixtures.
+Reshape subgraphs: the ONNX shape-folding fixtures. `expand_gate=True` scales
+with `y.view(b, c, 1, 1).expand_as(x)` instead, the other common spelling of
+the SE layer (an Expand node before the Mul).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def shortcut(cin: int, cout: int, stride: int) -> nn.Module | None:
 
 class BasicBlock(nn.Module):
     expansion = 1
+    expand_gate = False
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1, pool: int | None = None):
         super().__init__()
@@ -87,11 +90,12 @@ class BasicBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.basicblock(x)
-        return _se_add_relu(out, self.seblock, x, self.downsample)
+        return _se_add_relu(out, self.seblock, x, self.downsample, self.expand_gate)
 
 
 class BottleneckBlock(nn.Module):
     expansion = 4
+    expand_gate = False
 
     def __init__(self, inplanes: int, planes: int, stride: int = 1, pool: int | None = None):
         super().__init__()
@@ -111,18 +115,24 @@ class BottleneckBlock(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.bottleneck(x)
-        return _se_add_relu(out, self.seblock, x, self.downsample)
+        return _se_add_relu(out, self.seblock, x, self.downsample, self.expand_gate)
 
 
-def _se_add_relu(out: torch.Tensor, se: nn.Module, x: torch.Tensor, down: nn.Module | None) -> torch.Tensor:
+def _se_add_relu(out: torch.Tensor, se: nn.Module, x: torch.Tensor, down: nn.Module | None,
+                 expand: bool = False) -> torch.Tensor:
     gate = se(out)
-    out = out * gate.view(gate.shape[0], gate.shape[1], 1, 1)
+    if expand:  # the other common spelling: b, c = x.size()[:2]; x * y.view(b, c, 1, 1).expand_as(x)
+        b, c, _, _ = out.size()
+        out = out * gate.view(b, c, 1, 1).expand_as(out)
+    else:
+        out = out * gate.view(gate.shape[0], gate.shape[1], 1, 1)
     out = out + (x if down is None else down(x))
     return F.relu(out)
 
 
 class SENet(nn.Module):
-    def __init__(self, block: type, layers: Sequence[int], num_classes: int = 1000, fixed_pools: bool = False):
+    def __init__(self, block: type, layers: Sequence[int], num_classes: int = 1000, fixed_pools: bool = False,
+                 expand_gate: bool = False):
         super().__init__()
         self.fixed_pools = fixed_pools
         self.inplanes = 64
@@ -137,6 +147,9 @@ class SENet(nn.Module):
         self.layer4 = self._make_layer(block, 512, layers[3], 2, pools[3])
         self.avgpool = nn.AvgPool2d(7) if fixed_pools else nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(512 * block.expansion, num_classes)
+        for m in self.modules():
+            if isinstance(m, (BasicBlock, BottleneckBlock)):
+                m.expand_gate = expand_gate
 
     def _make_layer(self, block: type, planes: int, count: int, stride: int, pool: int | None) -> nn.Sequential:
         blocks: List[nn.Module] = []
@@ -156,9 +169,9 @@ class SENet(nn.Module):
         return F.softmax(self.forward_logits(x), dim=1)
 
 
-def classic_senet(depth: int, num_classes: int = 1000, fixed_pools: bool = False) -> SENet:
+def classic_senet(depth: int, num_classes: int = 1000, fixed_pools: bool = False, expand_gate: bool = False) -> SENet:
     if depth not in CONFIGS:
         raise ValueError(f"classic SENet depth must be one of {sorted(CONFIGS)}, got {depth}")
     kind, layers = CONFIGS[depth]
     block = BasicBlock if kind == "basic" else BottleneckBlock
-    return SENet(block, layers, num_classes, fixed_pools)
+    return SENet(block, layers, num_classes, fixed_pools, expand_gate)

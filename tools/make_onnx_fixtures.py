@@ -109,6 +109,9 @@ CASES = [
     # Our classic class (adaptive pools), every dimension dynamic, at a size other than 224.
     dict(name="classic_senet18_ts17_dynamic_96x80", model="classic18", family="classic", num_classes=10,
          exporter="torchscript", opset=17, shape=(1, 3, 96, 80), seed=79, dynamic=True, output_name="probabilities"),
+    # The SE gate spelled y.view(b, c, 1, 1).expand_as(x): an Expand before the Mul.
+    dict(name="classic_senet18_expand_ts17_b2_64", model="classic18_expand", family="classic", num_classes=10,
+         exporter="torchscript", opset=17, shape=(2, 3, 64, 64), seed=81, dynamic="batch", output_name="probabilities"),
     dict(name="classic_senet18_dynamo18_dynamic_b2_80x96", model="classic18", family="classic", num_classes=10,
          exporter="dynamo", opset=18, shape=(2, 3, 80, 96), seed=80, dynamic=True, output_name=None),
 ]
@@ -328,7 +331,8 @@ def build(case: dict):
         from classic_senet import classic_senet
 
         depth = int(case["model"][len("classic"):].split("_")[0])
-        model = classic_senet(depth, case["num_classes"], fixed_pools=case["model"].endswith("_fixedpool"))
+        model = classic_senet(depth, case["num_classes"], fixed_pools=case["model"].endswith("_fixedpool"),
+                              expand_gate=case["model"].endswith("_expand"))
     else:
         model = models.build_model(case["family"], 0, case["num_classes"], timm_model=case["model"])
     synthetic.fill_model_(model, WEIGHT_SEED)

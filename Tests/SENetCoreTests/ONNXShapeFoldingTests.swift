@@ -112,6 +112,24 @@ final class ONNXShapeFoldingTests: XCTestCase {
         XCTAssertEqual(f.foldedNodes, [2])
     }
 
+    /// Expand passes only as the SE gate's [N, C, 1, 1] → [N, C, H, W] (what its Mul would
+    /// broadcast anyway); one that grows the batch or the channels is refused.
+    func testExpandPassesOnlyAsTheGatesSpatialBroadcast() throws {
+        let nodes = [
+            node("Expand", ["x", "maps"], "gate"), node("Expand", ["x", "batch"], "batch3"),
+            node("Expand", ["x", "unknown"], "late"),
+        ]
+        let f = try folding(
+            nodes, [integers("maps", [1, 4, 5, 5]), integers("batch", [3, 4, 5, 5])] + [floats("unknown")],
+            dims: [1, 4, 1, 1])
+        XCTAssertEqual(f.shape("gate"), [1, 4, 5, 5])
+        XCTAssertNil(f.passThroughProblem(0))
+        XCTAssertEqual(
+            f.passThroughProblem(1),
+            "it expands a [1, 4, 1, 1] value to [3, 4, 5, 5]; only a [N, C, 1, 1] gate's spatial broadcast is run")
+        XCTAssertEqual(f.passThroughProblem(2), "its shapes are not known at load")
+    }
+
     func testAGatherOutsideTheShapeIsAnErrorNamingTheNode() throws {
         let nodes = [node("Shape", ["x"], "s"), node("Gather", ["s", "nine"], "bad")]
         XCTAssertThrowsError(try folding(nodes, [integers("nine", [9])], dims: [1, 3, 32, 32])) { error in
@@ -126,6 +144,13 @@ final class ONNXShapeFoldingTests: XCTestCase {
         let nodes = [node("ConstantOfShape", ["huge"], "k")]
         let f = try folding(nodes, [integers("huge", [1 << 40])], dims: [1, 3, 32, 32])
         XCTAssertTrue(f.foldedNodes.isEmpty)
+    }
+
+    /// A float tensor: not a shape computation's value.
+    private func floats(_ name: String) -> Onnx_TensorProto {
+        var t = Onnx_TensorProto()
+        (t.name, t.dataType, t.dims, t.floatData) = (name, 1, [4], [1, 4, 5, 5])
+        return t
     }
 
     private func sevenValue() -> Onnx_AttributeProto {

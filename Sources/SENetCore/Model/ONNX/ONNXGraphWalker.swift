@@ -15,8 +15,10 @@ struct ONNXGraphWalker {
     /// The squeeze-excite FCs were Gemm/MatMul (`nn.Linear`, the classic class), not 1×1 convs.
     var linearSqueezeExcite = false
 
-    /// Ops that only move [N, C] ↔ [N, C, 1, 1] or pass values through, in these graphs.
-    static let passThrough: Set<String> = ["Identity", "Dropout", "Flatten", "Reshape", "Squeeze", "Unsqueeze"]
+    /// Ops that only move [N, C] ↔ [N, C, 1, 1] or pass values through, in these graphs; and
+    /// Expand, the SE gate's [N, C, 1, 1] → [N, C, H, W] before its Mul (`y.expand_as(x)`),
+    /// which the Mul would broadcast anyway.
+    static let passThrough: Set<String> = ["Identity", "Dropout", "Flatten", "Reshape", "Squeeze", "Unsqueeze", "Expand"]
     /// Every op type the importer maps; anything else is refused by name.
     static let supported: Set<String> = passThrough.union([
         "Conv", "BatchNormalization", "Relu", "MaxPool", "AveragePool", "GlobalAveragePool", "ReduceMean", "Gemm",

@@ -61,6 +61,9 @@ extension ONNXShapeFolding {
         case "Add", "Sub", "Mul", "Div":
             guard let b = second else { return nil }
             return broadcast(x, b)
+        case "Expand":
+            guard node.input.count > 1, let target = integers(node.input[1]), target.shape.count == 1 else { return nil }
+            return broadcast(x, target.values)
         default:
             return nil
         }
@@ -125,7 +128,7 @@ extension ONNXShapeFolding {
     }
 
     /// Numpy broadcasting of two shapes.
-    private func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
+    func broadcast(_ a: [Int], _ b: [Int]) -> [Int]? {
         let rank = max(a.count, b.count)
         let (pa, pb) = (Array(repeating: 1, count: rank - a.count) + a, Array(repeating: 1, count: rank - b.count) + b)
         var result: [Int] = []

@@ -73,11 +73,20 @@ struct ONNXShapeFolding {
         return FoldedTensor(shape: shape, values: values)
     }
 
-    /// Why the data-path shape op at `index` is not a pass-through of [N, C] ↔ [N, C, 1, 1] on
-    /// the probe (nil when it is, or when its shapes are unknown).
+    /// Why the data-path shape op at `index` is not a pass-through of [N, C] ↔ [N, C, 1, 1] (or
+    /// an Expand of an [N, C, 1, 1] gate over H × W) on the probe; nil when it is, or when its
+    /// shapes are unknown.
     func passThroughProblem(_ index: Int) -> String? {
         let node = file.nodes[index]
-        guard let input = node.input.first, let from = shape(input), let output = node.output.first else { return nil }
+        guard let input = node.input.first, let output = node.output.first else { return nil }
+        if node.opType == "Expand" {
+            // Unlike the reshapes, an Expand changes the element count: its shapes must be known.
+            guard let from = shape(input), let to = shape(output) else { return "its shapes are not known at load" }
+            let gate =
+                from.count == 4 && to.count == 4 && Array(from.prefix(2)) == Array(to.prefix(2)) && from[2] == 1 && from[3] == 1
+            return gate ? nil : "it expands a \(from) value to \(to); only a [N, C, 1, 1] gate's spatial broadcast is run"
+        }
+        guard let from = shape(input) else { return nil }
         guard let to = shape(output) else {
             // A target known at load that does not fit the value (its element count differs).
             guard node.opType == "Reshape", node.input.count > 1, let target = integers(node.input[1]) else { return nil }
