@@ -79,22 +79,22 @@ extension ExecutionPlan {
                 observe?(graph.nodes[producer], tensor)
             }
         }
+        // Each event is read once: its launch's times, and the op's seconds summed from them.
         var seconds = hostSeconds
-        for (index, opEvents) in events where !opEvents.isEmpty {
-            seconds[index] = try opEvents.reduce(0) { $0 + Double(try $1.durationNanoseconds()) / 1e9 }
-        }
-        let timings = options.profile ? graph.nodes.indices.map { (name: graph.nodes[$0].name, seconds: seconds[$0] ?? 0) } : []
         var launches: [LaunchTiming] = []
         for (index, opEvents) in events where !opEvents.isEmpty {
+            seconds[index] = 0
             // Profiling gives every launch of the op an event, in launch order.
             for (launch, event) in zip(deviceOps[index]!.launches, opEvents) {
                 let (start, end) = try event.startAndEndNanoseconds()
+                seconds[index]! += Double(end >= start ? end - start : 0) / 1e9
                 launches.append(
                     LaunchTiming(
                         node: index, kernel: launch.kernel.name, global: launch.global, local: launch.local, start: start,
                         end: end))
             }
         }
+        let timings = options.profile ? graph.nodes.indices.map { (name: graph.nodes[$0].name, seconds: seconds[$0] ?? 0) } : []
         return Output(
             logits: host[graph.logits]!, probabilities: host[graph.probabilities]!, opSeconds: timings, launches: launches)
     }
