@@ -126,7 +126,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
-        .testTarget(name: "CLITests", dependencies: ["senet-gpu", "SENetCore", "SENetEngine", "TestSupport", "ONNXProto"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["senet-gpu", "SENetCore", "SENetEngine", "TestSupport", "CoreTestSupport", "ONNXProto"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -2,8 +2,9 @@
 # Runs the kernels under Oclgrind, a simulator that reports itself as a GPU and checks every
 # memory access and barrier: `selfcheck` (every kernel of both families) and a whole-network
 # `compare` of a basic-block and a bottleneck model at 32×32 with each kernel family, then the
-# same in fp16 (half storage; half arithmetic too where Oclgrind offers cl_khr_fp16). Fails
-# when a run fails or Oclgrind reports anything (out-of-bounds access, data race, API misuse).
+# same in fp16 (half storage; half arithmetic too where Oclgrind offers cl_khr_fp16; two layers
+# kept in fp32, so the mixed-precision casts run too). Fails when a run fails or Oclgrind
+# reports anything (out-of-bounds access, data race, API misuse).
 # Usage: scripts/oclgrind-check.sh [senet-gpu binary]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +22,7 @@ logs=$(mktemp -d)
 jobs=(
     "legacy50-gpu|compare --model legacy_seresnet50 --size 32 --kernel-family gpu"
     "seresnet18-gpu|compare --model seresnet18 --size 32 --kernel-family gpu"
-    "seresnet18-gpu-fp16|compare --model seresnet18 --size 32 --kernel-family gpu --precision fp16"
+    "seresnet18-gpu-fp16|compare --model seresnet18 --size 32 --kernel-family gpu --precision fp16 --fp32-layers layer2.0.conv1,layer3.1.conv2"
     # Oclgrind allows 115 MiB: Winograd's transformed weights make SE-ResNet-50 176 MiB, so this
     # run keeps the direct kernels; seresnet18-cpu and the self-check run Winograd.
     "legacy50-cpu|compare --model legacy_seresnet50 --size 32 --kernel-family cpu --no-winograd"

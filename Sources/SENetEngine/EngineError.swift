@@ -32,6 +32,12 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case weightOutOfHalfRange(tensor: String, largest: Float, count: Int)
     /// Half arithmetic was asked for on a device without cl_khr_fp16.
     case halfArithmeticUnsupported(device: String)
+    /// `--auto-precision` or `--fp32-layers` without an fp16 plan on a device.
+    case autoPrecisionNeedsHalf
+    /// The mixed-precision search kept `kept` layers in fp32 and the logits still missed.
+    case autoPrecisionFailed(kept: Int, logitsError: Float, tolerance: Float)
+    /// An `--fp32-layers` entry that matches no op.
+    case unmatchedFP32Layer(pattern: String)
 
     public var description: String {
         switch self {
@@ -70,6 +76,13 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
                 "tensor \(tensor) has \(count) values outside the fp16 range (largest magnitude \(largest), fp16 stops at 65504)"
         case .halfArithmeticUnsupported(let device):
             return "device \(device) has no fp16 arithmetic (no cl_khr_fp16 or an empty CL_DEVICE_HALF_FP_CONFIG)"
+        case .autoPrecisionNeedsHalf:
+            return "mixed precision keeps layers of an fp16 plan in fp32, so it needs --precision fp16 and an OpenCL device"
+        case .autoPrecisionFailed(let kept, let error, let tolerance):
+            return "mixed precision kept \(kept) layers in fp32 and the logits still differ from the fp32 reference by "
+                + String(format: "%.2e relative (bound %.1e)", error, tolerance)
+        case .unmatchedFP32Layer(let pattern):
+            return "--fp32-layers '\(pattern)' matches no layer"
         }
     }
 }

@@ -10,7 +10,7 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Run a device and the CPU reference on the same input and compare every layer.",
         discussion:
-            "Exits 1 when the logits or the probabilities differ by more than --tolerance (relative to the largest reference value) and names the first layer over it. With --precision fp16 the device stores half and the reference stays fp32; the default tolerance is then 2e-2 (see docs/PRECISION.md)."
+            "Exits 1 when the logits or the probabilities differ by more than --tolerance (relative to the largest reference value) and names the first layer over it. With --precision fp16 the device stores half and the reference stays fp32; the default tolerance is then 2e-2 (see docs/PRECISION.md). --auto-precision first finds the layers to keep in fp32 (calibrated on this input unless --calibration names another)."
     )
 
     @OptionGroup var engineOptions: EngineOptions
@@ -41,6 +41,8 @@ struct CompareCommand: ParsableCommand {
         let probabilitiesRelativeError: Float
         let firstDivergingLayer: String?
         let passed: Bool
+        /// Layers an fp16 plan kept in fp32, with why (--fp32-layers, --auto-precision).
+        let fp32Layers: [ExecutionPlan.FP32Layer]
         let layers: [Layer]
     }
 
@@ -60,10 +62,11 @@ struct CompareCommand: ParsableCommand {
             for index in indices {
                 var options = engineOptions
                 options.device = index
-                let plan = try options.engine(for: model).plan(for: input.shape)
+                let engine = try options.engine(for: model, calibration: input, tolerance: tolerance)
+                let plan = try engine.plan(for: input.shape)
                 let result = try LayerComparison(plan: plan, input: input, tolerance: tolerance ?? plan.precision.tolerance)
-                summaries.append(summary(result))
-                if !json && !allDevices { printTable(result) }
+                summaries.append(summary(result, fp32Layers: plan.fp32Layers))
+                if !json && !allDevices { printTable(result, fp32Layers: plan.fp32Layers) }
             }
         } catch { throw SENetGPUCommand.fail(error) }
 
@@ -81,12 +84,12 @@ struct CompareCommand: ParsableCommand {
         if summaries.contains(where: { !$0.passed }) { throw ExitCode.failure }
     }
 
-    private func summary(_ result: LayerComparison) -> Summary {
+    private func summary(_ result: LayerComparison, fp32Layers: [ExecutionPlan.FP32Layer]) -> Summary {
         Summary(
             device: result.deviceName, precision: result.precision.rawValue, tolerance: result.tolerance,
             top1Agreement: result.top1Agreement, images: result.images, logitsRelativeError: result.logits.relativeError,
             probabilitiesRelativeError: result.probabilities.relativeError,
-            firstDivergingLayer: result.firstDiverging?.name, passed: result.passed,
+            firstDivergingLayer: result.firstDiverging?.name, passed: result.passed, fp32Layers: fp32Layers,
             layers: result.rows.map {
                 .init(
                     name: $0.name, kind: $0.kind.rawValue, onDevice: $0.onDevice,
@@ -95,10 +98,12 @@ struct CompareCommand: ParsableCommand {
             })
     }
 
-    private func printTable(_ result: LayerComparison) {
+    private func printTable(_ result: LayerComparison, fp32Layers: [ExecutionPlan.FP32Layer]) {
+        let mixed = fp32Layers.isEmpty ? "" : ", \(fp32Layers.count) layers kept in fp32"
         print(
-            "compare \(result.deviceName) (\(result.precision)) against the fp32 CPU reference, tolerance \(result.tolerance) relative"
+            "compare \(result.deviceName) (\(result.precision)\(mixed)) against the fp32 CPU reference, tolerance \(result.tolerance) relative"
         )
+        for layer in fp32Layers { print("  fp32 \(layer.name): \(layer.reason)") }
         // ONNX node names run long (`/layer1/layer1.0/se/fc1/Conv`): the column fits the longest.
         let width = max(26, (result.rows.map(\.name.count).max() ?? 0) + 2)
         print("layer".padding(toLength: width, withPad: " ", startingAt: 0) + "kind            where   max abs err   rel err")

@@ -54,6 +54,8 @@ struct EngineOptions: ParsableArguments {
 
     @OptionGroup var kernelOptions: KernelOptions
 
+    @OptionGroup var mixedPrecision: MixedPrecisionOptions
+
     /// `--kernel-family` as the library's choice; nil for auto.
     var family: KernelFamily? { kernelFamily.family }
 
@@ -66,6 +68,13 @@ struct EngineOptions: ParsableArguments {
         }
         if precision == .fp16 && device == "cpu" {
             throw CLIError.invalidOption("the CPU reference computes in fp32 only; --precision fp16 needs an OpenCL device")
+        }
+        if precision != .fp16 && (mixedPrecision.autoPrecision || mixedPrecision.fp32Layers != nil) {
+            throw CLIError.invalidOption(
+                "--auto-precision and --fp32-layers keep layers of an fp16 plan in fp32; add --precision fp16")
+        }
+        if !mixedPrecision.autoPrecision && (mixedPrecision.savePrecision != nil || mixedPrecision.calibration != nil) {
+            throw CLIError.invalidOption("--save-precision and --calibration belong to --auto-precision; add it")
         }
     }
 
@@ -127,21 +136,31 @@ struct EngineOptions: ParsableArguments {
     }
 
     /// One engine per device of `--device` (each with its own weights and plans), named by index.
-    func engines(for model: SEResNet) throws -> [(name: String, engine: InferenceEngine)] {
+    func engines(for model: SEResNet, calibration: Tensor? = nil) throws -> [(name: String, engine: InferenceEngine)] {
         guard let indices = try deviceIndices() else { return [("cpu", try engine(for: model))] }
         var copy = self
         return try indices.map { index in
             copy.device = "\(index)"
-            return ("\(index)", try copy.engine(for: model))
+            return ("\(index)", try copy.engine(for: model, calibration: calibration))
         }
     }
 
-    func engine(for model: SEResNet, profiling: Bool = false) throws -> InferenceEngine {
+    /// The engine of `--device`; with `--auto-precision`, the one that keeps the layers found on
+    /// `--calibration`, else on `calibration` (the command's input), else on a synthetic image.
+    func engine(for model: SEResNet, profiling: Bool = false, calibration: Tensor? = nil, tolerance: Float? = nil) throws
+        -> InferenceEngine
+    {
         try checkPrecision()
         var options = planOptions
         options.profile = profiling
+        options.fp32Layers = try mixedPrecision.namedLayers()
         let engine = InferenceEngine(model: model, runtime: try openRuntime(profiling: profiling), options: options)
         for warning in engine.tuningWarnings { printErr("senet-gpu: warning: \(warning)") }
-        return engine
+        guard mixedPrecision.autoPrecision else { return engine }
+        let fallback = calibration ?? SyntheticWeights.input(shape: [1, 3, 224, 224], seed: ModelOptions.syntheticSeed)
+        return try mixedPrecision.searched(
+            engine, calibration: try mixedPrecision.calibrationInput(fallback: fallback),
+            tolerance: tolerance ?? Precision.fp16.tolerance
+        ).0
     }
 }

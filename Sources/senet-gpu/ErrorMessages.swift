@@ -72,8 +72,12 @@ enum ErrorMessages {
                 + "(\(kinds.joined(separator: ", "))) or a pattern like layer4* or *.se*"
         case .unknownLayer: return "\(text); see `senet-gpu plan` for the layer names"
         case .invalidLaunch: return "\(text); report it with the output of `senet-gpu devices --json`"
-        case .weightOutOfHalfRange: return "\(text); run this model with --precision fp32"
+        case .weightOutOfHalfRange:
+            return "\(text); run this model with --precision fp32, or add --auto-precision to keep that layer in fp32"
         case .halfArithmeticUnsupported: return "\(text); use --arithmetic fp32 (fp16 storage still works) or --arithmetic auto"
+        case .autoPrecisionNeedsHalf: return "\(text); add --precision fp16 and --device N"
+        case .autoPrecisionFailed: return "\(text); run this model with --precision fp32, or raise --tolerance"
+        case .unmatchedFP32Layer: return "\(text); use a layer name from `senet-gpu plan`, a kind, or a pattern like layer4*"
         case .noOpenCLPlatform, .kernelBuildFailed, .inputShapeMismatch: return text
         }
     }

@@ -74,7 +74,7 @@ struct InferCommand: ParsableCommand {
             }
             let input = try modelOptions.loadInput()
             if trace != nil, try engineOptions.deviceIndices() == nil { throw TraceFile.needsDevice }
-            var engine = try engineOptions.engine(for: model, profiling: trace != nil)
+            var engine = try engineOptions.engine(for: model, profiling: trace != nil, calibration: input)
             let loaded = Date()
             let plan = try engineOptions.plan(&engine, shape: input.shape)
             let planned = Date()
@@ -138,7 +138,8 @@ struct InferCommand: ParsableCommand {
         guard bad > 0 else { return }
         let hint =
             precision == .fp16
-            ? "a feature map probably overflowed fp16 (65504); find the layer with `senet-gpu compare --precision fp16`, or run with --precision fp32"
+            ? "a feature map probably overflowed fp16 (65504); find the layer with `senet-gpu compare --precision fp16`, "
+                + "keep it in fp32 with --auto-precision, or run with --precision fp32"
             : "check the weights (NaN or infinite values) with `senet-gpu compare`"
         printErr("senet-gpu: warning: \(bad) of \(logits.count) logits are not finite; \(hint)")
     }

@@ -24,7 +24,7 @@ struct PlanCommand: ParsableCommand {
         do {
             let (model, _) = try modelOptions.loadModel()
             let input = try modelOptions.loadInput()
-            plan = try engineOptions.engine(for: model).plan(for: input.shape)
+            plan = try engineOptions.engine(for: model, calibration: input).plan(for: input.shape)
         } catch { throw SENetGPUCommand.fail(error) }
         if json {
             try printJSON(plan.report)

@@ -115,8 +115,13 @@ final class PrecisionCLITests: XCTestCase {
         try SafeTensorsWriter.write(floats, metadata: ["family": "timm"], to: path)
         try assertOneLineError(
             ["infer", "--device", "0", "--precision", "fp16", "--weights", path, "--size", "64"],
-            "tensor fc.weight has 1 values outside the fp16 range (largest magnitude 100000.0, fp16 stops at 65504); run this model with --precision fp32"
+            "tensor fc.weight has 1 values outside the fp16 range (largest magnitude 100000.0, fp16 stops at 65504); run this model with --precision fp32, or add --auto-precision to keep that layer in fp32"
         )
+        // As the hint says: --auto-precision keeps the classifier's weights in fp32 and runs.
+        let auto = try runCLI(
+            ["plan", "--device", "0", "--precision", "fp16", "--auto-precision", "--weights", path, "--size", "64"])
+        XCTAssertEqual(auto.status, 0, auto.stderr)
+        XCTAssertTrue(auto.stdout.contains("classifier: its weights reach 1e+05, past half's largest 65504"), auto.stdout)
     }
 
     func testOverflowingFeatureMapsInHalfAreWarnedAbout() throws {

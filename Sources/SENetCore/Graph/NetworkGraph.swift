@@ -58,6 +58,18 @@ public struct NetworkGraph: Sendable {
 
     private func named(_ canonical: String) -> String { layerNames[canonical] ?? canonical }
 
+    /// Appends `value` (a plan's inserted casts); returns its id.
+    mutating func appendValue(_ value: ValueInfo) -> Int {
+        values.append(value)
+        return values.count - 1
+    }
+
+    /// Stores value `value` as `element`.
+    mutating func store(_ value: Int, as element: ElementType) { values[value].elementType = element }
+
+    /// Replaces the nodes with `nodes`, the same ones in order with inserted ones between.
+    mutating func replaceNodes(_ nodes: [GraphNode]) { self.nodes = nodes }
+
     private mutating func addValue(_ name: String, _ shape: [Int]) -> Int {
         values.append(ValueInfo(name: name, shape: shape))
         return values.count - 1

@@ -34,4 +34,13 @@ public struct LoweringContext {
     }
 
     public var device: CLDevice { runtime.device }
+
+    /// This context for a layer stored in `precision` (a mixed plan's fp32-kept layers).
+    func storing(_ precision: Precision) -> LoweringContext {
+        precision == self.precision
+            ? self
+            : LoweringContext(
+                runtime: runtime, family: family, tuning: tuning, precision: precision,
+                arithmetic: precision == .fp32 ? .auto : arithmetic, winograd: winograd)
+    }
 }

@@ -40,6 +40,10 @@ extension ExecutionPlan {
                 "convolution tiles: \(tunedConvolutions) of \(convolutions) layers tuned for this device"
                     + (tunedConvolutions == 0 ? " (defaults)" : ""))
         }
+        if !fp32Layers.isEmpty {
+            lines.append("kept in fp32 (\(fp32Layers.count), casts inserted where they meet fp16 layers):")
+            lines += fp32Layers.map { "  \($0.name): \($0.reason)" }
+        }
         // Never silent: every substitution the plan made, with its reason.
         let substitutions = self.substitutions
         if !substitutions.isEmpty {
@@ -72,8 +76,9 @@ extension ExecutionPlan {
     /// `fp32`, or fp16 with what is half and what is not.
     public var precisionDescription: String {
         guard precision == .fp16 else { return "fp32" }
+        let kept = fp32Layers.isEmpty ? "" : ", \(fp32Layers.count) layers kept in fp32"
         return "fp16 storage (feature maps and weight matrices; biases, per-channel values and sums fp32), "
-            + "half arithmetic in \(halfArithmeticConvolutions) of \(convolutions) convolutions"
+            + "half arithmetic in \(halfArithmeticConvolutions) of \(convolutions) convolutions\(kept)"
     }
 
     /// Ops that run on the CPU although a device was chosen, with the reason: the log of fallbacks.

@@ -34,6 +34,8 @@ extension ExecutionPlan {
         public let inputShape: [Int]
         public let precision: String
         public let kernelFamily: String?
+        /// The layers an fp16 plan keeps in fp32, with why.
+        public let fp32Layers: [FP32Layer]
         public let ops: [Op]
         public let convolutions: Int
         public let tunedConvolutions: Int
@@ -61,7 +63,8 @@ extension ExecutionPlan {
         }
         return Report(
             device: deviceName, inputShape: inputShape, precision: precision.rawValue, kernelFamily: kernelFamily?.rawValue,
-            ops: ops, convolutions: convolutions, tunedConvolutions: tunedConvolutions, activationBytes: activationBytes,
+            fp32Layers: fp32Layers, ops: ops, convolutions: convolutions, tunedConvolutions: tunedConvolutions,
+            activationBytes: activationBytes,
             weightBytes: weightBytes, scratchBytes: scratchBytes, kernelSourceSubstitutions: kernelSourceSubstitutions)
     }
 }

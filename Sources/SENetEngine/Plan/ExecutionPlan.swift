@@ -118,6 +118,13 @@ public final class ExecutionPlan: @unchecked Sendable {
     public let kernelFamily: KernelFamily?
     /// How the plan stores feature maps and weights (fp32 on the CPU reference).
     public let precision: Precision
+    /// A layer an fp16 plan keeps in fp32, and why.
+    public struct FP32Layer: Sendable, Equatable, Codable {
+        public let name: String
+        public let reason: String
+    }
+    /// The layers this fp16 plan keeps in fp32, in graph order (empty in fp32 plans).
+    public let fp32Layers: [FP32Layer]
     /// Device convolutions that multiply in half (fp16 plans with half arithmetic).
     public let halfArithmeticConvolutions: Int
     /// Kernel files that were missing from the `--kernels` folder, so their embedded sources
@@ -150,14 +157,20 @@ public final class ExecutionPlan: @unchecked Sendable {
         tuning: TuningTable? = nil
     ) throws {
         try options.validate(fp32Graph)
-        precondition(weights == nil || weights!.precision == options.precision, "device weights in another precision")
         if let runtime, options.precision == .fp16, options.arithmetic == .fp16, !runtime.device.supportsFP16 {
             throw EngineError.halfArithmeticUnsupported(device: runtime.device.description)
         }
-        let graph = runtime != nil ? fp32Graph.storingFeatureMaps(as: options.precision.storage) : fp32Graph
-        self.graph = graph
         let precision = runtime != nil ? options.precision : Precision.fp32
         self.precision = precision
+        // A mixed plan: the kept layers with why, in graph order.
+        let kept =
+            precision == .fp16
+            ? fp32Graph.nodes.compactMap { node in options.fp32Reason(name: node.name, kind: node.kind).map { (node.name, $0) } }
+            : []
+        fp32Layers = kept.map { FP32Layer(name: $0.0, reason: $0.1) }
+        let graph =
+            precision == .fp16 ? fp32Graph.storingFeatureMapsAsHalf(keepingFP32: Set(kept.map(\.0))) : fp32Graph
+        self.graph = graph
         self.runtime = runtime
         self.options = options
         deviceName = runtime?.device.description
@@ -168,23 +181,27 @@ public final class ExecutionPlan: @unchecked Sendable {
         let onDevice = reasons.map { $0 == nil }
         steps = Self.schedule(graph, onDevice: onDevice, perturb: options.perturbLayer)
         perturbedValues = Set(steps.compactMap { if case .perturb(let value) = $0 { return value } else { return nil } })
-        let context = runtime.map {
-            LoweringContext(
-                runtime: $0, family: family, tuning: tuning, precision: options.precision, arithmetic: options.arithmetic,
-                winograd: options.winograd)
-        }
+        let context = runtime.map { Self.loweringContext(runtime: $0, options: options, tuning: tuning) }
         let lowered = graph.nodes.indices.filter { onDevice[$0] }.map { ($0, graph.nodes[$0].op as! any DeviceLowerable) }
+        // Each op's context: the kept layers' in fp32.
+        let keptNames = Set(kept.map(\.0))
+        let contexts = context.map { context in
+            Dictionary(
+                uniqueKeysWithValues: lowered.map { index, op in
+                    (index, keptNames.contains(op.name) ? context.storing(.fp32) : context)
+                })
+        }
         halfArithmeticConvolutions =
-            context.map { context in
-                lowered.filter { _, op in
-                    (op as? Conv2d)?.usesHalfArithmetic(context) ?? false
+            contexts.map { contexts in
+                lowered.filter { index, op in
+                    (op as? Conv2d)?.usesHalfArithmetic(contexts[index]!) ?? false
                 }.count
             } ?? 0
         // Scratch (im2col columns, split-K partial sums) lives in the arena too, for its op's step.
         var scratchByOp: [Int: Int] = [:]
-        if let context {
+        if let contexts {
             for (index, op) in lowered {
-                let bytes = op.scratchBytes(output: graph.values[graph.nodes[index].output], context: context)
+                let bytes = op.scratchBytes(output: graph.values[graph.nodes[index].output], context: contexts[index]!)
                 if bytes > 0 { scratchByOp[index] = bytes }
             }
         }
@@ -196,8 +213,8 @@ public final class ExecutionPlan: @unchecked Sendable {
         var ops: [Int: DeviceOp] = [:]
         var weightBytes = 0
         kernelFamily = family
-        if let runtime, let weights, let context {
-            weightBytes = DeviceModel.bytes(of: lowered.map(\.1), context: context)
+        if let runtime, let weights, let contexts {
+            weightBytes = DeviceModel.bytes(of: lowered.map { ($1, contexts[$0]!) })
             try Self.checkFits(
                 device: runtime.device, buffers: [arena.byteCount], weights: weightBytes,
                 batch: graph.values[graph.input].shape[0], limit: options.memoryLimitBytes)
@@ -213,6 +230,7 @@ public final class ExecutionPlan: @unchecked Sendable {
             }
             for (index, op) in lowered {
                 let node = graph.nodes[index]
+                let context = contexts[index]!
                 ops[index] = try op.makeDeviceOp(
                     DeviceBinding(
                         context: context, inputValues: node.inputs.map { graph.values[$0] },
@@ -226,14 +244,15 @@ public final class ExecutionPlan: @unchecked Sendable {
         deviceOps = ops
         // What each convolution's op was built with; tuned only when that is the table's entry.
         convolutionChoices =
-            context.map { context in
+            contexts.map { contexts in
                 lowered.compactMap { index, op in
                     guard let conv = op as? Conv2d, let built = ops[index], let ran = built.convolutionTiling else { return nil }
+                    let context = contexts[index]!
                     let chosen = conv.algorithmChoice(context)
                     return ConvolutionChoice(
                         name: graph.nodes[index].name, algorithm: chosen.algorithm.name, tiling: ran,
                         tuned: chosen.tuned != nil && ran == chosen.tiling, tunedAtBatch: chosen.tuned?.otherBatch,
-                        splitK: built.splitK, precision: options.precision,
+                        splitK: built.splitK, precision: context.precision,
                         substitutions: chosen.substitutions + built.substitutions, passedOver: chosen.passedOver)
                 }
             } ?? []
@@ -248,6 +267,13 @@ public final class ExecutionPlan: @unchecked Sendable {
                 name: node.name, kind: node.kind, onDevice: onDevice[index], reason: reasons[index],
                 output: graph.values[node.output], arenaOffset: arena.offsets[node.output])
         }
+    }
+
+    /// The context device ops of a plan with `options` are lowered in.
+    static func loweringContext(runtime: DeviceRuntime, options: PlanOptions, tuning: TuningTable?) -> LoweringContext {
+        LoweringContext(
+            runtime: runtime, family: options.kernelFamily ?? KernelFamily.forDevice(runtime.device), tuning: tuning,
+            precision: options.precision, arithmetic: options.arithmetic, winograd: options.winograd)
     }
 
     /// Why `node` cannot or must not run on the device; nil when it runs there.

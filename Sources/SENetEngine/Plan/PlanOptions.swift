@@ -22,6 +22,10 @@ public struct PlanOptions: Sendable, Equatable {
     public var arithmetic: Arithmetic = .auto
     /// Whether 3×3 stride-1 convolutions may run as Winograd (`--no-winograd`: the direct kernels).
     public var winograd = true
+    /// In an fp16 plan, the layers kept in fp32 (names, kinds or `*` patterns, as `cpuOps`),
+    /// each with why (`--fp32-layers`, or what `--auto-precision` measured). The plan inserts
+    /// casts where they meet fp16 layers.
+    public var fp32Layers: [String: String] = [:]
 
     public init(cpuOps: [String] = [], perturbLayer: String? = nil, failLayer: String? = nil, profile: Bool = false) {
         self.cpuOps = cpuOps
@@ -38,6 +42,10 @@ public struct PlanOptions: Sendable, Equatable {
     /// Throws for `cpuOps` entries that match nothing, so a typo is not silently ignored, and for
     /// debug hooks naming a layer that does not exist.
     func validate(_ graph: NetworkGraph) throws {
+        for pattern in fp32Layers.keys.sorted()
+        where !graph.nodes.contains(where: { Self.matches(pattern, name: $0.name, kind: $0.kind) }) {
+            throw EngineError.unmatchedFP32Layer(pattern: pattern)
+        }
         for pattern in cpuOps where !graph.nodes.contains(where: { Self.matches(pattern, name: $0.name, kind: $0.kind) }) {
             var kinds: [String] = []
             for node in graph.nodes where !kinds.contains(node.kind.rawValue) { kinds.append(node.kind.rawValue) }
@@ -46,6 +54,11 @@ public struct PlanOptions: Sendable, Equatable {
         for layer in [failLayer, perturbLayer].compactMap({ $0 }) where graph.node(named: layer) == nil {
             throw EngineError.unknownLayer(name: layer)
         }
+    }
+
+    /// Why `fp32Layers` keeps this op in fp32; nil when it does not.
+    func fp32Reason(name: String, kind: OpKind) -> String? {
+        fp32Layers.keys.sorted().first { Self.matches($0, name: name, kind: kind) }.map { fp32Layers[$0]! }
     }
 
     /// A name, a kind, or a pattern where `*` stands for any run of characters.

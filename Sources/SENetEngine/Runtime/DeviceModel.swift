@@ -9,11 +9,13 @@ import SENetCore
 ///
 /// In fp16 the weight matrices (every parameter of rank 2 or more) are stored as half, after
 /// BatchNorm folding, and a tensor with values past half's range is an error naming it;
-/// biases stay fp32.
+/// biases stay fp32. Each upload takes the precision of the context it is lowered in, so a
+/// mixed-precision plan's fp32-kept layers get fp32 weights beside the others' half ones.
 ///
 /// Thread-safe: uploads happen under a lock.
 public final class DeviceModel: @unchecked Sendable {
     public let runtime: DeviceRuntime
+    /// The engine's precision (a mixed plan's kept layers upload fp32 beside it).
     public let precision: Precision
     /// Layer name → the weight file's tensor name, for error messages (`SEResNet.weightNames`).
     let tensorNames: [String: String]
@@ -35,9 +37,10 @@ public final class DeviceModel: @unchecked Sendable {
     struct Key: Hashable {
         let layer: String
         let layout: String
+        let precision: Precision
 
         init(_ op: any DeviceLowerable, _ context: LoweringContext) {
-            (layer, layout) = (op.name, op.parameterLayout(context))
+            (layer, layout, precision) = (op.name, op.parameterLayout(context), context.precision)
         }
     }
 
@@ -49,7 +52,7 @@ public final class DeviceModel: @unchecked Sendable {
             let key = Key(op, context)
             if let cached = buffers[key] { return cached }
             let tensors = op.deviceParameters(context)
-            let elements = tensors.map { Self.element(of: $0, precision) }
+            let elements = tensors.map { Self.element(of: $0, context.precision) }
             for (tensor, element) in zip(tensors, elements) where element == .float16 {
                 try Self.checkHalfRange(tensor, name: tensorNames[op.name] ?? "\(op.name).weight")
             }
@@ -87,8 +90,14 @@ public final class DeviceModel: @unchecked Sendable {
     /// Bytes the weights of `ops` take on the device as lowered in `context` (uploaded or not),
     /// as packed (for `oc64`, output channels padded to whole blocks of 64).
     static func bytes(of ops: [any DeviceLowerable], context: LoweringContext) -> Int {
+        bytes(of: ops.map { ($0, context) })
+    }
+
+    /// Bytes the weights take, each op lowered in its own context.
+    static func bytes(of lowered: [(op: any DeviceLowerable, context: LoweringContext)]) -> Int {
         var seen = Set<Key>()
-        return ops.reduce(0) { total, op in
+        return lowered.reduce(0) { total, item in
+            let (op, context) = item
             guard seen.insert(Key(op, context)).inserted else { return total }
             return total
                 + op.deviceParameterShapes(context).reduce(0) {
