@@ -20,6 +20,7 @@ if [[ "${1:-}" == "--quick" ]]; then
 fi
 scripts/install-deps.sh
 scripts/install-test-python.sh
+scripts/install-test-browser.sh
 swift format lint --strict --recursive Sources Tests Plugins Package.swift
 # The benchmark script's round and ratio arithmetic (standard library only).
 python3 bench/test_peers.py

@@ -26,6 +26,12 @@ struct CompareCommand: ParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Option(
+        help:
+            "Also write a static HTML page that charts each layer's error against the tolerance (written whether or not the comparison passes)."
+    )
+    var report: String?
+
     struct Summary: Encodable {
         struct Layer: Encodable {
             let name, kind: String
@@ -67,6 +73,9 @@ struct CompareCommand: ParsableCommand {
                 let result = try LayerComparison(plan: plan, input: input, tolerance: tolerance ?? plan.precision.tolerance)
                 summaries.append(summary(result, fp32Layers: plan.fp32Layers))
                 if !json && !allDevices { printTable(result, fp32Layers: plan.fp32Layers) }
+            }
+            if let report {
+                try ComparisonReport.html(summaries).write(toFile: report, atomically: true, encoding: .utf8)
             }
         } catch { throw SENetGPUCommand.fail(error) }
 
