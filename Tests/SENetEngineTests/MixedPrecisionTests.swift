@@ -23,13 +23,13 @@ final class MixedPrecisionTests: XCTestCase {
     }
 
     /// Plain fp16 fails on the overflow fixture; the search keeps exactly the overflowing layer
-    /// and its reader in fp32, and that plan passes, in both kernel families.
+    /// and its reader in fp32, and that plan passes, on every device in both kernel families.
     func testSearchKeepsExactlyTheOverflowingLayerAndItsReader() throws {
         let model = try overflowModel()
         let input = SyntheticWeights.input(shape: [2, 3, 64, 64], seed: 31)
         let reference = try Reference.forward(model, input: input)
-        for family in KernelFamily.allCases {
-            let engine = InferenceEngine(model: model, runtime: try openTestDevice(), options: fp16Options(family: family))
+        try forEachDeviceAndFamily { runtime, family in
+            let engine = InferenceEngine(model: model, runtime: runtime, options: fp16Options(family: family))
             let plain = Comparison(actual: try engine.run(input).logits, expected: reference)
             XCTAssertFalse(plain.passes(tolerance: Precision.fp16.tolerance), "plain fp16 must fail: \(plain)")
 
@@ -40,16 +40,17 @@ final class MixedPrecisionTests: XCTestCase {
             XCTAssertEqual(search.rounds, 1, "the overflow rule alone suffices")
             XCTAssertTrue(search.mixed.passed)
             guard case .logitsRelativeError(let plainError) = search.plainFP16 else { return XCTFail("plain fp16 ran") }
+            let device = runtime.device.description
             XCTAssertFalse(plainError <= Precision.fp16.tolerance)
 
             // The same choice as plan options, on another input: within fp16's bound.
             var options = fp16Options(family: family)
             options.fp32Layers = Dictionary(uniqueKeysWithValues: search.fp32Layers.map { ($0.name, $0.reason) })
-            let mixed = InferenceEngine(model: model, runtime: try openTestDevice(), options: options)
+            let mixed = InferenceEngine(model: model, runtime: runtime, options: options)
             let other = SyntheticWeights.input(shape: [1, 3, 64, 64], seed: 32)
             let error = Comparison(actual: try mixed.run(other).logits, expected: try Reference.forward(model, input: other))
-            XCTAssertTrue(error.passes(tolerance: Precision.fp16.tolerance), "\(family): \(error)")
-            print("overflow fixture, \(family): plain fp16 \(plainError), mixed \(error.relativeError)")
+            XCTAssertTrue(error.passes(tolerance: Precision.fp16.tolerance), "\(device) \(family): \(error)")
+            print("overflow fixture, \(device) \(family): plain fp16 \(plainError), mixed \(error.relativeError)")
         }
     }
 
