@@ -106,8 +106,8 @@ final class MixedPrecisionTests: XCTestCase {
         }
     }
 
-    /// Rule 3 alone: at a bound plain fp16 misses on an ordinary network, the search keeps
-    /// layers round by round until the logits pass, or says it could not.
+    /// Rule 3 alone: at a bound plain fp16 misses on an ordinary network, the search keeps the
+    /// layers that add the most error round by round until the logits pass, or says it could not.
     func testSearchByErrorKeepsLayersUntilTheLogitsPass() throws {
         let fixture = try ModelFixture.load("legacy18_67x83")
         let model = try SyntheticWeights.model(fixture.architecture, seed: fixture.weightSeed)
@@ -119,8 +119,8 @@ final class MixedPrecisionTests: XCTestCase {
             let search = try MixedPrecisionSearch(engine: engine, calibration: input, tolerance: bound, maxRounds: 40)
             XCTAssertTrue(search.mixed.passed)
             XCTAssertLessThanOrEqual(search.mixed.logits.relativeError, bound)
-            XCTAssertEqual(search.fp32Layers.count, search.rounds - 1, "one layer kept per failing round")
-            XCTAssertTrue(search.fp32Layers.allSatisfy { $0.reason.contains("differs from the fp32 reference") })
+            XCTAssertGreaterThanOrEqual(search.fp32Layers.count, search.rounds - 1, "at least one layer kept per failing round")
+            XCTAssertTrue(search.fp32Layers.allSatisfy { $0.reason.contains("relative error of its own") })
             print("bound \(bound): kept \(search.fp32Layers.map(\.name)) in \(search.rounds) rounds")
         } catch EngineError.autoPrecisionFailed(let kept, let error, let tolerance) {
             XCTAssertEqual(kept, 39)

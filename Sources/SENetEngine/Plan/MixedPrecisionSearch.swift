@@ -9,9 +9,10 @@ import SENetCore
 /// 2. a feature map whose fp32 reference reaches half of 65504 on the calibration inputs
 ///    (headroom for inputs the calibration did not see) is never stored as half: its producer
 ///    and every reader run in fp32;
-/// 3. then, round by round, the plan is compared layer by layer with the reference and the first
-///    layer over the tolerance (or, when none is but the logits are, the worst) is kept in fp32,
-///    until the logits pass or `maxRounds` is spent.
+/// 3. then, while the logits miss the bound, each layer's own error is measured (its device
+///    output against the reference op on the device's own inputs): every layer over the bound is
+///    kept in fp32, or when none is, the one that adds the most, until the logits pass or
+///    `maxRounds` is spent.
 public struct MixedPrecisionSearch: Sendable {
     /// The layers kept in fp32, in graph order, each with why.
     public let fp32Layers: [ExecutionPlan.FP32Layer]
@@ -44,9 +45,10 @@ public struct MixedPrecisionSearch: Sendable {
             options.fp32Layers = named.merging(kept) { mine, _ in mine }
             return try ExecutionPlan(graph: graph, runtime: runtime, weights: weights, options: options, tuning: engine.tuning)
         }
+        var plain: LayerComparison?
         do {
-            let plain = try LayerComparison(plan: try plan([:]), input: calibration, tolerance: tolerance)
-            plainFP16 = .logitsRelativeError(plain.logits.relativeError)
+            plain = try LayerComparison(plan: try plan([:]), input: calibration, tolerance: tolerance)
+            plainFP16 = .logitsRelativeError(plain!.logits.relativeError)
         } catch let error as EngineError {
             plainFP16 = .failed(error.description)
         }
@@ -59,16 +61,23 @@ public struct MixedPrecisionSearch: Sendable {
         var comparison: LayerComparison
         while true {
             rounds += 1
-            comparison = try LayerComparison(plan: try plan(kept), input: calibration, tolerance: tolerance)
+            let current = try plan(kept)
+            // With nothing kept the plan is plain fp16's, compared already.
+            comparison =
+                try kept.isEmpty
+                ? plain ?? LayerComparison(plan: current, input: calibration, tolerance: tolerance)
+                : LayerComparison(plan: current, input: calibration, tolerance: tolerance)
             if comparison.passed { break }
-            guard rounds < maxRounds, let worst = Self.culprit(comparison, kept: kept) else {
+            let culprits = Self.culprits(try Self.ownErrors(current, calibration: calibration), kept: kept, tolerance: tolerance)
+            guard rounds < maxRounds, !culprits.isEmpty else {
                 throw EngineError.autoPrecisionFailed(
                     kept: kept.count, logitsError: comparison.logits.relativeError, tolerance: tolerance)
             }
-            kept[worst.name] = String(
-                format:
-                    "in fp16 its output differs from the fp32 reference by %.2e relative on the calibration inputs (bound %.1e)",
-                worst.comparison.relativeError, tolerance)
+            for (name, own) in culprits {
+                kept[name] = String(
+                    format: "in fp16 it adds %.2e relative error of its own on the calibration inputs (bound %.1e)", own,
+                    tolerance)
+            }
         }
         let order = Dictionary(uniqueKeysWithValues: graph.nodes.enumerated().map { ($1.name, $0) })
         fp32Layers = kept.sorted { order[$0.key]! < order[$1.key]! }.map { .init(name: $0.key, reason: $0.value) }
@@ -76,12 +85,29 @@ public struct MixedPrecisionSearch: Sendable {
         self.rounds = rounds
     }
 
-    /// The layer to keep next: the first over the tolerance, else the one with the largest error;
-    /// nil when every candidate is kept already. Casts and CPU ops are never candidates.
-    static func culprit(_ comparison: LayerComparison, kept: [String: String]) -> LayerComparison.Row? {
-        let candidates = comparison.rows.filter { $0.onDevice && $0.kind != Cast.kind && kept[$0.name] == nil }
-        return candidates.first { !$0.comparison.passes(tolerance: comparison.tolerance) }
-            ?? candidates.max { $0.comparison.relativeError < $1.comparison.relativeError }
+    /// Rule 3's choice: every layer whose own error passes the bound, else the one that adds the
+    /// most; empty when every candidate is kept already.
+    static func culprits(_ own: [(name: String, error: Float)], kept: [String: String], tolerance: Float) -> [(String, Float)] {
+        let candidates = own.filter { kept[$0.name] == nil }
+        let over = candidates.filter { !($0.error <= tolerance) }
+        if !over.isEmpty { return over.map { ($0.name, $0.error) } }
+        return candidates.max { $0.error < $1.error }.map { [($0.name, $0.error)] } ?? []
+    }
+
+    /// Each device layer's own error, in graph order: its device output against the reference
+    /// op run on the device's own inputs (read back as fp32), so what earlier layers did is not
+    /// counted again. Casts and CPU ops are left out.
+    static func ownErrors(_ plan: ExecutionPlan, calibration: Tensor) throws -> [(name: String, error: Float)] {
+        var outputs: [Int: Tensor] = [plan.graph.input: calibration]
+        _ = try plan.run(calibration) { node, tensor in outputs[node.output] = tensor }
+        let onDevice = Set(plan.placements.filter(\.onDevice).map(\.name))
+        return plan.graph.nodes.compactMap { node in
+            guard onDevice.contains(node.name), node.kind != Cast.kind, let actual = outputs[node.output],
+                let inputs = Optional(node.inputs.compactMap { outputs[$0] }), inputs.count == node.inputs.count
+            else { return nil }
+            let error = Comparison(actual: actual, expected: node.op.reference(inputs)).relativeError
+            return (node.name, error)
+        }
     }
 
     /// Rule 1: device ops whose packed weight matrices would overflow half.
