@@ -116,7 +116,33 @@ public enum KernelSelfCheck {
                 on: runtime, width: 61, height: 47, settings: Preprocessing(resize: 40, crop: 32), seed: 700, precision: precision
             ))
         if precision == .fp32 { results.append(try fmaPeak(on: runtime, width: 4, iterations: 37)) }
+        // 231 values: 14 whole vectors of 16 and a tail of 7.
+        for (seed, element) in [(800, ElementType.float32), (801, .float16)] {
+            results.append(try cast(on: runtime, shape: [1, 3, 7, 11], to: element, seed: UInt64(seed)))
+        }
         return results
+    }
+
+    /// `half_to_float` or `float_to_half` (mixed-precision plans' casts) bit for bit against the
+    /// host's conversion: exact widening, and rounding to nearest even (ties included).
+    public static func cast(on runtime: DeviceRuntime, shape: [Int], to element: ElementType, seed: UInt64) throws -> Result {
+        let from: ElementType = element == .float32 ? .float16 : .float32
+        var values = Tensor.random(shape: shape, seed: seed, in: -300...300).data
+        // Ties between two halves: 1 + 2⁻¹¹ rounds down to 1, 1 + 3·2⁻¹¹ up to 1 + 2⁻⁹.
+        (values[0], values[1], values[values.count - 1]) = (1 + 0x1p-11, 1 + 3 * 0x1p-11, -65504)
+        let input = Tensor(shape: shape, data: values).rounded(to: from)
+        let output = try runtime.upload(Tensor(shape: shape, repeating: .nan), as: element)
+        let op = Cast(name: "check", to: element, shape: shape)
+        let deviceOp = try op.makeDeviceOp(
+            DeviceBinding(
+                context: LoweringContext(runtime: runtime), inputValues: [ValueInfo(name: "x", shape: shape, elementType: from)],
+                outputValue: ValueInfo(name: "y", shape: shape, elementType: element),
+                inputs: [try runtime.upload(input, as: from)], output: output, weights: [], scratch: nil))
+        try deviceOp.enqueue(on: runtime.queue, profile: false)
+        let actual = try runtime.download(output, shape: shape, as: element)
+        return Result(
+            kernel: deviceOp.launches.map(\.kernel.name).joined(separator: "+"), shape: "\(shape)",
+            comparison: Comparison(actual: actual, expected: input.rounded(to: element)), tolerance: 0)
     }
 
     /// `bench`'s FMA-rate kernel against the same chains of fused multiply-adds on the host.
