@@ -115,10 +115,11 @@ public struct MixedPrecisionSearch: Sendable {
         var kept: [String: String] = [:]
         for node in graph.nodes {
             guard let op = node.op as? any DeviceLowerable else { continue }
+            // The tensors DeviceModel would store as half, checked as it checks them.
             let largest =
-                op.deviceParameters(context).filter { $0.shape.count >= 2 }
-                .map { $0.data.reduce(Float(0)) { max($0, $1.isFinite ? abs($1) : 0) } }.max() ?? 0
-            if largest > halfLargest {
+                op.deviceParameters(context).filter { DeviceModel.element(of: $0, .fp16) == .float16 }
+                .map { DeviceModel.pastHalf($0).largest }.max() ?? 0
+            if largest > 0 {
                 kept[node.name] = String(format: "its weights reach %.3g, past half's largest 65504", largest)
             }
         }

@@ -79,12 +79,18 @@ public final class DeviceModel: @unchecked Sendable {
     /// Throws when finite values of `tensor` would overflow half (NaN and infinity in the file
     /// are warned about at load time already).
     static func checkHalfRange(_ tensor: Tensor, name: String) throws {
+        let (count, largest) = pastHalf(tensor)
+        if count > 0 { throw EngineError.weightOutOfHalfRange(tensor: name, largest: largest, count: count) }
+    }
+
+    /// How many finite values of `tensor` pass half's largest (65504), and the largest of them.
+    static func pastHalf(_ tensor: Tensor) -> (count: Int, largest: Float) {
         let limit = Float(Float16.greatestFiniteMagnitude)
         var (count, largest): (Int, Float) = (0, 0)
         for value in tensor.data where value.isFinite && abs(value) > limit {
             (count, largest) = (count + 1, max(largest, abs(value)))
         }
-        if count > 0 { throw EngineError.weightOutOfHalfRange(tensor: name, largest: largest, count: count) }
+        return (count, largest)
     }
 
     /// Bytes the weights of `ops` take on the device as lowered in `context` (uploaded or not),
