@@ -11,12 +11,13 @@ extension InferenceServer {
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/v2/health/live") { _, _ in Self.json("{\"live\":true}") }
-        router.get("/v2/health/ready") { [state] _, _ in
-            state.wantsTraffic ? Self.json("{\"ready\":true}") : Self.json("{\"ready\":false}", status: .serviceUnavailable)
+        router.get("/v2/health/ready") { [state, dispatcher] _, _ in
+            state.wantsTraffic && dispatcher.hasWorkerInService
+                ? Self.json("{\"ready\":true}") : Self.json("{\"ready\":false}", status: .serviceUnavailable)
         }
         router.get("/v2") { _, _ in
             Self.json(
-                "{\"name\":\"senet-gpu\",\"version\":\(InferResponseEncoder.quoted(SENetGPUVersion.string)),\"extensions\":[\"binary_tensor_data\",\"classification\"]}"
+                "{\"name\":\"senet-gpu\",\"version\":\(InferResponseEncoder.quoted(SENetGPUVersion.string)),\"extensions\":[\"binary_tensor_data\",\"classification\",\"model_configuration\",\"statistics\"]}"
             )
         }
         router.get("/metrics") { [metrics] _, _ in
@@ -24,14 +25,26 @@ extension InferenceServer {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
         }
+        router.get("/v2/models/stats") { [self] _, _ in
+            Self.json(metrics.statistics.json(model: model.name, version: model.version))
+        }
         for prefix in ["/v2/models/:name", "/v2/models/:name/versions/:version"] {
+            router.get(RouterPath(prefix + "/config")) { [self] _, context in
+                try checkModel(context)
+                return Self.json(
+                    model.configurationJSON(batch: configuration.batch, devices: dispatcher.workers.map(\.name)))
+            }
+            router.get(RouterPath(prefix + "/stats")) { [self] _, context in
+                try checkModel(context)
+                return Self.json(metrics.statistics.json(model: model.name, version: model.version))
+            }
             router.get(RouterPath(prefix)) { [self] _, context in
                 try checkModel(context)
                 return Self.json(model.metadataJSON)
             }
             router.get(RouterPath(prefix + "/ready")) { [self] _, context in
                 try checkModel(context)
-                return state.wantsTraffic
+                return state.wantsTraffic && dispatcher.hasWorkerInService
                     ? Self.json("{\"ready\":true}") : Self.json("{\"ready\":false}", status: .serviceUnavailable)
             }
             router.post(RouterPath(prefix + "/infer")) { [self] request, context in
@@ -53,7 +66,18 @@ extension InferenceServer {
         }
     }
 
+    /// One infer request, counted in the statistics extension as a success or a failure.
     private func infer(_ request: Request) async throws -> Response {
+        let received = DispatchTime.now()
+        do {
+            return try await infer(request, received: received)
+        } catch {
+            metrics.statistics.failed(nanoseconds: received.nanosecondsUntilNow)
+            throw error
+        }
+    }
+
+    private func infer(_ request: Request, received: DispatchTime) async throws -> Response {
         guard state.isReady else {
             throw ServeError(
                 status: 503, message: "the model is warming up; retry when /v2/health/ready says ready", retryAfter: 1)
@@ -87,6 +111,7 @@ extension InferenceServer {
         }
         // JSON, tensor and image decoding is CPU work of up to seconds: on the decode lanes, so
         // the cooperative pool (2 threads on 2 cores) stays free for health checks and metrics.
+        let collected = DispatchTime.now()
         let decoded: InferRequest
         let rows: (images: Int, data: [Float])
         do {
@@ -106,12 +131,18 @@ extension InferenceServer {
         } catch let error as RequestError {
             throw ServeError.badRequest(error.message)
         }
+        let inputNanoseconds = collected.nanosecondsUntilNow
         let output = try await dispatcher.submit(images: rows.images, input: rows.data).get()
+        let answered = DispatchTime.now()
         do {
             let outputs = try model.outputs(for: decoded, rows: output)
             let encoded = InferResponseEncoder.encode(model: model.name, version: model.version, id: decoded.id, outputs: outputs)
             var headers: HTTPFields = [.contentType: encoded.jsonLength == nil ? "application/json" : "application/octet-stream"]
             if let length = encoded.jsonLength { headers[Self.headerLength] = "\(length)" }
+            metrics.statistics.succeeded(
+                .init(
+                    total: received.nanosecondsUntilNow, input: inputNanoseconds, queue: output.queueNanoseconds,
+                    infer: output.inferNanoseconds, output: answered.nanosecondsUntilNow))
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: encoded.body)))
         } catch let error as RequestError {
             throw ServeError.badRequest(error.message)

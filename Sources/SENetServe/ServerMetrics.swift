@@ -15,8 +15,11 @@ final class ServerMetrics: @unchecked Sendable {
     private var requestCounters: [String: Metrics.Counter] = [:]
     private var deviceCounters:
         [String: (busy: Metrics.FloatingPointCounter, images: Metrics.Counter, batches: Metrics.Counter)] = [:]
+    private var deviceHealth: [String: (inService: Metrics.Gauge, timeouts: Metrics.Counter)] = [:]
     private let lock = NSLock()
     private var depth = 0
+    /// Triton's statistics extension, beside the Prometheus numbers.
+    let statistics = ModelStatistics()
 
     init(devices: [String], maxBatch: Int) {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -42,7 +45,20 @@ final class ServerMetrics: @unchecked Sendable {
                 Metrics.Counter(label: "senet_device_batches_total", dimensions: [("device", device)], factory: factory)
             )
         }
+        for device in devices {
+            deviceHealth[device] = (
+                Metrics.Gauge(label: "senet_device_in_service", dimensions: [("device", device)], factory: factory),
+                Metrics.Counter(label: "senet_device_batch_timeouts_total", dimensions: [("device", device)], factory: factory)
+            )
+            deviceHealth[device]?.inService.record(1)
+        }
         queueDepth.record(0)
+    }
+
+    /// The watchdog took `device` out: a batch ran past --batch-timeout.
+    func deviceTakenOut(_ device: String) {
+        deviceHealth[device]?.timeouts.increment()
+        deviceHealth[device]?.inService.record(0)
     }
 
     /// One answered request of any route: by route and status, and its latency.

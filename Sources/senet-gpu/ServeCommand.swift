@@ -48,6 +48,12 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Seconds a request may wait in the queue before it gets 503.")
     var timeout = 30.0
 
+    @Option(
+        help:
+            "Seconds one batch may run on its device; past it the batch's requests get 503 and the device leaves service (readiness says 503 when none is left)."
+    )
+    var batchTimeout = 60.0
+
     @Option(help: "Largest request body in MiB.")
     var maxBodyMb = 64
 
@@ -99,6 +105,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds to wait before the warm-up (tests of not-ready).", visibility: .hidden))
     var debugWarmUpDelay = 0.0
 
+    @Option(help: ArgumentHelp("Device index whose batches hang after the warm-up (tests of the watchdog).", visibility: .hidden))
+    var debugStallDevice: Int?
+
     func validate() throws {
         let crop = preprocessingOptions.crop
         guard (32...4096).contains(crop) else { throw CLIError.invalidOption("--crop \(crop) is not between 32 and 4096") }
@@ -116,6 +125,9 @@ struct ServeCommand: ParsableCommand {
         }
         guard timeout > batchWindowMs / 1000 else {
             throw CLIError.invalidOption("--timeout \(timeout) s must be longer than --batch-window-ms \(batchWindowMs)")
+        }
+        guard batchTimeout > 0, batchTimeout <= 86_400 else {
+            throw CLIError.invalidOption("--batch-timeout \(batchTimeout) is not between 0 and 86400 seconds")
         }
         guard idleTimeout > 0, idleTimeout <= 3600 else {
             throw CLIError.invalidOption("--idle-timeout \(idleTimeout) is not between 0 and 3600 seconds")
@@ -157,9 +169,10 @@ struct ServeCommand: ParsableCommand {
                 name: name ?? model.architecture.modelName, classes: model.architecture.numClasses, preprocessing: preprocessing,
                 labels: try ClassLabels(classes: model.architecture.numClasses, file: labels),
                 maxBatch: maxBatch)
-            let settings = BatchSettings(
+            var settings = BatchSettings(
                 maxBatch: maxBatch, windowSeconds: batchWindowMs / 1000, maxQueue: maxQueue, timeoutSeconds: timeout,
                 inputSide: (preprocessing.crop, preprocessing.crop))
+            settings.batchTimeoutSeconds = batchTimeout
             var configuration = ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyMb * 1_048_576, batch: settings)
             configuration.warmUpDelay = debugWarmUpDelay
             (configuration.idleTimeout, configuration.decodeThreads) = (idleTimeout, decodeThreads)
@@ -168,7 +181,8 @@ struct ServeCommand: ParsableCommand {
             configuration.maxRequestPixels = Int(maxRequestMegapixels * 1e6)
             configuration.maxDecodingPixels = Int(maxDecodingMegapixels * 1e6)
             let server = InferenceServer(
-                model: served, backends: engines.map { ($0.name, $0.engine) }, configuration: configuration, logger: logger)
+                model: served, backends: try backends(engines, warmUpRuns: settings.planBatches.count),
+                configuration: configuration, logger: logger)
             do {
                 try blockOn { try await server.run() }
             } catch  where "\(error)".contains("Address already in use") {
@@ -179,6 +193,20 @@ struct ServeCommand: ParsableCommand {
         } catch let error as ExitCode {
             throw error
         } catch { throw SENetGPUCommand.fail(error) }
+    }
+
+    /// One backend per engine; `--debug-stall-device N` makes device N's hang after its warm-up.
+    private func backends(_ engines: [(name: String, engine: InferenceEngine)], warmUpRuns: Int) throws
+        -> [(name: String, backend: any InferenceBackend)]
+    {
+        guard let stalled = debugStallDevice else { return engines.map { ($0.name, $0.engine) } }
+        guard let indices = try engineOptions.deviceIndices(), let position = indices.firstIndex(of: stalled) else {
+            throw CLIError.invalidOption(
+                "--debug-stall-device \(stalled) is not one of the served --device \(engineOptions.device)")
+        }
+        return engines.enumerated().map { index, entry in
+            (entry.name, index == position ? StallingBackend(inner: entry.engine, runsBeforeStall: warmUpRuns) : entry.engine)
+        }
     }
 
     private func makeLogger() -> Logger {

@@ -68,6 +68,34 @@ final class ServeCLITests: XCTestCase {
         XCTAssertGreaterThan(try server.metric(#"senet_device_busy_seconds_total{device="1"}"#) ?? 0, 0)
     }
 
+    /// Device 1 hangs after its warm-up (`--debug-stall-device 1`): the one request in its
+    /// batch gets 503 within --batch-timeout, the requests queued behind it move to device 0,
+    /// and every other request gets infer's logits. Readiness holds on the device left.
+    func testAHungDeviceLosesOneBatchWithin503AndTheOtherDeviceServesTheRest() throws {
+        try requireOpenCLDevices(2)
+        let (input, logits) = try inputAndInferLogits(batch: 8)
+        let server = try ServerProcess(
+            [
+                "--device", "0,1", "--debug-stall-device", "1", "--batch-timeout", "2", "--max-batch", "1", "--batch-window-ms",
+                "0",
+            ]
+                + Self.small)
+        defer { server.stop() }
+        let load = try runClient(
+            [
+                "load", "--url", server.url, "--model", "seresnet18", "--npy", input, "--expect", logits, "--requests", "200",
+                "--clients", "4", "--expect-refused", "1", "--refused-within", "3",
+            ])
+        XCTAssertEqual(load.status, 0, "\(load.stdout) \(load.stderr)\nserver log:\n\(server.log)")
+        XCTAssertTrue(load.stdout.contains("device 1 did not finish a batch within --batch-timeout 2.0 s"), load.stdout)
+        XCTAssertEqual(try server.metric(#"senet_device_in_service{device="1"}"#), 0)
+        XCTAssertEqual(try server.metric(#"senet_device_in_service{device="0"}"#), 1)
+        XCTAssertEqual(try server.metric(#"senet_device_batch_timeouts_total{device="1"}"#), 1)
+        XCTAssertEqual(try server.metric(#"senet_device_images_total{device="0"}"#), 199)
+        XCTAssertEqual(try server.get("/v2/health/ready").status, 200, "device 0 still serves")
+        XCTAssertEqual(server.stop(), 0, "the drain does not wait for the hung device: \(server.log)")
+    }
+
     func testSIGTERMAnswersEveryAcceptedRequestThenExitsZero() throws {
         try skipWithoutOpenCL()
         let (input, _) = try inputAndInferLogits(batch: 1)

@@ -55,18 +55,24 @@ struct StandInServer {
     var maxQueue = 64
     var timeoutSeconds = 30.0
     var windowSeconds = 0.002
+    var batchTimeoutSeconds = 60.0
+    /// More devices after `backend`'s ("stand-in"), by name.
+    var moreBackends: [(name: String, backend: any InferenceBackend)] = []
+    /// Runs "stand-in" instead of `backend` (which still gives the class count).
+    var wrappedBackend: (any InferenceBackend)?
 
     /// Runs `test` against the routes; with `warmedUp` false, before the warm-up has run.
     func run(warmedUp: Bool = true, _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let model = ServedModel(
             name: name, classes: backend.classes, preprocessing: Preprocessing(resize: side + 4, crop: side),
             labels: try ClassLabels(classes: backend.classes, file: nil), maxBatch: maxBatch)
-        let batch = BatchSettings(
+        var batch = BatchSettings(
             maxBatch: maxBatch, windowSeconds: windowSeconds, maxQueue: maxQueue, timeoutSeconds: timeoutSeconds,
             inputSide: (side, side))
+        batch.batchTimeoutSeconds = batchTimeoutSeconds
         let configuration = ServerConfiguration(host: "127.0.0.1", port: 0, maxBodyBytes: 1 << 20, batch: batch)
         let server = InferenceServer(
-            model: model, backends: [("stand-in", backend)], configuration: configuration,
+            model: model, backends: [("stand-in", wrappedBackend ?? backend)] + moreBackends, configuration: configuration,
             logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         try server.startWithoutListener(warmUp: warmedUp)
         do {

@@ -105,6 +105,22 @@ def check(args):
     logits = result.as_numpy("logits")
     summary["images_max_abs"] = float(np.abs(logits - image_expected).max())
     assert np.array_equal(logits, image_expected), "image logits differ: %g" % relative_error(logits, image_expected)
+    # Triton's model-configuration and statistics extensions, as its client reads them.
+    config = client.get_model_config(args.model)
+    assert config["max_batch_size"] >= x.shape[0], config
+    assert [(i["name"], i.get("optional")) for i in config["input"]] == [("input", True), ("image", True)], config
+    assert config["input"][0]["dims"] == list(x.shape[1:]), config
+    assert config["dynamic_batching"]["preferred_batch_size"][-1] == config["max_batch_size"], config
+    stats = client.get_inference_statistics(args.model)["model_stats"][0]
+    phases = stats["inference_stats"]
+    # The four infer requests above, all answered: x's rows three times, then the image files.
+    assert phases["success"]["count"] == 4 and phases["fail"]["count"] == 0, phases
+    assert stats["inference_count"] == 3 * x.shape[0] + len(files), stats
+    batches = stats["batch_stats"]
+    assert sum(b["compute_infer"]["count"] for b in batches) == stats["execution_count"], stats
+    assert sum(b["batch_size"] * b["compute_infer"]["count"] for b in batches) == stats["inference_count"], stats
+    assert all(phases[p]["count"] == 4 and phases[p]["ns"] > 0 for p in ("queue", "compute_infer")), phases
+    summary["executions"] = stats["execution_count"]
     print(json.dumps(summary))
 
 
@@ -116,7 +132,7 @@ def load(args):
     bodies = [binary_request(x[i : i + 1]) for i in range(x.shape[0])]
     host, port = args.url.split(":")
     path = "/v2/models/%s/infer" % args.model
-    latencies, failures, lock = [], [], threading.Lock()
+    latencies, failures, refused, lock = [], [], [], threading.Lock()
     counter = iter(range(args.requests))
 
     def client():
@@ -131,6 +147,9 @@ def load(args):
             status, headers, body = post(connection, path, *bodies[image])
             elapsed = time.perf_counter() - start
             with lock:
+                if status == 503 and args.expect_refused:
+                    refused.append((elapsed, body[:200].decode(errors="replace")))
+                    continue
                 if status != 200:
                     failures.append("request %d: %d %s" % (index, status, body[:200]))
                     continue
@@ -150,9 +169,15 @@ def load(args):
     summary = {"requests": args.requests, "clients": args.clients, "ok": len(latencies), "failures": failures[:5],
                "seconds": seconds, "requests_per_second": len(latencies) / seconds,
                "p50_ms": float(np.percentile(latencies, 50) * 1000) if latencies else None,
-               "p99_ms": float(np.percentile(latencies, 99) * 1000) if latencies else None}
+               "p99_ms": float(np.percentile(latencies, 99) * 1000) if latencies else None,
+               "refused": len(refused), "refused_max_s": max((r[0] for r in refused), default=None),
+               "refusals": sorted({r[1] for r in refused})}
     print(json.dumps(summary))
-    assert not failures and len(latencies) == args.requests, summary
+    # With --expect-refused K (a device hung on purpose), exactly K requests get 503, each
+    # within --refused-within seconds; every other one is answered.
+    assert not failures and len(latencies) + len(refused) == args.requests, summary
+    assert len(refused) == args.expect_refused, summary
+    assert all(r[0] <= args.refused_within for r in refused), summary
 
 
 def sigterm(args):
@@ -231,6 +256,8 @@ def main():
     commands.choices["load"].add_argument("--expect", required=True)
     commands.choices["load"].add_argument("--requests", type=int, default=2000)
     commands.choices["load"].add_argument("--clients", type=int, default=16)
+    commands.choices["load"].add_argument("--expect-refused", type=int, default=0)
+    commands.choices["load"].add_argument("--refused-within", type=float, default=float("inf"))
     commands.choices["sigterm"].add_argument("--pid", type=int, required=True)
     commands.choices["sigterm"].add_argument("--clients", type=int, default=8)
     commands.choices["sigterm"].add_argument("--after", type=int, default=20)

@@ -36,6 +36,9 @@ struct BatchRows: Sendable {
     let images: Int
     let logits: [Float]
     let probabilities: [Float]
+    /// Nanoseconds the request waited for its batch, and its batch's device run took.
+    var queueNanoseconds: UInt64 = 0
+    var inferNanoseconds: UInt64 = 0
 }
 
 /// Why a request was not answered with outputs: the HTTP status and the `{"error"}` text.

@@ -18,6 +18,10 @@ final class DeviceWorker: @unchecked Sendable {
     private var runningImages = 0
     private var stopping = false
     private var stopped = false
+    /// False once the watchdog took the worker out: a batch ran past the limit.
+    private var inService = true
+    private var runningBatch: [BatchJob] = []
+    private var runningSince: DispatchTime?
 
     init(name: String, backend: any InferenceBackend, settings: BatchSettings, metrics: ServerMetrics, logger: Logger) {
         (self.name, self.backend, self.settings, self.metrics, self.logger) = (name, backend, settings, metrics, logger)
@@ -26,6 +30,27 @@ final class DeviceWorker: @unchecked Sendable {
     /// Images waiting and running: what the dispatcher balances.
     var load: Int { condition.withLock { queuedImages + runningImages } }
     var waiting: Int { condition.withLock { queuedImages } }
+    var isInService: Bool { condition.withLock { inService } }
+
+    /// The watchdog's check: when the running batch began more than `limit` seconds before
+    /// `now`, takes the worker out of service and hands back the running batch's jobs and the
+    /// queued ones; nil otherwise. The blocked device call is left to return or not: its late
+    /// result is dropped.
+    func takeOutIfStuck(limit: Double, now: DispatchTime) -> (running: [BatchJob], queued: [BatchJob])? {
+        condition.withLock {
+            guard inService, let since = runningSince,
+                now.uptimeNanoseconds &- since.uptimeNanoseconds > UInt64(limit * 1e9)
+            else { return nil }
+            inService = false
+            stopping = true
+            let queued = queue
+            queue = []
+            queuedImages = 0
+            runningImages = 0
+            condition.broadcast()
+            return (runningBatch, queued)
+        }
+    }
 
     /// False once the worker is stopping: the caller answers the job instead.
     func enqueue(_ job: BatchJob) -> Bool {
@@ -52,8 +77,9 @@ final class DeviceWorker: @unchecked Sendable {
         }
     }
 
+    /// Returns at once for a worker out of service: its device call may never return.
     func waitUntilStopped() {
-        condition.withLock { while !stopped { condition.wait() } }
+        condition.withLock { while !stopped && inService { condition.wait() } }
     }
 
     private func loop() {
@@ -105,6 +131,8 @@ final class DeviceWorker: @unchecked Sendable {
     private func run(_ batch: [BatchJob]) {
         defer { condition.withLock { runningImages = 0 } }
         guard !batch.isEmpty else { return }
+        let begun = DispatchTime.now()
+        condition.withLock { (runningBatch, runningSince) = (batch, begun) }
         let images = batch.reduce(0) { $0 + $1.images }
         let perImage = batch[0].input.count / batch[0].images
         var data: [Float] = []
@@ -116,22 +144,44 @@ final class DeviceWorker: @unchecked Sendable {
         data.append(contentsOf: repeatElement(0, count: (planned - images) * perImage))
         let start = DispatchTime.now()
         let result = Result { try backend.infer(Tensor(shape: [planned, 3, side.height, side.width], data: data)) }
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start.uptimeNanoseconds) / 1e9
+        let finished = DispatchTime.now()
+        let inferNanoseconds = finished.uptimeNanoseconds &- start.uptimeNanoseconds
+        let seconds = Double(inferNanoseconds) / 1e9
+        let stillInService = condition.withLock {
+            (runningBatch, runningSince) = ([], nil)
+            return inService
+        }
+        guard stillInService else {
+            // The watchdog answered these jobs already; a result this late counts nowhere.
+            logger.warning(
+                "a batch returned after the watchdog took its device out; result dropped",
+                metadata: ["device": "\(name)", "seconds": "\(String(format: "%.1f", seconds))"])
+            return
+        }
         // Counted before the answers go out, so a client that then reads /metrics sees its batch.
         metrics.batchRan(device: name, images: images, seconds: seconds, succeeded: (try? result.get()) != nil)
         switch result {
         case .success(let output):
             let classes = output.logits.shape[1]
             var row = 0
+            var rows: [BatchRows] = []
             for job in batch {
                 let range = (row * classes)..<((row + job.images) * classes)
-                job.finish(
-                    .success(
-                        BatchRows(
-                            images: job.images, logits: Array(output.logits.data[range]),
-                            probabilities: Array(output.probabilities.data[range]))))
+                rows.append(
+                    BatchRows(
+                        images: job.images, logits: Array(output.logits.data[range]),
+                        probabilities: Array(output.probabilities.data[range]),
+                        queueNanoseconds: begun.uptimeNanoseconds &- job.arrival.uptimeNanoseconds,
+                        inferNanoseconds: inferNanoseconds))
                 row += job.images
             }
+            // Counted before the answers go out, as the metrics are.
+            metrics.statistics.batchRan(
+                images: images,
+                timing: .init(
+                    input: start.uptimeNanoseconds &- begun.uptimeNanoseconds, infer: inferNanoseconds,
+                    output: finished.nanosecondsUntilNow))
+            for (job, rows) in zip(batch, rows) { job.finish(.success(rows)) }
         case .failure(let error):
             logger.error("batch failed", metadata: ["device": "\(name)", "images": "\(images)", "error": "\(error)"])
             for job in batch {
@@ -150,6 +200,9 @@ public struct BatchSettings: Sendable {
     public var timeoutSeconds: Double
     /// The model's input height and width (the crop for images).
     public var inputSide: (height: Int, width: Int)
+    /// Seconds one batch may run on its device before the watchdog fails its requests with
+    /// 503 and takes the device out of service.
+    public var batchTimeoutSeconds: Double = 60
 
     /// The batch sizes plans are built for: powers of two below `maxBatch`, and `maxBatch`.
     /// A batch runs padded to the next one, so a device holds about 2 × maxBatch images of

@@ -13,14 +13,45 @@ final class Dispatcher: @unchecked Sendable {
         (self.workers, self.settings, self.metrics) = (workers, settings, metrics)
     }
 
+    private var watching = true
+
     func start() {
         for worker in workers { worker.start() }
+        let thread = Thread { [self] in watch() }
+        thread.name = "senet-watchdog"
+        thread.start()
     }
 
-    /// Lets every worker finish what it has queued, then returns.
+    /// Lets every worker in service finish what it has queued, then returns.
     func drain() {
+        lock.withLock { watching = false }
         for worker in workers { worker.stop() }
         for worker in workers { worker.waitUntilStopped() }
+    }
+
+    /// Whether any device still takes requests: readiness says 503 when none does.
+    var hasWorkerInService: Bool { workers.contains { $0.isInService } }
+
+    /// The watchdog: checks the running batches a few times per limit (at most every 50 ms).
+    /// A batch past `batchTimeoutSeconds` gets 503 for its requests, its device leaves service,
+    /// and the requests queued there move to the devices left (or get 503 when none is left).
+    private func watch() {
+        let limit = settings.batchTimeoutSeconds
+        let interval = min(0.05, limit / 10)
+        while lock.withLock({ watching }) {
+            Thread.sleep(forTimeInterval: interval)
+            for worker in workers {
+                guard let (running, queued) = worker.takeOutIfStuck(limit: limit, now: .now()) else { continue }
+                metrics.deviceTakenOut(worker.name)
+                metrics.queueDepthChanged(by: -queued.reduce(0) { $0 + $1.images })
+                let message =
+                    "device \(worker.name) did not finish a batch within --batch-timeout \(limit) s and is out of service; retry"
+                for job in running { job.finish(.failure(ServeError(status: 503, message: message, retryAfter: 1))) }
+                for job in queued {
+                    if let refusal = place(job) { job.finish(.failure(refusal)) }
+                }
+            }
+        }
     }
 
     /// Runs `images` rows of `input` on the least loaded device.
@@ -45,11 +76,16 @@ final class Dispatcher: @unchecked Sendable {
                         "the queue is full (\(waiting) images waiting, --max-queue \(settings.maxQueue)); retry after the Retry-After seconds",
                     retryAfter: 1)
             }
-            let worker = workers.min { $0.load < $1.load }!
+            guard let worker = workers.filter(\.isInService).min(by: { $0.load < $1.load }) else {
+                return ServeError(
+                    status: 503, message: "no device is in service: the watchdog took every one out; see /metrics",
+                    retryAfter: 1)
+            }
             metrics.queueDepthChanged(by: job.images)
             guard worker.enqueue(job) else {
                 metrics.queueDepthChanged(by: -job.images)
-                return ServeError(status: 503, message: "the server is shutting down; retry on another replica", retryAfter: 1)
+                let reason = worker.isInService ? "the server is shutting down" : "its device just left service"
+                return ServeError(status: 503, message: "\(reason); retry on another replica", retryAfter: 1)
             }
             return nil
         }
