@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitizers="${SANITIZERS:-fuzzer,address}"
 names=("$@")
-[[ ${#names[@]} -gt 0 ]] || names=(safetensors npy onnx oip)
+[[ ${#names[@]} -gt 0 ]] || names=(safetensors npy onnx oip grpc)
 flags=(-O -g -sanitize="$sanitizers" -parse-as-library -use-ld=lld)
 
 build_safetensors_npy() {
@@ -38,6 +38,7 @@ build_oip() {
     local src=.fuzz/src/oip
     rm -rf "$src" && mkdir -p "$src"
     cp Sources/SENetServe/Protocol/*.swift "$src/"
+    rm "$src"/GRPC*.swift  # The gRPC converter needs the generated messages: the grpc harness.
     swiftc "${flags[@]}" -swift-version 5 -module-name OIPFuzzer fuzz/InferRequestFuzzer.swift "$src"/*.swift \
         -o .fuzz/oip-fuzzer
 }
@@ -53,20 +54,41 @@ build_oip() {
 #   3. the harness together with every SENetCore source, as the executable's own module.
 # All three get the sanitizer flags, so libFuzzer sees (and ASan checks) the protobuf decoder
 # too. The static libraries are not linked with -sanitize=fuzzer's main until step 3.
-build_onnx() {
+# SwiftProtobuf (from the package's checkout, with its package's settings) as a static library
+# with its module in $1, sanitized like the harnesses.
+build_swift_protobuf() {
     local protobuf=.build/checkouts/swift-protobuf/Sources/SwiftProtobuf
     [[ -d $protobuf ]] || swift package resolve
+    local out=$1 src=$1/src
+    rm -rf "$src" && mkdir -p "$src"
+    cp "$protobuf"/*.swift "$src/"
+    swiftc -O -g -sanitize="$sanitizers" -parse-as-library -wmo -static -emit-library -emit-module \
+        -module-name SwiftProtobuf -package-name swift_protobuf -swift-version 6 \
+        -enable-upcoming-feature ExistentialAny -D BinaryDelimitedStreams -D FieldMaskUtilities \
+        "$src"/*.swift -emit-module-path "$out/SwiftProtobuf.swiftmodule" -o "$out/libSwiftProtobuf.a"
+}
+
+build_grpc() {
+    local out=.fuzz/grpc src=.fuzz/src/grpc
+    rm -rf "$src" && mkdir -p "$out" "$src"
+    build_swift_protobuf "$out"
+    cp Sources/InferenceProto/inference.pb.swift Sources/SENetServe/Protocol/*.swift "$src/"
+    swiftc -O -g -sanitize="$sanitizers" -parse-as-library -wmo -static -emit-library -emit-module -I "$out" \
+        -module-name InferenceProto -swift-version 5 "$src/inference.pb.swift" \
+        -emit-module-path "$out/InferenceProto.swiftmodule" -o "$out/libInferenceProto.a"
+    rm "$src/inference.pb.swift"
+    swiftc "${flags[@]}" -swift-version 5 -module-name GRPCFuzzer -I "$out" -L "$out" -lInferenceProto \
+        -lSwiftProtobuf fuzz/GRPCRequestFuzzer.swift "$src"/*.swift -o .fuzz/grpc-fuzzer
+}
+
+build_onnx() {
     local out=.fuzz/onnx src=.fuzz/src/onnx
-    rm -rf "$src" && mkdir -p "$out" "$src/SwiftProtobuf" "$src/ONNXProto" "$src/SENetCore"
-    cp "$protobuf"/*.swift "$src/SwiftProtobuf/"
+    rm -rf "$src" && mkdir -p "$out" "$src/ONNXProto" "$src/SENetCore"
+    build_swift_protobuf "$out"
     cp Sources/ONNXProto/onnx.pb.swift "$src/ONNXProto/"
     (cd Sources/SENetCore && find . -name '*.swift' -exec cp --parents {} "../../$src/SENetCore/" \;)
     local library=(-O -g -sanitize="$sanitizers" -parse-as-library -wmo -static -emit-library -emit-module
         -I "$out" -L "$out")
-    swiftc "${library[@]}" -module-name SwiftProtobuf -package-name swift_protobuf -swift-version 6 \
-        -enable-upcoming-feature ExistentialAny -D BinaryDelimitedStreams -D FieldMaskUtilities \
-        "$src"/SwiftProtobuf/*.swift \
-        -emit-module-path "$out/SwiftProtobuf.swiftmodule" -o "$out/libSwiftProtobuf.a"
     swiftc "${library[@]}" -module-name ONNXProto -swift-version 5 "$src/ONNXProto/onnx.pb.swift" \
         -emit-module-path "$out/ONNXProto.swiftmodule" -o "$out/libONNXProto.a"
     find "$src/SENetCore" -name '*.swift' | sort >"$out/sources.txt"
@@ -79,7 +101,8 @@ for name in "${names[@]}"; do
     safetensors | npy) build_safetensors_npy "$name" ;;
     onnx) build_onnx ;;
     oip) build_oip ;;
-    *) echo "unknown harness $name (safetensors, npy, onnx or oip)" >&2 && exit 2 ;;
+    grpc) build_grpc ;;
+    *) echo "unknown harness $name (safetensors, npy, onnx, oip or grpc)" >&2 && exit 2 ;;
     esac
     echo "built .fuzz/$name-fuzzer (-sanitize=$sanitizers)"
 done

@@ -8,16 +8,22 @@ import SENetCore
 
 extension InferenceServer {
     static let headerLength = HTTPField.Name("Inference-Header-Content-Length")!
+    /// The protocol extensions both transports serve.
+    static let extensions = ["binary_tensor_data", "classification", "model_configuration", "statistics"]
+
+    /// Ready (warmed up, not draining) with a device in service.
+    var wantsTraffic: Bool { state.wantsTraffic && dispatcher.hasWorkerInService }
 
     func addRoutes(to router: Router<BasicRequestContext>) {
         router.get("/v2/health/live") { _, _ in Self.json("{\"live\":true}") }
-        router.get("/v2/health/ready") { [state, dispatcher] _, _ in
-            state.wantsTraffic && dispatcher.hasWorkerInService
+        router.get("/v2/health/ready") { [self] _, _ in
+            wantsTraffic
                 ? Self.json("{\"ready\":true}") : Self.json("{\"ready\":false}", status: .serviceUnavailable)
         }
         router.get("/v2") { _, _ in
-            Self.json(
-                "{\"name\":\"senet-gpu\",\"version\":\(InferResponseEncoder.quoted(SENetGPUVersion.string)),\"extensions\":[\"binary_tensor_data\",\"classification\",\"model_configuration\",\"statistics\"]}"
+            let extensions = Self.extensions.map { "\"\($0)\"" }.joined(separator: ",")
+            return Self.json(
+                "{\"name\":\"senet-gpu\",\"version\":\(InferResponseEncoder.quoted(SENetGPUVersion.string)),\"extensions\":[\(extensions)]}"
             )
         }
         router.get("/metrics") { [metrics] _, _ in
@@ -44,7 +50,7 @@ extension InferenceServer {
             }
             router.get(RouterPath(prefix + "/ready")) { [self] _, context in
                 try checkModel(context)
-                return state.wantsTraffic && dispatcher.hasWorkerInService
+                return wantsTraffic
                     ? Self.json("{\"ready\":true}") : Self.json("{\"ready\":false}", status: .serviceUnavailable)
             }
             router.post(RouterPath(prefix + "/infer")) { [self] request, context in
@@ -78,10 +84,7 @@ extension InferenceServer {
     }
 
     private func infer(_ request: Request, received: DispatchTime) async throws -> Response {
-        guard state.isReady else {
-            throw ServeError(
-                status: 503, message: "the model is warming up; retry when /v2/health/ready says ready", retryAfter: 1)
-        }
+        try checkReady()
         if let encoding = request.headers[.contentEncoding], encoding != "identity" {
             throw ServeError.badRequest("Content-Encoding \(encoding) is not supported; send the body uncompressed")
         }
@@ -112,41 +115,24 @@ extension InferenceServer {
         // JSON, tensor and image decoding is CPU work of up to seconds: on the decode lanes, so
         // the cooperative pool (2 threads on 2 cores) stays free for health checks and metrics.
         let collected = DispatchTime.now()
+        let smallBody = body.readableBytes <= DecodeLanes.smallBodyBytes
         let decoded: InferRequest
-        let rows: (images: Int, data: [Float])
         do {
-            let smallBody = body.readableBytes <= DecodeLanes.smallBodyBytes
             decoded = try await decodeLanes.run(small: smallBody) { [jsonLength, bodyLimits] in
                 let data = Data(buffer: body)
                 try bodyLimits.checkJSONValues(jsonLength.map { data.prefix(max(0, $0)) } ?? data)
                 return try InferRequest.decode(body: data, jsonLength: jsonLength)
             }
-            if let images = model.declaredImages(of: decoded) {
-                rows = try await decodeLanes.decodeImages(pixels: images.pixels, count: images.count, smallBody: smallBody) {
-                    [model] in try model.rows(of: decoded)
-                }
-            } else {
-                rows = try model.rows(of: decoded)  // An FP32 tensor arrives as floats: checks only.
-            }
         } catch let error as RequestError {
             throw ServeError.badRequest(error.message)
         }
-        let inputNanoseconds = collected.nanosecondsUntilNow
-        let output = try await dispatcher.submit(images: rows.images, input: rows.data).get()
-        let answered = DispatchTime.now()
-        do {
-            let outputs = try model.outputs(for: decoded, rows: output)
-            let encoded = InferResponseEncoder.encode(model: model.name, version: model.version, id: decoded.id, outputs: outputs)
-            var headers: HTTPFields = [.contentType: encoded.jsonLength == nil ? "application/json" : "application/octet-stream"]
-            if let length = encoded.jsonLength { headers[Self.headerLength] = "\(length)" }
-            metrics.statistics.succeeded(
-                .init(
-                    total: received.nanosecondsUntilNow, input: inputNanoseconds, queue: output.queueNanoseconds,
-                    infer: output.inferNanoseconds, output: answered.nanosecondsUntilNow))
-            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: encoded.body)))
-        } catch let error as RequestError {
-            throw ServeError.badRequest(error.message)
-        }
+        let answer = try await answer(decoded, decodeStarted: collected, smallBody: smallBody)
+        let encoded = InferResponseEncoder.encode(
+            model: model.name, version: model.version, id: decoded.id, outputs: answer.outputs)
+        var headers: HTTPFields = [.contentType: encoded.jsonLength == nil ? "application/json" : "application/octet-stream"]
+        if let length = encoded.jsonLength { headers[Self.headerLength] = "\(length)" }
+        record(answer, received: received)
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(data: encoded.body)))
     }
 
     static func json(_ text: String, status: HTTPResponse.Status = .ok) -> Response {

@@ -28,6 +28,8 @@ public struct ServerConfiguration: Sendable {
     public var maxDecodingPixels = 400_000_000
     /// Most open connections (`ConnectionRegistry`).
     public var maxConnections = 960
+    /// Port of the gRPC listener (on `host`), or nil for HTTP only.
+    public var grpcPort: Int?
     /// Seconds after SIGTERM that the listener keeps serving while readiness says 503.
     public var drainWindow: Double = 5
     /// Seconds the shutdown then waits for requests in flight before closing what is left.
@@ -118,7 +120,14 @@ public final class InferenceServer: Sendable {
                     "listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")", "port": "\(port)"])
             },
             logger: logger)
-        var groupConfiguration = ServiceGroupConfiguration(services: [app], logger: logger)
+        var services: [any Service] = [app]
+        if let grpcPort = configuration.grpcPort {
+            services.append(
+                GRPCListener(
+                    service: GRPCInferenceService(server: self), host: configuration.host, port: grpcPort,
+                    maxRequestBytes: configuration.maxBodyBytes, idleTimeout: configuration.idleTimeout, logger: logger))
+        }
+        var groupConfiguration = ServiceGroupConfiguration(services: services, logger: logger)
         groupConfiguration.maximumGracefulShutdownDuration = .milliseconds(Int64(configuration.drainTimeout * 1000))
         let group = ServiceGroup(configuration: groupConfiguration)
         let signals = drainOnSignals(group)

@@ -1,4 +1,5 @@
 import Foundation
+import InferenceProto
 
 /// Triton's statistics extension for the served model: request counts and cumulative
 /// durations by phase, and one row per batch size the devices ran. Thread-safe: the routes
@@ -100,6 +101,45 @@ final class ModelStatistics: @unchecked Sendable {
             + "\"last_inference\":\(s.lastInferenceMilliseconds),\"inference_count\":\(s.inferences),"
             + "\"execution_count\":\(s.executions),\"inference_stats\":\(inference),"
             + "\"batch_stats\":[\(batches.joined(separator: ","))],\"memory_usage\":[]}]}"
+    }
+}
+
+extension ModelStatistics {
+    /// gRPC's ModelStatistics: the same numbers as the JSON.
+    func message(model: String, version: String) -> Inference_ModelStatistics {
+        let s = snapshot
+        func duration(_ d: Duration) -> Inference_StatisticDuration {
+            .with {
+                $0.count = UInt64(d.count)
+                $0.ns = d.nanoseconds
+            }
+        }
+        return .with { stats in
+            stats.name = model
+            stats.version = version
+            stats.lastInference = s.lastInferenceMilliseconds
+            stats.inferenceCount = UInt64(s.inferences)
+            stats.executionCount = UInt64(s.executions)
+            stats.inferenceStats = .with {
+                $0.success = duration(s.success)
+                $0.fail = duration(s.fail)
+                $0.queue = duration(s.queue)
+                $0.computeInput = duration(s.computeInput)
+                $0.computeInfer = duration(s.computeInfer)
+                $0.computeOutput = duration(s.computeOutput)
+                $0.cacheHit = duration(Duration())
+                $0.cacheMiss = duration(Duration())
+            }
+            stats.batchStats = s.batches.keys.sorted().map { size in
+                let row = s.batches[size]!
+                return .with {
+                    $0.batchSize = UInt64(size)
+                    $0.computeInput = duration(row.input)
+                    $0.computeInfer = duration(row.infer)
+                    $0.computeOutput = duration(row.output)
+                }
+            }
+        }
     }
 }
 

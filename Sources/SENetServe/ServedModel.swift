@@ -24,18 +24,38 @@ public struct ServedModel: Sendable {
     static let outputNames = ["logits", "probabilities", "labels"]
     static let defaultTopK = 5
 
+    /// A tensor as the model metadata lists it.
+    struct Tensor {
+        let name: String
+        let datatype: String
+        let shape: [Int]
+    }
+
+    var inputTensors: [Tensor] {
+        [
+            Tensor(name: Self.tensorInput, datatype: "FP32", shape: [-1, 3, inputSide.height, inputSide.width]),
+            Tensor(name: Self.imageInput, datatype: "BYTES", shape: [-1]),
+        ]
+    }
+
+    var outputTensors: [Tensor] {
+        [
+            Tensor(name: "logits", datatype: "FP32", shape: [-1, classes]),
+            Tensor(name: "probabilities", datatype: "FP32", shape: [-1, classes]),
+            Tensor(name: "labels", datatype: "BYTES", shape: [-1, -1]),
+        ]
+    }
+
     /// `GET /v2/models/NAME`.
     var metadataJSON: String {
         let quoted = InferResponseEncoder.quoted
-        let (height, width) = inputSide
-        return """
-            {"name":\(quoted(name)),"versions":["\(version)"],"platform":"senet-gpu",\
-            "inputs":[{"name":"\(Self.tensorInput)","datatype":"FP32","shape":[-1,3,\(height),\(width)]},\
-            {"name":"\(Self.imageInput)","datatype":"BYTES","shape":[-1]}],\
-            "outputs":[{"name":"logits","datatype":"FP32","shape":[-1,\(classes)]},\
-            {"name":"probabilities","datatype":"FP32","shape":[-1,\(classes)]},\
-            {"name":"labels","datatype":"BYTES","shape":[-1,-1]}]}
-            """
+        func tensors(_ list: [Tensor]) -> String {
+            list.map {
+                "{\"name\":\(quoted($0.name)),\"datatype\":\"\($0.datatype)\",\"shape\":[\($0.shape.map(String.init).joined(separator: ","))]}"
+            }.joined(separator: ",")
+        }
+        return "{\"name\":\(quoted(name)),\"versions\":[\"\(version)\"],\"platform\":\"senet-gpu\","
+            + "\"inputs\":[\(tensors(inputTensors))],\"outputs\":[\(tensors(outputTensors))]}"
     }
 
     /// The request's one input as `[N, 3, H, W]` floats: an FP32 tensor as sent, or image

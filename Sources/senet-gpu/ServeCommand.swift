@@ -33,6 +33,9 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "Port to listen on (0: any free port, printed in the `listening` log line).")
     var port = 8000
 
+    @Option(help: "Port for the protocol's gRPC side (inference.GRPCInferenceService) on --host; none by default.")
+    var grpcPort: Int?
+
     @Option(help: "The model's name in URLs (default: the model name, e.g. seresnet50).")
     var name: String?
 
@@ -156,6 +159,14 @@ struct ServeCommand: ParsableCommand {
             throw CLIError.invalidOption("--max-body-mb \(maxBodyMb) is not between 1 and 4096")
         }
         guard (0...65535).contains(port) else { throw CLIError.invalidOption("--port \(port) is not between 0 and 65535") }
+        if let grpcPort {
+            guard (0...65535).contains(grpcPort) else {
+                throw CLIError.invalidOption("--grpc-port \(grpcPort) is not between 0 and 65535")
+            }
+            guard grpcPort != port || port == 0 else {
+                throw CLIError.invalidOption("--grpc-port \(grpcPort) is --port too; give HTTP and gRPC a port each")
+            }
+        }
     }
 
     func run() throws {
@@ -175,6 +186,7 @@ struct ServeCommand: ParsableCommand {
             settings.batchTimeoutSeconds = batchTimeout
             var configuration = ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyMb * 1_048_576, batch: settings)
             configuration.warmUpDelay = debugWarmUpDelay
+            configuration.grpcPort = grpcPort
             (configuration.idleTimeout, configuration.decodeThreads) = (idleTimeout, decodeThreads)
             (configuration.drainWindow, configuration.drainTimeout) = (drainWindow, drainTimeout)
             configuration.maxConnections = maxConnections ?? OpenFiles.raiseLimit() - OpenFiles.reserve
@@ -185,6 +197,10 @@ struct ServeCommand: ParsableCommand {
                 configuration: configuration, logger: logger)
             do {
                 try blockOn { try await server.run() }
+            } catch let error as ServeError where error.message.hasPrefix("the gRPC listener") {
+                let hint =
+                    "\(error)".contains("ddress already in use") ? "; stop the other server or choose another --grpc-port" : ""
+                throw CLIError.invalidOption("\(error.message)\(hint)")
             } catch  where "\(error)".contains("Address already in use") {
                 throw CLIError.invalidOption(
                     "port \(port) on \(host) is already in use; stop the other server or choose another --port (0 picks a free one)"

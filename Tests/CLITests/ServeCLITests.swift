@@ -47,6 +47,46 @@ final class ServeCLITests: XCTestCase {
         XCTAssertEqual(stopped?["infer_ok"] as? String, "4", server.log)
     }
 
+    /// tritonclient.grpc against `--grpc-port`: the same checks as REST's on one server, the
+    /// logits bit for bit infer's, async and streaming calls, errors as gRPC codes, and the
+    /// statistics counting both transports' requests.
+    func testTritonGRPCClientGetsTheLogitsInferGivesBesideREST() throws {
+        try skipWithoutOpenCL()
+        let (input, logits) = try inputAndInferLogits(batch: 2)
+        let imageLogits = temporary("images.npy")
+        let infer = try runCLI(
+            ["infer", "--device", "0", "--batch", "2", "--save-logits", imageLogits, "--input"] + Self.images + Self.small)
+        XCTAssertEqual(infer.status, 0, infer.stderr)
+        let server = try ServerProcess(["--device", "0", "--grpc-port", "0"] + Self.small)
+        defer { server.stop() }
+        let common = ["--model", "seresnet18", "--npy", input, "--expect", logits, "--expect-images", imageLogits, "--images"]
+        let grpc = try runClient(["grpc", "--url", try server.grpcURL()] + common + Self.images)
+        XCTAssertEqual(grpc.status, 0, "tritonclient.grpc check failed: \(grpc.stderr)\nserver log:\n\(server.log)")
+        let rest = try runClient(["check", "--url", server.url] + common + Self.images)
+        XCTAssertEqual(rest.status, 0, "tritonclient.http check after gRPC failed: \(rest.stderr)")
+        // 8 answered over gRPC and 4 over REST, as the statistics say.
+        let stats = try server.get("/v2/models/seresnet18/stats")
+        let body = try JSONSerialization.jsonObject(with: stats.body) as? [String: Any]
+        let model = (body?["model_stats"] as? [[String: Any]])?.first
+        let success = (model?["inference_stats"] as? [String: Any])?["success"] as? [String: Any]
+        XCTAssertEqual(success?["count"] as? Int, 12, String(decoding: stats.body, as: UTF8.self))
+        XCTAssertEqual(server.stop(), 0, server.log)
+    }
+
+    /// The `kserve` SDK's v2 clients (InferenceRESTClient, InferenceGRPCClient) against both
+    /// transports: readiness, and infer's logits bit for bit.
+    func testKServeSDKClientsGetTheLogitsInferGivesOverRESTAndGRPC() throws {
+        try skipWithoutOpenCL()
+        let (input, logits) = try inputAndInferLogits(batch: 2)
+        let server = try ServerProcess(["--device", "0", "--grpc-port", "0"] + Self.small)
+        defer { server.stop() }
+        // Positional arguments: importing kserve parses the command line for its own server.
+        let client = try runClient(
+            [server.url, try server.grpcURL(), "seresnet18", input, logits], script: "kserve_client.py")
+        XCTAssertEqual(client.status, 0, "kserve SDK check failed: \(client.stderr)\nserver log:\n\(server.log)")
+        XCTAssertTrue(client.stdout.contains("\"grpc_max_abs\": 0.0"), client.stdout)
+    }
+
     func testLoadOnTwoDevicesLosesNothingAndTheMetricsCountEveryRequest() throws {
         try requireOpenCLDevices(2)
         let (input, logits) = try inputAndInferLogits(batch: 8)
@@ -152,6 +192,16 @@ final class ServeCLITests: XCTestCase {
             [
                 "senet-gpu: error: port \(server.port) on 127.0.0.1 is already in use; stop the other server or choose another --port (0 picks a free one)"
             ])
+        // The HTTP port of the running server as --grpc-port: refused with the gRPC flag's name.
+        let grpc = try runCLI(
+            ["serve", "--device", "0", "--port", "0", "--grpc-port", "\(server.port)", "--log-format", "text"] + Self.small)
+        XCTAssertNotEqual(grpc.status, 0)
+        let lines = grpc.stderr.split(separator: "\n").filter { $0.hasPrefix("senet-gpu: error:") }
+        XCTAssertEqual(lines.count, 1, grpc.stderr)
+        XCTAssertTrue(
+            lines.first?.hasPrefix("senet-gpu: error: the gRPC listener on 127.0.0.1:\(server.port) failed") ?? false, grpc.stderr
+        )
+        XCTAssertTrue(lines.first?.hasSuffix("; stop the other server or choose another --grpc-port") ?? false, grpc.stderr)
     }
 
     private func errorLines(_ stderr: String) -> [String] {

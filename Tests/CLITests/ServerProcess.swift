@@ -72,6 +72,20 @@ final class ServerProcess: @unchecked Sendable {
 
     var url: String { "127.0.0.1:\(port)" }
 
+    /// `host:port` of the gRPC listener (started with `--grpc-port 0`), from its log line.
+    func grpcURL(timeout: TimeInterval = 30) throws -> String {
+        let deadline = Date(timeIntervalSinceNow: timeout)
+        while Date() < deadline {
+            if let line = logLines.first(where: { $0["message"] as? String == "listening (gRPC)" }),
+                let port = line["grpc_port"] as? String
+            {
+                return "127.0.0.1:\(port)"
+            }
+            usleep(20_000)
+        }
+        throw ServerError("the server logged no gRPC listener: \(log)")
+    }
+
     /// SIGTERM, then the exit status.
     @discardableResult
     func stop() -> Int32 {

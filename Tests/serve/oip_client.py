@@ -64,6 +64,7 @@ def check(args):
     assert client.is_model_ready(args.model), "model not ready"
     server = client.get_server_metadata()
     assert server["name"] == "senet-gpu" and "binary_tensor_data" in server["extensions"], server
+    before = counts(client.get_inference_statistics(args.model)["model_stats"][0])
     meta = client.get_model_metadata(args.model)
     x = np.load(args.npy)
     inputs = {entry["name"]: entry for entry in meta["inputs"]}
@@ -112,15 +113,120 @@ def check(args):
     assert config["input"][0]["dims"] == list(x.shape[1:]), config
     assert config["dynamic_batching"]["preferred_batch_size"][-1] == config["max_batch_size"], config
     stats = client.get_inference_statistics(args.model)["model_stats"][0]
-    phases = stats["inference_stats"]
+    delta = {key: value - before[key] for key, value in counts(stats).items()}
     # The four infer requests above, all answered: x's rows three times, then the image files.
-    assert phases["success"]["count"] == 4 and phases["fail"]["count"] == 0, phases
-    assert stats["inference_count"] == 3 * x.shape[0] + len(files), stats
+    assert delta["success"] == 4 and delta["fail"] == 0, delta
+    assert delta["inference_count"] == 3 * x.shape[0] + len(files), delta
+    assert delta["queue"] == 4 and delta["compute_infer"] == 4 and delta["compute_infer_ns"] > 0, delta
     batches = stats["batch_stats"]
     assert sum(b["compute_infer"]["count"] for b in batches) == stats["execution_count"], stats
     assert sum(b["batch_size"] * b["compute_infer"]["count"] for b in batches) == stats["inference_count"], stats
-    assert all(phases[p]["count"] == 4 and phases[p]["ns"] > 0 for p in ("queue", "compute_infer")), phases
-    summary["executions"] = stats["execution_count"]
+    summary["executions"] = delta["execution_count"]
+    print(json.dumps(summary))
+
+
+def counts(stats):
+    """The statistics extension's counters as ints (gRPC's JSON gives 64-bit numbers as strings)."""
+    phases = stats["inference_stats"]
+    return {"success": int(phases["success"].get("count", 0)), "fail": int(phases["fail"].get("count", 0)),
+            "queue": int(phases["queue"].get("count", 0)), "compute_infer": int(phases["compute_infer"].get("count", 0)),
+            "compute_infer_ns": int(phases["compute_infer"].get("ns", 0)),
+            "inference_count": int(stats.get("inference_count", 0)), "execution_count": int(stats.get("execution_count", 0))}
+
+
+def grpc_check(args):
+    """The same checks as `check`, over gRPC with tritonclient.grpc: health, metadata, config,
+    FP32 and image infer (plain, async and streaming), classification, statistics, errors."""
+    import queue
+
+    import tritonclient.grpc as triton
+    from tritonclient.utils import InferenceServerException
+
+    client = triton.InferenceServerClient(args.url)
+    assert client.is_server_live() and client.is_server_ready(), "server not live and ready"
+    assert client.is_model_ready(args.model), "model not ready"
+    server = client.get_server_metadata(as_json=True)
+    assert server["name"] == "senet-gpu" and "statistics" in server["extensions"], server
+    meta = client.get_model_metadata(args.model, as_json=True)
+    x = np.load(args.npy)
+    inputs = {entry["name"]: entry for entry in meta["inputs"]}
+    assert inputs["input"]["datatype"] == "FP32" and [int(d) for d in inputs["input"]["shape"]] == [-1, *x.shape[1:]], meta
+    before = counts(client.get_inference_statistics(args.model, as_json=True)["model_stats"][0])
+    config = client.get_model_config(args.model, as_json=True)["config"]
+    assert int(config["max_batch_size"]) >= x.shape[0], config
+    assert [(i["name"], i.get("optional")) for i in config["input"]] == [("input", True), ("image", True)], config
+    expected = np.load(args.expect)
+    summary, answered = {}, 0
+
+    def tensor():
+        t = triton.InferInput("input", list(x.shape), "FP32")
+        t.set_data_from_numpy(x)
+        return t
+
+    result = client.infer(args.model, [tensor()], outputs=[triton.InferRequestedOutput("logits")], request_id="g-1")
+    answered += 1
+    logits = result.as_numpy("logits")
+    summary["fp32_max_abs"] = float(np.abs(logits - expected).max())
+    assert np.array_equal(logits, expected), "FP32 logits differ from infer's: %g" % relative_error(logits, expected)
+    assert result.get_response().id == "g-1"
+    # Classification (Triton's class_count) and the labels output with parameters.top_k.
+    result = client.infer(args.model, [tensor()], outputs=[triton.InferRequestedOutput("logits", class_count=3),
+                                                          triton.InferRequestedOutput("labels")],
+                          parameters={"top_k": 2})
+    answered += 1
+    classes = result.as_numpy("logits")
+    for row in range(x.shape[0]):
+        best = [int(entry.decode().split(":")[1]) for entry in classes[row]]
+        assert best == list(np.argsort(-expected[row], kind="stable")[:3]), (best, row)
+    assert result.as_numpy("labels").shape == (x.shape[0], 2)
+    # Image files as BYTES.
+    files = [open(path, "rb").read() for path in args.images]
+    image_expected = np.load(args.expect_images)
+    images = triton.InferInput("image", [len(files)], "BYTES")
+    images.set_data_from_numpy(np.array(files, dtype=np.object_))
+    logits = client.infer(args.model, [images], outputs=[triton.InferRequestedOutput("logits")]).as_numpy("logits")
+    answered += 1
+    assert np.array_equal(logits, image_expected), "image logits differ: %g" % relative_error(logits, image_expected)
+    # async_infer and the bidirectional stream.
+    done = queue.Queue()
+    client.async_infer(args.model, [tensor()], callback=lambda result, error: done.put((result, error)))
+    result, error = done.get(timeout=60)
+    answered += 1
+    assert error is None and np.array_equal(result.as_numpy("logits"), expected), error
+    streamed = queue.Queue()
+    client.start_stream(callback=lambda result, error: streamed.put((result, error)))
+    for index in range(3):
+        client.async_stream_infer(args.model, [tensor()], request_id="s-%d" % index)
+    for _ in range(3):
+        result, error = streamed.get(timeout=60)
+        assert error is None and np.array_equal(result.as_numpy("logits"), expected), error
+    answered += 3
+    # A bad request in the stream comes back as an error, and the stream goes on.
+    bad = triton.InferInput("input", [1, 3, 2, 2], "FP32")
+    bad.set_data_from_numpy(np.zeros((1, 3, 2, 2), dtype=np.float32))
+    client.async_stream_infer(args.model, [bad])
+    client.async_stream_infer(args.model, [tensor()])
+    outcomes = [streamed.get(timeout=60) for _ in range(2)]
+    client.stop_stream()
+    assert outcomes[0][1] is not None and "shape" in str(outcomes[0][1]), outcomes[0]
+    assert outcomes[1][1] is None and np.array_equal(outcomes[1][0].as_numpy("logits"), expected), outcomes[1]
+    answered += 1
+    # Errors carry the protocol's codes.
+    for model, inputs_, code in ((args.model, [bad], "StatusCode.INVALID_ARGUMENT"),
+                                 ("resnet50", [tensor()], "StatusCode.NOT_FOUND")):
+        try:
+            client.infer(model, inputs_)
+            raise AssertionError("%s was answered" % model)
+        except InferenceServerException as error:
+            assert error.status() == code, (error.status(), error.message())
+    # The statistics count what was sent over this transport.
+    stats = client.get_inference_statistics(args.model, as_json=True)["model_stats"][0]
+    delta = {key: value - before[key] for key, value in counts(stats).items()}
+    # The bad shape, once in the stream and once alone; the unknown model counts for no model.
+    assert delta["success"] == answered and delta["fail"] == 2, (answered, delta)
+    assert delta["inference_count"] == (answered - 1) * x.shape[0] + len(files), delta
+    assert delta["compute_infer"] == answered and delta["compute_infer_ns"] > 0, delta
+    summary.update(answered=answered, executions=delta["execution_count"])
     print(json.dumps(summary))
 
 
@@ -245,7 +351,7 @@ def sigterm(args):
 def main():
     parser = argparse.ArgumentParser()
     commands = parser.add_subparsers(dest="command", required=True)
-    for name in ("check", "load", "sigterm"):
+    for name in ("check", "grpc", "load", "sigterm"):
         command = commands.add_parser(name)
         command.add_argument("--url", required=True)
         command.add_argument("--model", required=True)
@@ -253,6 +359,9 @@ def main():
     commands.choices["check"].add_argument("--expect", required=True)
     commands.choices["check"].add_argument("--images", nargs="+", required=True)
     commands.choices["check"].add_argument("--expect-images", required=True)
+    commands.choices["grpc"].add_argument("--expect", required=True)
+    commands.choices["grpc"].add_argument("--images", nargs="+", required=True)
+    commands.choices["grpc"].add_argument("--expect-images", required=True)
     commands.choices["load"].add_argument("--expect", required=True)
     commands.choices["load"].add_argument("--requests", type=int, default=2000)
     commands.choices["load"].add_argument("--clients", type=int, default=16)
@@ -262,7 +371,7 @@ def main():
     commands.choices["sigterm"].add_argument("--clients", type=int, default=8)
     commands.choices["sigterm"].add_argument("--after", type=int, default=20)
     args = parser.parse_args()
-    {"check": check, "load": load, "sigterm": sigterm}[args.command](args)
+    {"check": check, "grpc": grpc_check, "load": load, "sigterm": sigterm}[args.command](args)
 
 
 if __name__ == "__main__":
