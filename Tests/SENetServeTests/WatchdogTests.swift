@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-import SENetServe
 import XCTest
+
+@testable import SENetServe
 
 /// The per-device watchdog, in-process: a device whose batches hang (`StallingBackend`, what
 /// `serve --debug-stall-device` uses) is taken out of service within --batch-timeout.
@@ -64,6 +65,17 @@ final class WatchdogTests: XCTestCase {
             XCTAssertEqual(otherInService, 1)
             XCTAssertEqual(trips, 1)
         }
+    }
+
+    /// CI saw five 503s "past --batch-timeout 60 s" a second into a load: the watchdog had read
+    /// the clock before a batch began and subtracted unsigned, wrapping to centuries.
+    func testABatchThatBeganAfterTheWatchdogReadTheClockHasNotRunPastTheLimit() {
+        let since = DispatchTime.now()
+        let earlier = DispatchTime(uptimeNanoseconds: since.uptimeNanoseconds - 1_000)
+        XCTAssertFalse(DeviceWorker.ran(since: since, now: earlier, pastLimit: 60))
+        XCTAssertFalse(DeviceWorker.ran(since: since, now: since, pastLimit: 60))
+        XCTAssertFalse(DeviceWorker.ran(since: since, now: since + 59.9, pastLimit: 60))
+        XCTAssertTrue(DeviceWorker.ran(since: since, now: since + 60.1, pastLimit: 60))
     }
 
     func testReadinessDropsWhenNoDeviceIsLeft() async throws {

@@ -32,14 +32,15 @@ final class DeviceWorker: @unchecked Sendable {
     var waiting: Int { condition.withLock { queuedImages } }
     var isInService: Bool { condition.withLock { inService } }
 
-    /// The watchdog's check: when the running batch began more than `limit` seconds before
-    /// `now`, takes the worker out of service and hands back the running batch's jobs and the
-    /// queued ones; nil otherwise. The blocked device call is left to return or not: its late
-    /// result is dropped.
-    func takeOutIfStuck(limit: Double, now: DispatchTime) -> (running: [BatchJob], queued: [BatchJob])? {
+    /// The watchdog's check: when the running batch began more than `limit` seconds ago, takes
+    /// the worker out of service and hands back the running batch's jobs and the queued ones;
+    /// nil otherwise. The blocked device call is left to return or not: its late result is
+    /// dropped.
+    func takeOutIfStuck(limit: Double) -> (running: [BatchJob], queued: [BatchJob])? {
         condition.withLock {
-            guard inService, let since = runningSince,
-                now.uptimeNanoseconds &- since.uptimeNanoseconds > UInt64(limit * 1e9)
+            // The clock is read under the lock: read before it, a batch that began in between
+            // looked as if it had run for 584 years.
+            guard inService, let since = runningSince, Self.ran(since: since, now: .now(), pastLimit: limit)
             else { return nil }
             inService = false
             stopping = true
@@ -50,6 +51,12 @@ final class DeviceWorker: @unchecked Sendable {
             condition.broadcast()
             return (runningBatch, queued)
         }
+    }
+
+    /// Whether more than `limit` seconds lie between `since` and `now`; a `now` before `since`
+    /// is no time at all, not an unsigned wrap-around.
+    static func ran(since: DispatchTime, now: DispatchTime, pastLimit limit: Double) -> Bool {
+        now > since && now.uptimeNanoseconds - since.uptimeNanoseconds > UInt64(limit * 1e9)
     }
 
     /// False once the worker is stopping: the caller answers the job instead.

@@ -41,7 +41,7 @@ final class Dispatcher: @unchecked Sendable {
         while lock.withLock({ watching }) {
             Thread.sleep(forTimeInterval: interval)
             for worker in workers {
-                guard let (running, queued) = worker.takeOutIfStuck(limit: limit, now: .now()) else { continue }
+                guard let (running, queued) = worker.takeOutIfStuck(limit: limit) else { continue }
                 metrics.deviceTakenOut(worker.name)
                 metrics.queueDepthChanged(by: -queued.reduce(0) { $0 + $1.images })
                 let message =
