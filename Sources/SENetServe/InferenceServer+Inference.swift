@@ -24,7 +24,7 @@ extension InferenceServer {
     /// `decoded`'s rows (image files decoded on the decode lanes), run in a batch on the least
     /// loaded device, and the outputs it asked for. A bad request throws a 400 `ServeError`.
     func answer(_ decoded: InferRequest, decodeStarted: DispatchTime, smallBody: Bool) async throws -> Answer {
-        let rows: (images: Int, data: [Float])
+        let rows: RequestRows
         do {
             if let images = model.declaredImages(of: decoded) {
                 rows = try await decodeLanes.decodeImages(pixels: images.pixels, count: images.count, smallBody: smallBody) {
@@ -37,7 +37,7 @@ extension InferenceServer {
             throw ServeError.badRequest(error.message)
         }
         let inputNanoseconds = decodeStarted.nanosecondsUntilNow
-        let output = try await dispatcher.submit(images: rows.images, input: rows.data).get()
+        let output = try await dispatcher.submit(images: rows.images, side: rows.side, input: rows.data).get()
         let answered = DispatchTime.now()
         do {
             return Answer(

@@ -67,7 +67,7 @@ public final class InferenceServer: Sendable {
         self.metrics = metrics
         connections = ConnectionRegistry(limit: configuration.maxConnections)
         bodyLimits = BodyLimits(
-            maxBodyBytes: configuration.maxBodyBytes, maxBatch: configuration.batch.maxBatch, inputSide: model.inputSide)
+            maxBodyBytes: configuration.maxBodyBytes, maxBatch: configuration.batch.maxBatch, inputSide: model.largestSide)
         decodeLanes = DecodeLanes(
             threads: configuration.decodeThreads, maxRequestPixels: configuration.maxRequestPixels,
             maxDecodingPixels: configuration.maxDecodingPixels)
@@ -161,18 +161,20 @@ public final class InferenceServer: Sendable {
 
     /// Builds the plan of every batch size a batch may be padded to, on every device, and checks
     /// each run's logits are finite, so the first requests neither compile kernels nor hit a
-    /// broken driver. Stops between runs when cancelled (SIGTERM during warm-up).
+    /// broken driver. With `--dynamic-size`, a full batch at the largest size runs too, so a
+    /// device without the memory for it fails here, not under load. Stops between runs when
+    /// cancelled (SIGTERM during warm-up).
     private func warmUpDevices() throws {
-        let (height, width) = model.inputSide
         for worker in dispatcher.workers {
-            for batch in configuration.batch.planBatches {
+            for shape in model.warmUpShapes(configuration.batch) {
                 try Task.checkCancellation()
-                let input = Tensor(shape: [batch, 3, height, width])
+                let input = Tensor(shape: shape)
                 let output = try worker.backend.infer(input)
                 guard output.logits.data.allSatisfy(\.isFinite) else {
                     throw ServeError(status: 500, message: "device \(worker.name) computed non-finite logits for a zero input")
                 }
             }
+            worker.reportPlans()
         }
     }
 }

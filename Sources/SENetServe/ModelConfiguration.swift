@@ -8,8 +8,7 @@ extension ServedModel {
     /// `max_batch_size` set, `dims` leave out the batch dimension, as in Triton; the image input
     /// is one file per batch row (`dims [1]`, reshaped to none: `[N]` on the wire).
     func configuration(batch: BatchSettings, devices: [String]) -> Inference_ModelConfig {
-        let (height, width) = inputSide
-        return .with { config in
+        .with { config in
             config.name = name
             config.platform = "senet-gpu"
             config.backend = "senet-gpu"
@@ -20,7 +19,7 @@ extension ServedModel {
                     $0.name = Self.tensorInput
                     $0.dataType = .typeFp32
                     $0.format = .nchw
-                    $0.dims = [3, Int64(height), Int64(width)]
+                    $0.dims = tensorShape.dropFirst().map(Int64.init)
                     $0.optional = true
                 },
                 .with {

@@ -7,16 +7,50 @@ public struct ServedModel: Sendable {
     public let name: String
     public let version = "1"
     public let classes: Int
+    /// The crop: the size image files become, and the only tensor size without `dynamicSizes`.
     public let inputSide: (height: Int, width: Int)
+    /// `--dynamic-size MIN...MAX`: the heights and widths an FP32 tensor may have; nil: the crop only.
+    public let dynamicSizes: ClosedRange<Int>?
     public let preprocessing: Preprocessing
     public let labels: ClassLabels
     public let maxBatch: Int
 
-    public init(name: String, classes: Int, preprocessing: Preprocessing, labels: ClassLabels, maxBatch: Int) {
+    public init(
+        name: String, classes: Int, preprocessing: Preprocessing, labels: ClassLabels, maxBatch: Int,
+        dynamicSizes: ClosedRange<Int>? = nil
+    ) {
         (self.name, self.classes, self.preprocessing, self.labels, self.maxBatch) = (
             name, classes, preprocessing, labels, maxBatch
         )
         inputSide = (preprocessing.crop, preprocessing.crop)
+        self.dynamicSizes = dynamicSizes
+    }
+
+    /// The largest height and width a request may send: what bounds a body.
+    public var largestSide: (height: Int, width: Int) {
+        dynamicSizes.map { ($0.upperBound, $0.upperBound) } ?? inputSide
+    }
+
+    /// The inputs the warm-up runs on each device: every batch size a batch may be padded to at
+    /// the crop, and with `dynamicSizes` a full batch at the largest size.
+    public func warmUpShapes(_ batch: BatchSettings) -> [[Int]] {
+        var shapes = batch.planBatches.map { [$0, 3, inputSide.height, inputSide.width] }
+        let largest = [batch.maxBatch, 3, largestSide.height, largestSide.width]
+        if !shapes.contains(largest) { shapes.append(largest) }
+        return shapes
+    }
+
+    /// The tensor input's shape, -1 where the server takes a range.
+    var tensorShape: [Int] {
+        dynamicSizes == nil ? [-1, 3, inputSide.height, inputSide.width] : [-1, 3, -1, -1]
+    }
+
+    /// The tensor input's shape as errors and hints spell it.
+    private var tensorShapeText: String {
+        if let sizes = dynamicSizes {
+            return "[N, 3, H, W], H and W within --dynamic-size \(sizes.lowerBound)..\(sizes.upperBound)"
+        }
+        return "[N, 3, \(inputSide.height), \(inputSide.width)]"
     }
 
     static let tensorInput = "input"
@@ -33,7 +67,7 @@ public struct ServedModel: Sendable {
 
     var inputTensors: [Tensor] {
         [
-            Tensor(name: Self.tensorInput, datatype: "FP32", shape: [-1, 3, inputSide.height, inputSide.width]),
+            Tensor(name: Self.tensorInput, datatype: "FP32", shape: tensorShape),
             Tensor(name: Self.imageInput, datatype: "BYTES", shape: [-1]),
         ]
     }
@@ -60,7 +94,7 @@ public struct ServedModel: Sendable {
 
     /// The request's one input as `[N, 3, H, W]` floats: an FP32 tensor as sent, or image
     /// files decoded and preprocessed exactly as `infer` does.
-    func rows(of request: InferRequest) throws -> (images: Int, data: [Float]) {
+    func rows(of request: InferRequest) throws -> RequestRows {
         guard request.inputs.count == 1, let input = request.inputs.first else {
             throw RequestError(
                 "the request has \(request.inputs.count) inputs; send exactly one: '\(Self.tensorInput)' (FP32) or '\(Self.imageInput)' (BYTES)"
@@ -68,12 +102,11 @@ public struct ServedModel: Sendable {
         }
         switch (input.name, input.content) {
         case (Self.tensorInput, .floats(let values)):
-            let (height, width) = inputSide
-            guard input.shape.count == 4, input.shape[1...] == [3, height, width] else {
-                throw RequestError("input '\(input.name)': shape \(input.shape) is not [N, 3, \(height), \(width)]")
+            guard input.shape.count == 4, input.shape[1] == 3, fits(height: input.shape[2], width: input.shape[3]) else {
+                throw RequestError("input '\(input.name)': shape \(input.shape) is not \(tensorShapeText)")
             }
             try checkBatch(input.shape[0], input.name)
-            return (input.shape[0], values)
+            return RequestRows(images: input.shape[0], side: .init(height: input.shape[2], width: input.shape[3]), data: values)
         case (Self.imageInput, .bytes(let files)):
             guard input.shape.count == 1 || (input.shape.count == 2 && input.shape[1] == 1) else {
                 throw RequestError("input '\(input.name)': shape \(input.shape) is not [N] or [N, 1] (one file per image)")
@@ -89,15 +122,20 @@ public struct ServedModel: Sendable {
                     throw RequestError("input '\(input.name)': image \(index) cannot be used: \(Self.reason(error))")
                 }
             }
-            return (files.count, data)
+            return RequestRows(images: files.count, side: .init(height: inputSide.height, width: inputSide.width), data: data)
         case (Self.tensorInput, _), (Self.imageInput, _):
             let expected = input.name == Self.tensorInput ? "FP32" : "BYTES"
             throw RequestError("input '\(input.name)' must have datatype \(expected), not \(input.datatype)")
         default:
             throw RequestError(
-                "unknown input '\(input.name)'; the model's inputs are '\(Self.tensorInput)' (FP32 [N, 3, \(inputSide.height), \(inputSide.width)]) and '\(Self.imageInput)' (BYTES, JPEG or PNG files)"
+                "unknown input '\(input.name)'; the model's inputs are '\(Self.tensorInput)' (FP32 \(tensorShapeText)) and '\(Self.imageInput)' (BYTES, JPEG or PNG files)"
             )
         }
+    }
+
+    private func fits(height: Int, width: Int) -> Bool {
+        guard let sizes = dynamicSizes else { return (height, width) == inputSide }
+        return sizes.contains(height) && sizes.contains(width)
     }
 
     /// How many images a request sends and the pixels their headers declare in all; nil when
@@ -174,4 +212,18 @@ public struct ServedModel: Sendable {
             }
         }
     }
+}
+
+/// A request's input as rows of one batch: `images` rows of `[3, side.height, side.width]` floats.
+struct RequestRows: Sendable {
+    let images: Int
+    let side: ImageSide
+    let data: [Float]
+}
+
+/// An input's height and width: rows of one size run together.
+struct ImageSide: Hashable, Sendable, CustomStringConvertible {
+    let height: Int
+    let width: Int
+    var description: String { "\(height)×\(width)" }
 }

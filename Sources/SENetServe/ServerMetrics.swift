@@ -15,7 +15,10 @@ final class ServerMetrics: @unchecked Sendable {
     private var requestCounters: [String: Metrics.Counter] = [:]
     private var deviceCounters:
         [String: (busy: Metrics.FloatingPointCounter, images: Metrics.Counter, batches: Metrics.Counter)] = [:]
-    private var deviceHealth: [String: (inService: Metrics.Gauge, timeouts: Metrics.Counter)] = [:]
+    private var deviceHealth:
+        [String: (inService: Metrics.Gauge, timeouts: Metrics.Counter, plans: Metrics.Gauge, dropped: Metrics.Counter)] =
+            [:]
+    private var plansDropped: [String: Int] = [:]
     private let lock = NSLock()
     private var depth = 0
     /// Triton's statistics extension, beside the Prometheus numbers.
@@ -48,7 +51,9 @@ final class ServerMetrics: @unchecked Sendable {
         for device in devices {
             deviceHealth[device] = (
                 Metrics.Gauge(label: "senet_device_in_service", dimensions: [("device", device)], factory: factory),
-                Metrics.Counter(label: "senet_device_batch_timeouts_total", dimensions: [("device", device)], factory: factory)
+                Metrics.Counter(label: "senet_device_batch_timeouts_total", dimensions: [("device", device)], factory: factory),
+                Metrics.Gauge(label: "senet_device_plans", dimensions: [("device", device)], factory: factory),
+                Metrics.Counter(label: "senet_device_plans_dropped_total", dimensions: [("device", device)], factory: factory)
             )
             deviceHealth[device]?.inService.record(1)
         }
@@ -59,6 +64,17 @@ final class ServerMetrics: @unchecked Sendable {
     func deviceTakenOut(_ device: String) {
         deviceHealth[device]?.timeouts.increment()
         deviceHealth[device]?.inService.record(0)
+    }
+
+    /// `device`'s plans kept and dropped so far (`--dynamic-size` bounds them by --max-plans).
+    func plans(device: String, kept: Int, dropped: Int) {
+        guard let health = deviceHealth[device] else { return }
+        let newlyDropped = lock.withLock {
+            defer { plansDropped[device] = max(dropped, plansDropped[device] ?? 0) }
+            return dropped - (plansDropped[device] ?? 0)
+        }
+        health.plans.record(kept)
+        if newlyDropped > 0 { health.dropped.increment(by: newlyDropped) }
     }
 
     /// One answered request of any route: by route and status, and its latency.

@@ -39,6 +39,18 @@ struct ServeCommand: ParsableCommand {
     @Option(help: "The model's name in URLs (default: the model name, e.g. seresnet50).")
     var name: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Take FP32 tensors of any height and width from MIN to MAX (metadata says [-1, 3, -1, -1]); image files still become --crop squares.",
+            valueName: "MIN..MAX"))
+    var dynamicSize: String?
+
+    @Option(
+        help:
+            "Most plans each device keeps with --dynamic-size, one per batch size and H×W; past it the least recently used is dropped and rebuilt when next needed (default: 4 sizes' worth)."
+    )
+    var maxPlans: Int?
+
     @Option(help: "Most images run as one batch; also the most one request may send.")
     var maxBatch = 8
 
@@ -114,6 +126,20 @@ struct ServeCommand: ParsableCommand {
     func validate() throws {
         let crop = preprocessingOptions.crop
         guard (32...4096).contains(crop) else { throw CLIError.invalidOption("--crop \(crop) is not between 32 and 4096") }
+        if let sizes = try dynamicSizes(), !sizes.contains(crop) {
+            throw CLIError.invalidOption(
+                "--crop \(crop) is outside --dynamic-size \(sizes.lowerBound)..\(sizes.upperBound); image files become --crop squares, so it must lie within"
+            )
+        }
+        if let maxPlans {
+            guard dynamicSize != nil else { throw CLIError.invalidOption("--max-plans needs --dynamic-size") }
+            let sizes = BatchSettings.planBatches(maxBatch: maxBatch).count
+            guard (sizes...100_000).contains(maxPlans) else {
+                throw CLIError.invalidOption(
+                    "--max-plans \(maxPlans) is below the \(sizes) batch sizes one input size runs at with --max-batch \(maxBatch)"
+                )
+            }
+        }
         guard preprocessingOptions.resize >= crop else {
             throw CLIError.invalidOption("--resize \(preprocessingOptions.resize) is smaller than --crop \(crop)")
         }
@@ -169,6 +195,20 @@ struct ServeCommand: ParsableCommand {
         }
     }
 
+    /// `--dynamic-size MIN..MAX`, checked: the network needs 32 pixels and a device's memory bounds the top.
+    func dynamicSizes() throws -> ClosedRange<Int>? {
+        guard let dynamicSize else { return nil }
+        let parts = dynamicSize.components(separatedBy: "..")
+        guard parts.count == 2, let low = Int(parts[0]), let high = Int(parts[1]) else {
+            throw CLIError.invalidOption("--dynamic-size \(dynamicSize) is not MIN..MAX, e.g. 128..512")
+        }
+        guard 32 <= low, low <= high, high <= 4096 else {
+            throw CLIError.invalidOption(
+                "--dynamic-size \(dynamicSize) is not within 32..4096 with MIN at most MAX")
+        }
+        return low...high
+    }
+
     func run() throws {
         do {
             let (model, synthetic) = try weightsOptions.loadModel()
@@ -179,11 +219,15 @@ struct ServeCommand: ParsableCommand {
             let served = ServedModel(
                 name: name ?? model.architecture.modelName, classes: model.architecture.numClasses, preprocessing: preprocessing,
                 labels: try ClassLabels(classes: model.architecture.numClasses, file: labels),
-                maxBatch: maxBatch)
+                maxBatch: maxBatch, dynamicSizes: try dynamicSizes())
             var settings = BatchSettings(
                 maxBatch: maxBatch, windowSeconds: batchWindowMs / 1000, maxQueue: maxQueue, timeoutSeconds: timeout,
                 inputSide: (preprocessing.crop, preprocessing.crop))
             settings.batchTimeoutSeconds = batchTimeout
+            if served.dynamicSizes != nil {
+                let plans = maxPlans ?? 4 * settings.planBatches.count
+                for entry in engines { entry.engine.keepPlans(atMost: plans) }
+            }
             var configuration = ServerConfiguration(host: host, port: port, maxBodyBytes: maxBodyMb * 1_048_576, batch: settings)
             configuration.warmUpDelay = debugWarmUpDelay
             configuration.grpcPort = grpcPort
@@ -193,7 +237,7 @@ struct ServeCommand: ParsableCommand {
             configuration.maxRequestPixels = Int(maxRequestMegapixels * 1e6)
             configuration.maxDecodingPixels = Int(maxDecodingMegapixels * 1e6)
             let server = InferenceServer(
-                model: served, backends: try backends(engines, warmUpRuns: settings.planBatches.count),
+                model: served, backends: try backends(engines, warmUpRuns: served.warmUpShapes(settings).count),
                 configuration: configuration, logger: logger)
             do {
                 try blockOn { try await server.run() }

@@ -9,12 +9,19 @@ import SENetImages
 import SENetServe
 import XCTest
 
-/// How many batches a backend has begun, the warm-up's included.
+/// How many batches a backend has begun, the warm-up's included, and their input shapes.
 final class BatchCount: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
+    private var seen: [[Int]] = []
     var begun: Int { lock.withLock { count } }
-    func begin() { lock.withLock { count += 1 } }
+    var shapes: [[Int]] { lock.withLock { seen } }
+    func begin(_ shape: [Int] = []) {
+        lock.withLock {
+            count += 1
+            seen.append(shape)
+        }
+    }
 }
 
 /// Logits that say which rows the backend got: each row's first value and its mean, then zeros.
@@ -34,7 +41,7 @@ struct EchoBackend: InferenceBackend {
     }
 
     func infer(_ input: Tensor) throws -> (logits: Tensor, probabilities: Tensor) {
-        batches.begin()
+        batches.begin(input.shape)
         if delay > 0 { Thread.sleep(forTimeInterval: delay) }
         let (batch, perRow) = (input.shape[0], input.count / input.shape[0])
         let rows = (0..<batch).map { input.data[($0 * perRow)..<(($0 + 1) * perRow)] }
@@ -56,6 +63,8 @@ struct StandInServer {
     var timeoutSeconds = 30.0
     var windowSeconds = 0.002
     var batchTimeoutSeconds = 60.0
+    /// `--dynamic-size`: FP32 tensors of any H and W in the range.
+    var dynamicSizes: ClosedRange<Int>?
     /// More devices after `backend`'s ("stand-in"), by name.
     var moreBackends: [(name: String, backend: any InferenceBackend)] = []
     /// Runs "stand-in" instead of `backend` (which still gives the class count).
@@ -65,7 +74,8 @@ struct StandInServer {
     func run(warmedUp: Bool = true, _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         let model = ServedModel(
             name: name, classes: backend.classes, preprocessing: Preprocessing(resize: side + 4, crop: side),
-            labels: try ClassLabels(classes: backend.classes, file: nil), maxBatch: maxBatch)
+            labels: try ClassLabels(classes: backend.classes, file: nil), maxBatch: maxBatch,
+            dynamicSizes: dynamicSizes)
         var batch = BatchSettings(
             maxBatch: maxBatch, windowSeconds: windowSeconds, maxQueue: maxQueue, timeoutSeconds: timeoutSeconds,
             inputSide: (side, side))

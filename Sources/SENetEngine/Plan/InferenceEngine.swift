@@ -21,6 +21,10 @@ public final class InferenceEngine: @unchecked Sendable {
     /// Why the stored tuning table, or some of its entries, were not used.
     public let tuningWarnings: [String]
     private var plans: [[Int]: ExecutionPlan] = [:]
+    /// Shapes of `plans`, least recently used first.
+    private var recency: [[Int]] = []
+    private var limit: Int?
+    private var evicted = 0
     private let lock = NSLock()
 
     public init(model: SEResNet, runtime: DeviceRuntime?, options: PlanOptions = PlanOptions()) {
@@ -36,14 +40,42 @@ public final class InferenceEngine: @unchecked Sendable {
         }
     }
 
+    /// Keeps at most `count` plans (each holds its activations on the device): a new shape past
+    /// it drops the least recently used plan. Unbounded by default, for a fixed set of shapes.
+    public func keepPlans(atMost count: Int) {
+        precondition(count >= 1, "an engine keeps at least one plan")
+        lock.withLock {
+            limit = count
+            evictPastLimit()
+        }
+    }
+
+    /// The shapes with a plan kept, least recently used first, and how many plans were dropped.
+    public var cachedPlans: (shapes: [[Int]], dropped: Int) { lock.withLock { (recency, evicted) } }
+
     /// The plan for inputs of `shape` [N, 3, H, W], built (kernels compiled or loaded) on first use.
     public func plan(for shape: [Int]) throws -> ExecutionPlan {
         try lock.withLock {
-            if let plan = plans[shape] { return plan }
+            if let plan = plans[shape] {
+                recency.removeAll { $0 == shape }
+                recency.append(shape)
+                return plan
+            }
             let graph = try NetworkGraph(model: model, inputShape: shape)
             let plan = try ExecutionPlan(graph: graph, runtime: runtime, weights: deviceModel, options: options, tuning: tuning)
             plans[shape] = plan
+            recency.append(shape)
+            evictPastLimit()
             return plan
+        }
+    }
+
+    /// A plan dropped while a caller still runs it lives until that run returns.
+    private func evictPastLimit() {
+        guard let limit else { return }
+        while recency.count > limit {
+            plans[recency.removeFirst()] = nil
+            evicted += 1
         }
     }
 

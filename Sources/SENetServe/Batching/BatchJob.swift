@@ -4,6 +4,8 @@ import Foundation
 /// to call with its rows of the batch's output.
 final class BatchJob: @unchecked Sendable {
     let images: Int
+    /// H and W: only jobs of one side share a batch.
+    let side: ImageSide
     let input: [Float]
     let arrival: DispatchTime
     let deadline: DispatchTime
@@ -12,9 +14,11 @@ final class BatchJob: @unchecked Sendable {
     private let lock = NSLock()
 
     init(
-        images: Int, input: [Float], timeout: Double, completion: @escaping @Sendable (Result<BatchRows, ServeError>) -> Void
+        images: Int, side: ImageSide, input: [Float], timeout: Double,
+        completion: @escaping @Sendable (Result<BatchRows, ServeError>) -> Void
     ) {
         self.images = images
+        self.side = side
         self.input = input
         arrival = .now()
         deadline = arrival + timeout

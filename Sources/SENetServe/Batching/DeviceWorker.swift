@@ -59,6 +59,11 @@ final class DeviceWorker: @unchecked Sendable {
         now > since && now.uptimeNanoseconds - since.uptimeNanoseconds > UInt64(limit * 1e9)
     }
 
+    /// Puts the backend's plan counts on /metrics.
+    func reportPlans() {
+        if let cache = backend.planCache { metrics.plans(device: name, kept: cache.kept, dropped: cache.dropped) }
+    }
+
     /// False once the worker is stopping: the caller answers the job instead.
     func enqueue(_ job: BatchJob) -> Bool {
         condition.withLock {
@@ -115,8 +120,16 @@ final class DeviceWorker: @unchecked Sendable {
         var batch: [BatchJob] = []
         var images = 0
         let now = DispatchTime.now()
-        while let job = queue.first, batch.isEmpty || images + job.images <= settings.maxBatch {
-            queue.removeFirst()
+        // The oldest job's side sets the batch's; jobs of other sides keep their places.
+        let side = queue[0].side
+        var index = 0
+        while index < queue.count, batch.isEmpty || images < settings.maxBatch {
+            let job = queue[index]
+            guard job.side == side, batch.isEmpty || images + job.images <= settings.maxBatch else {
+                index += 1
+                continue
+            }
+            queue.remove(at: index)
             queuedImages -= job.images
             metrics.queueDepthChanged(by: -job.images)
             if job.deadline < now {
@@ -145,13 +158,14 @@ final class DeviceWorker: @unchecked Sendable {
         var data: [Float] = []
         data.reserveCapacity(images * perImage)
         for job in batch { data.append(contentsOf: job.input) }
-        let side = settings.inputSide
+        let side = batch[0].side
         // Zero rows pad the batch to its plan's size; rows are independent, so they change nothing.
         let planned = settings.planBatch(for: images)
         data.append(contentsOf: repeatElement(0, count: (planned - images) * perImage))
         let start = DispatchTime.now()
         let result = Result { try backend.infer(Tensor(shape: [planned, 3, side.height, side.width], data: data)) }
         let finished = DispatchTime.now()
+        reportPlans()
         let inferNanoseconds = finished.uptimeNanoseconds &- start.uptimeNanoseconds
         let seconds = Double(inferNanoseconds) / 1e9
         let stillInService = condition.withLock {
@@ -214,7 +228,9 @@ public struct BatchSettings: Sendable {
     /// The batch sizes plans are built for: powers of two below `maxBatch`, and `maxBatch`.
     /// A batch runs padded to the next one, so a device holds about 2 × maxBatch images of
     /// activations instead of the maxBatch²/2 of a plan per size.
-    public var planBatches: [Int] {
+    public var planBatches: [Int] { Self.planBatches(maxBatch: maxBatch) }
+
+    public static func planBatches(maxBatch: Int) -> [Int] {
         (0..<16).map { 1 << $0 }.filter { $0 < maxBatch } + [maxBatch]
     }
 

@@ -54,10 +54,10 @@ final class Dispatcher: @unchecked Sendable {
         }
     }
 
-    /// Runs `images` rows of `input` on the least loaded device.
-    func submit(images: Int, input: [Float]) async -> Result<BatchRows, ServeError> {
+    /// Runs `images` rows of `input`, `side` each, on the least loaded device.
+    func submit(images: Int, side: ImageSide, input: [Float]) async -> Result<BatchRows, ServeError> {
         await withCheckedContinuation { continuation in
-            let job = BatchJob(images: images, input: input, timeout: settings.timeoutSeconds) {
+            let job = BatchJob(images: images, side: side, input: input, timeout: settings.timeoutSeconds) {
                 continuation.resume(returning: $0)
             }
             if let refusal = place(job) { job.finish(.failure(refusal)) }

@@ -14,6 +14,8 @@ public final class StallingBackend: InferenceBackend, @unchecked Sendable {
         (self.inner, self.runsBeforeStall) = (inner, runsBeforeStall)
     }
 
+    public var planCache: (kept: Int, dropped: Int)? { inner.planCache }
+
     public func infer(_ input: Tensor) throws -> (logits: Tensor, probabilities: Tensor) {
         let run = lock.withLock {
             defer { runs += 1 }
