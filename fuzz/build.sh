@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Usage: fuzz/build.sh [NAME ...]   (NAME: safetensors, npy, onnx, oip; default all four)
+# Usage: fuzz/build.sh [NAME ...]   (NAME: safetensors, npy, onnx, oip, grpc, calibration; default all)
 # Builds the libFuzzer harnesses into .fuzz/: safetensors-fuzzer, npy-fuzzer, onnx-fuzzer,
-# oip-fuzzer.
+# oip-fuzzer, grpc-fuzzer, calibration-fuzzer.
 # The parsers' sources are compiled directly with swiftc (not SwiftPM). They are snapshotted
 # into .fuzz/src first, so an edit made while the build runs cannot break it, and the snapshot
 # shows what exactly was fuzzed.
@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 sanitizers="${SANITIZERS:-fuzzer,address}"
 names=("$@")
-[[ ${#names[@]} -gt 0 ]] || names=(safetensors npy onnx oip grpc)
+[[ ${#names[@]} -gt 0 ]] || names=(safetensors npy onnx oip grpc calibration)
 flags=(-O -g -sanitize="$sanitizers" -parse-as-library -use-ld=lld)
 
 build_safetensors_npy() {
@@ -28,6 +28,16 @@ build_safetensors_npy() {
         swiftc "${flags[@]}" fuzz/NumpyFuzzer.swift .fuzz/src/NumpyFile.swift "${common[@]}" \
             -o .fuzz/npy-fuzzer
     fi
+}
+
+# The int8 calibration file parser (Sources/SENetCore/Quantization/Int8Calibration.swift)
+# needs only Foundation and Errors.swift.
+build_calibration() {
+    local src=.fuzz/src/calibration
+    rm -rf "$src" && mkdir -p "$src"
+    cp Sources/SENetCore/Quantization/Int8Calibration.swift Sources/SENetCore/Errors.swift "$src/"
+    swiftc "${flags[@]}" -module-name CalibrationFuzzer fuzz/CalibrationFuzzer.swift "$src"/*.swift \
+        -o .fuzz/calibration-fuzzer
 }
 
 # The Open Inference Protocol request decoder and response encoder (Sources/SENetServe/Protocol:
@@ -102,7 +112,8 @@ for name in "${names[@]}"; do
     onnx) build_onnx ;;
     oip) build_oip ;;
     grpc) build_grpc ;;
-    *) echo "unknown harness $name (safetensors, npy, onnx, oip or grpc)" >&2 && exit 2 ;;
+    calibration) build_calibration ;;
+    *) echo "unknown harness $name (safetensors, npy, onnx, oip, grpc or calibration)" >&2 && exit 2 ;;
     esac
     echo "built .fuzz/$name-fuzzer (-sanitize=$sanitizers)"
 done

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: fuzz/run.sh NAME SECONDS   (NAME: safetensors, npy, onnx, oip or grpc)
+# Usage: fuzz/run.sh NAME SECONDS   (NAME: safetensors, npy, onnx, oip, grpc or calibration)
 # Runs .fuzz/NAME-fuzzer for SECONDS. New inputs go to the scratch corpus .fuzz/corpus/NAME;
 # the committed corpus Tests/Fixtures/fuzz/NAME and the generated seeds .fuzz/seeds/NAME
 # (fuzz/make_seeds.py) are read as seeds. Crashes, timeouts and OOMs are written to
@@ -8,7 +8,7 @@
 # so one known bug does not end a long run: every finding is saved and the fuzzing goes on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-name="${1:?usage: fuzz/run.sh NAME SECONDS (NAME: safetensors, npy, onnx, oip or grpc)}"
+name="${1:?usage: fuzz/run.sh NAME SECONDS (NAME: safetensors, npy, onnx, oip, grpc or calibration)}"
 seconds="${2:?usage: fuzz/run.sh NAME SECONDS}"
 binary=".fuzz/$name-fuzzer"
 [[ -x "$binary" ]] || { echo "$binary is missing; run fuzz/build.sh first" >&2; exit 2; }

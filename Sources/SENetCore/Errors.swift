@@ -33,6 +33,8 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
     /// An ONNX AveragePool with a fixed window, a global pool only on maps of that size, on a
     /// map of another size (the input is not the size the model was exported for).
     case fixedPoolDoesNotFit(node: String, window: [Int], map: [Int])
+    /// An int8 calibration file that cannot be parsed or does not fit the model.
+    case invalidCalibration(path: String, reason: String)
 
     public var description: String {
         switch self {
@@ -71,6 +73,8 @@ public enum InputError: Error, CustomStringConvertible, Equatable {
             let (w, m) = (window.map(String.init).joined(separator: "×"), map.map(String.init).joined(separator: "×"))
             return "ONNX node '\(node.escapingLineBreaks)' is an AveragePool with a fixed \(w) window, a global pool "
                 + "only on \(w) feature maps, but this input size gives it \(m)"
+        case .invalidCalibration(let path, let reason):
+            return "int8 calibration \(path): \(reason.escapingLineBreaks)"
         }
     }
 }

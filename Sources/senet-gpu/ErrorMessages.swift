@@ -53,6 +53,7 @@ enum ErrorMessages {
         case .fixedPoolDoesNotFit:
             return "\(text); give --size the image size the model was exported at (224 for AvgPool2d(7) heads), "
                 + "or export it with AdaptiveAvgPool2d(1) to run at any size"
+        case .invalidCalibration: return "\(text); write it again with `senet-gpu calibrate` for this model"
         }
     }
 

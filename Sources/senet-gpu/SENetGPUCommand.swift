@@ -14,7 +14,7 @@ struct SENetGPUCommand: ParsableCommand {
         version: SENetGPUVersion.string,
         subcommands: [
             DevicesCommand.self, InferCommand.self, CompareCommand.self, BenchCommand.self, TuneCommand.self, PlanCommand.self,
-            SelfCheckCommand.self, ServeCommand.self,
+            SelfCheckCommand.self, ServeCommand.self, CalibrateCommand.self,
         ]
     )
 

@@ -60,6 +60,30 @@ final class FuzzCorpusTests: XCTestCase {
         }
     }
 
+    /// Like fuzz/CalibrationFuzzer.swift: each input is a calibration file of a four-op model;
+    /// it parses and validates (and then survives a write and a read), or throws a one-line
+    /// `InputError` naming the file.
+    func testCalibrationCorpusValidatesOrThrowsInputError() throws {
+        let tiny = [
+            Int8Calibration.Expected(name: "stem.conv", kind: "conv", outputChannels: 4),
+            Int8Calibration.Expected(name: "stem.pool", kind: "maxpool", outputChannels: nil),
+            Int8Calibration.Expected(name: "fc", kind: "linear", outputChannels: 3),
+            Int8Calibration.Expected(name: "softmax", kind: "softmax", outputChannels: nil),
+        ]
+        var valid = 0
+        for path in try corpus("calibration") {
+            do {
+                let file = try Int8Calibration.decode(try Data(contentsOf: URL(fileURLWithPath: path)), path: path)
+                try file.validate(model: "tiny", ops: tiny, path: path)
+                XCTAssertEqual(try Int8Calibration.decode(try file.encoded(), path: path), file, path)
+                valid += 1
+            } catch {
+                assertOneLineInputError(error, naming: path)
+            }
+        }
+        XCTAssertGreaterThan(valid, 0, "the corpus keeps a valid file")
+    }
+
     /// The files of Tests/Fixtures/fuzz/`name`, sorted; fails when there are none.
     private func corpus(_ name: String) throws -> [String] {
         let directory = ModelFixture.directory.appendingPathComponent("fuzz").appendingPathComponent(name)
