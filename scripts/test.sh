@@ -16,7 +16,7 @@ quick=()
 if [[ "${1:-}" == "--quick" ]]; then
     shift
     # Whole networks at full fixture sizes; their kernels are covered by the kernel and plan tests.
-    quick=(--skip 'ModelFixtureTests.testReferenceMatchesPyTorchOnEveryFixture|DevicePlanTests.testDeviceMatchesPyTorchOnEveryFixture|HalfPrecisionTests.testFixturesInHalfMatchPyTorch|HalfPrecisionTests.testGPUFamilyInHalfOnOneFixturePerFamily|DeviceCLITests.testInferOnDeviceZeroMatchesPyTorchForEveryFixture|ONNXCLITests.testInferRunsEveryExport|ONNXImportTests.testEveryExportMatchesONNXRuntime')
+    quick=(--skip 'ModelFixtureTests.testReferenceMatchesPyTorchOnEveryFixture|DevicePlanTests.testDeviceMatchesPyTorchOnEveryFixture|HalfPrecisionTests.testFixturesInHalfMatchPyTorch|HalfPrecisionTests.testGPUFamilyInHalfOnOneFixturePerFamily|DeviceCLITests.testInferOnDeviceZeroMatchesPyTorchForEveryFixture|ONNXCLITests.testInferRunsEveryExport|ONNXImportTests.testEveryExportMatchesONNXRuntime|Int8CalibrationTests.testInt8KeepsEveryFixturesLogitsCloseToPyTorchs')
 fi
 scripts/install-deps.sh
 scripts/install-test-python.sh

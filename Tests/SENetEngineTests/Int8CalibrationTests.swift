@@ -1,6 +1,7 @@
 import Foundation
 import SENetCore
 import SENetEngine
+import TestSupport
 import XCTest
 
 /// `senet-gpu calibrate`'s measurement on the CPU reference, the file it writes, and the int8
@@ -75,6 +76,24 @@ final class Int8CalibrationTests: XCTestCase {
             )
             XCTAssertGreaterThanOrEqual(similarity, 0.99, name)
             XCTAssertNotEqual(int8.data, fp32.data, "\(name): the simulation rounds something")
+        }
+    }
+
+    /// Every fixture (each family and depth): calibrated on a seeded input of another seed,
+    /// the simulated int8 logits of the fixture's input keep a cosine of 0.99 or more with
+    /// PyTorch's fp32 logits. Prints the table docs/PRECISION.md quotes.
+    func testInt8KeepsEveryFixturesLogitsCloseToPyTorchs() throws {
+        for fixture in try ModelFixture.all() {
+            let model = try SyntheticWeights.model(fixture.architecture, seed: fixture.weightSeed)
+            let engine = InferenceEngine(model: model, runtime: nil)
+            let other = SyntheticWeights.input(shape: fixture.inputShape, seed: fixture.inputSeed + 1000)
+            let calibration = try Int8Calibrator.calibrate(engine: engine, batches: [other], origin: "seed")
+            let graph = try engine.plan(for: fixture.inputShape).graph
+            let int8 = Int8Simulation(graph: graph, calibration: calibration).run(fixture.input).logits
+            let similarity = cosine(int8, fixture.expectedLogits)
+            let error = Comparison(actual: int8, expected: fixture.expectedLogits).relativeError
+            print(String(format: "| %@ | %@ | %.5f | %.1e |", fixture.name, fixture.architecture.modelName, similarity, error))
+            XCTAssertGreaterThanOrEqual(similarity, 0.99, fixture.name)
         }
     }
 
