@@ -49,11 +49,13 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 }
 
 extension Tensor {
-    /// The values as `element` would store them, back as fp32 (half: rounded to nearest even).
+    /// The values as `element` would store them, back as fp32 (half: rounded to nearest even;
+    /// int8: the values are codes, rounded half away from zero and clamped to ±127).
     public func rounded(to element: ElementType) -> Tensor {
         switch element {
         case .float32: return self
         case .float16: return Tensor(shape: shape, data: data.map { Float(Float16($0)) })
+        case .int8: return Tensor(shape: shape, data: data.map { min(max($0.rounded(), -127), 127) })
         }
     }
 }

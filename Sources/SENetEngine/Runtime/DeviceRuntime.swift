@@ -60,6 +60,7 @@ public final class DeviceRuntime: @unchecked Sendable {
         switch element {
         case .float32: return try CLBuffer(queue: queue, values: tensor.data)
         case .float16: return try CLBuffer(queue: queue, values: tensor.data.map { Float16($0).bitPattern })
+        case .int8: return try CLBuffer(queue: queue, values: Self.packNC4HW4(tensor))
         }
     }
 
@@ -68,6 +69,7 @@ public final class DeviceRuntime: @unchecked Sendable {
         switch element {
         case .float32: try buffer.write(tensor.data, queue: queue)
         case .float16: try buffer.write(tensor.data.map { Float16($0).bitPattern }, queue: queue)
+        case .int8: try buffer.write(Self.packNC4HW4(tensor), queue: queue)
         }
     }
 
@@ -87,6 +89,42 @@ public final class DeviceRuntime: @unchecked Sendable {
         case .float16:
             let bits = try buffer.read(UInt16.self, count: count, queue: queue)
             return Tensor(shape: shape, data: bits.map { Float(Float16(bitPattern: $0)) })
+        case .int8:
+            let stored = ValueInfo(name: "", shape: shape, elementType: .int8, layout: .nc4hw4).storedCount
+            return Self.unpackNC4HW4(try buffer.read(Int8.self, count: stored, queue: queue), shape: shape)
         }
+    }
+
+    /// Int8 codes (floats in ±127) of an [N, C, H, W] tensor in `nc4hw4`, zeros past C. Int8
+    /// values live on devices in that layout only.
+    static func packNC4HW4(_ tensor: Tensor) -> [Int8] {
+        let (n, c, plane) = (tensor.shape[0], tensor.shape[1], tensor.shape[2...].reduce(1, *))
+        let blocks = (c + 3) / 4
+        var packed = [Int8](repeating: 0, count: n * blocks * plane * 4)
+        for image in 0..<n {
+            for channel in 0..<c {
+                for pixel in 0..<plane {
+                    let code = min(max(tensor.data[(image * c + channel) * plane + pixel].rounded(), -127), 127)
+                    packed[((image * blocks + channel / 4) * plane + pixel) * 4 + channel % 4] = Int8(code)
+                }
+            }
+        }
+        return packed
+    }
+
+    /// `packNC4HW4` undone: the codes of `shape` as floats.
+    static func unpackNC4HW4(_ packed: [Int8], shape: [Int]) -> Tensor {
+        let (n, c, plane) = (shape[0], shape[1], shape[2...].reduce(1, *))
+        let blocks = (c + 3) / 4
+        var data = [Float](repeating: 0, count: n * c * plane)
+        for image in 0..<n {
+            for channel in 0..<c {
+                for pixel in 0..<plane {
+                    data[(image * c + channel) * plane + pixel] = Float(
+                        packed[((image * blocks + channel / 4) * plane + pixel) * 4 + channel % 4])
+                }
+            }
+        }
+        return Tensor(shape: shape, data: data)
     }
 }
