@@ -18,6 +18,8 @@ if ! command -v oclgrind >/dev/null; then
         { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends oclgrind >/dev/null; }
 fi
 logs=$(mktemp -d)
+# The int8 run's scales, measured on the CPU reference (seconds, no OpenCL).
+"$bin" calibrate --device cpu --model seresnet18 --size 32 --out "$logs/seresnet18.int8.json" >/dev/null
 # Longest first (legacy50-gpu takes about 7 minutes), so the other lane runs the rest beside it.
 jobs=(
     "legacy50-gpu|compare --model legacy_seresnet50 --size 32 --kernel-family gpu"
@@ -28,6 +30,7 @@ jobs=(
     "legacy50-cpu|compare --model legacy_seresnet50 --size 32 --kernel-family cpu --no-winograd"
     "legacy50-cpu-fp16|compare --model legacy_seresnet50 --size 32 --kernel-family cpu --precision fp16"
     "seresnet18-cpu|compare --model seresnet18 --size 32 --kernel-family cpu"
+    "seresnet18-int8|compare --model seresnet18 --size 32 --precision int8 --int8-calibration $logs/seresnet18.int8.json"
     "selfcheck|selfcheck"
     "selfcheck-fp16|selfcheck --precision fp16"
 )

@@ -38,6 +38,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
     case autoPrecisionFailed(kept: Int, logitsError: Float, tolerance: Float)
     /// An `--fp32-layers` entry that matches no op.
     case unmatchedFP32Layer(pattern: String)
+    /// An int8 plan without a calibration file.
+    case int8NeedsCalibration
 
     public var description: String {
         switch self {
@@ -83,6 +85,8 @@ public enum EngineError: Error, CustomStringConvertible, Equatable {
                 + String(format: "%.2e relative (bound %.1e)", error, tolerance)
         case .unmatchedFP32Layer(let pattern):
             return "--fp32-layers '\(pattern)' matches no layer"
+        case .int8NeedsCalibration:
+            return "an int8 plan needs the scales of a calibration file"
         }
     }
 }

@@ -148,6 +148,7 @@ struct BenchCommand: ParsableCommand {
             "--precision", engineOptions.precision.rawValue, "--arithmetic", engineOptions.arithmetic.rawValue,
         ]
         if engineOptions.noWinograd { arguments.append("--no-winograd") }
+        if let calibration = engineOptions.int8Calibration { arguments += ["--int8-calibration", calibration] }
         var environment = ProcessInfo.processInfo.environment
         environment["XDG_CACHE_HOME"] = caches.path
         environment["POCL_CACHE_DIR"] = caches.appendingPathComponent("pocl").path

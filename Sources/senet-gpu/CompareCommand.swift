@@ -109,8 +109,10 @@ struct CompareCommand: ParsableCommand {
 
     private func printTable(_ result: LayerComparison, fp32Layers: [ExecutionPlan.FP32Layer]) {
         let mixed = fp32Layers.isEmpty ? "" : ", \(fp32Layers.count) layers kept in fp32"
+        // An int8 plan's oracle is its own graph on the CPU: the same codes, the same integer sums.
+        let reference = result.precision == .int8 ? "the CPU reference of the same int8 graph" : "the fp32 CPU reference"
         print(
-            "compare \(result.deviceName) (\(result.precision)\(mixed)) against the fp32 CPU reference, tolerance \(result.tolerance) relative"
+            "compare \(result.deviceName) (\(result.precision)\(mixed)) against \(reference), tolerance \(result.tolerance) relative"
         )
         for layer in fp32Layers { print("  fp32 \(layer.name): \(layer.reason)") }
         // ONNX node names run long (`/layer1/layer1.0/se/fc1/Conv`): the column fits the longest.

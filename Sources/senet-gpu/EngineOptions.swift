@@ -36,9 +36,15 @@ struct EngineOptions: ParsableArguments {
 
     @Option(
         help:
-            "fp32, or fp16: feature maps and weights stored as half on the device (half the memory), sums in fp32. The CPU reference is fp32."
+            "fp32; fp16: feature maps and weights stored as half on the device (half the memory), sums in fp32; int8: the convolutions and classifier on int8 codes with int32 sums, scaled by --int8-calibration. The CPU reference is fp32."
     )
     var precision = Precision.fp32
+
+    @Option(
+        help:
+            "With --precision int8: the calibration file written by `senet-gpu calibrate` (per-layer scales; see docs/PRECISION.md)."
+    )
+    var int8Calibration: String?
 
     @Option(
         help:
@@ -63,19 +69,47 @@ struct EngineOptions: ParsableArguments {
     /// storage, and fp16 asked of the CPU reference. (Not `validate()`: the parser would print
     /// these as usage errors instead of our one `senet-gpu: error:` line.)
     func checkPrecision() throws {
-        if precision == .fp32 && arithmetic == .fp16 {
+        if precision != .fp16 && arithmetic == .fp16 {
             throw CLIError.invalidOption("--arithmetic fp16 needs --precision fp16 (half storage)")
         }
-        if precision == .fp16 && device == "cpu" {
-            throw CLIError.invalidOption("the CPU reference computes in fp32 only; --precision fp16 needs an OpenCL device")
-        }
-        if precision != .fp16 && (mixedPrecision.autoPrecision || mixedPrecision.fp32Layers != nil) {
+        if precision != .fp32 && device == "cpu" {
             throw CLIError.invalidOption(
-                "--auto-precision and --fp32-layers keep layers of an fp16 plan in fp32; add --precision fp16")
+                "the CPU reference computes in fp32 only; --precision \(precision) needs an OpenCL device")
+        }
+        if precision == .int8 && int8Calibration == nil {
+            throw CLIError.invalidOption(
+                "--precision int8 needs --int8-calibration FILE, written by `senet-gpu calibrate --device N --out FILE`")
+        }
+        if precision != .int8 && int8Calibration != nil {
+            throw CLIError.invalidOption("--int8-calibration belongs to --precision int8; add it")
+        }
+        if precision == .fp32 && mixedPrecision.fp32Layers != nil {
+            throw CLIError.invalidOption(
+                "--fp32-layers keeps layers of an fp16 or int8 plan in fp32; add --precision fp16 or int8")
+        }
+        if precision != .fp16 && mixedPrecision.autoPrecision {
+            throw CLIError.invalidOption("--auto-precision keeps layers of an fp16 plan in fp32; add --precision fp16")
         }
         if !mixedPrecision.autoPrecision && (mixedPrecision.savePrecision != nil || mixedPrecision.calibration != nil) {
             throw CLIError.invalidOption("--save-precision and --calibration belong to --auto-precision; add it")
         }
+    }
+
+    /// `--int8-calibration`, read and checked against `model`'s graph (each op by name and kind,
+    /// each int8 op's scales whole and positive); nil unless int8.
+    func loadInt8Calibration(for model: SEResNet) throws -> Int8Calibration? {
+        guard precision == .int8, let path = int8Calibration else { return nil }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw InputError.invalidCalibration(path: path, reason: "it cannot be read (\(error.localizedDescription))")
+        }
+        let calibration = try Int8Calibration.decode(data, path: path)
+        let graph = try NetworkGraph(model: model, inputShape: [1, 3, 64, 64])
+        try calibration.validate(
+            model: model.architecture.modelName, ops: Int8Calibrator.expectedOps(graph), path: path)
+        return calibration
     }
 
     var planOptions: PlanOptions {
@@ -154,6 +188,7 @@ struct EngineOptions: ParsableArguments {
         var options = planOptions
         options.profile = profiling
         options.fp32Layers = try mixedPrecision.namedLayers()
+        options.int8Calibration = try loadInt8Calibration(for: model)
         let engine = InferenceEngine(model: model, runtime: try openRuntime(profiling: profiling), options: options)
         for warning in engine.tuningWarnings { printErr("senet-gpu: warning: \(warning)") }
         guard mixedPrecision.autoPrecision else { return engine }

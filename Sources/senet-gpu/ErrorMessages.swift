@@ -79,6 +79,8 @@ enum ErrorMessages {
         case .autoPrecisionNeedsHalf: return "\(text); add --precision fp16 and --device N"
         case .autoPrecisionFailed: return "\(text); run this model with --precision fp32, or raise --tolerance"
         case .unmatchedFP32Layer: return "\(text); use a layer name from `senet-gpu plan`, a kind, or a pattern like layer4*"
+        case .int8NeedsCalibration:
+            return "\(text); add --int8-calibration FILE, written by `senet-gpu calibrate --device N --out FILE`"
         case .noOpenCLPlatform, .kernelBuildFailed, .inputShapeMismatch: return text
         }
     }

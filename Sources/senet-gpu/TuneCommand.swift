@@ -32,6 +32,10 @@ struct TuneCommand: ParsableCommand {
             var table = try stored ?? TuningTable(for: runtime)
             let shapes = try NetworkGraph(model: model, inputShape: input.shape).convolutions
             try engineOptions.checkPrecision()
+            if engineOptions.precision == .int8 {
+                throw CLIError.invalidOption(
+                    "tune times fp32 and fp16 convolutions; the int8 kernels have no tilings to tune yet")
+            }
             let family = engineOptions.family ?? .forDevice(runtime.device)
             let (precision, arithmetic) = (engineOptions.precision, engineOptions.arithmetic)
             if precision == .fp16 && arithmetic == .fp16 && !runtime.device.supportsFP16 {

@@ -216,9 +216,14 @@ final class DevicePlanTests: XCTestCase {
         let stem = try XCTUnwrap(model.stem.first)
         XCTAssertEqual(stem.weight.shape, [24, 3, 3, 3])
         XCTAssertEqual(ConvTiling.packWeights(stem.weight).shape, [1, 27, 64])
+        let calibration = try Int8Calibrator.calibrate(
+            engine: InferenceEngine(model: model, runtime: nil),
+            batches: [SyntheticWeights.input(shape: [1, 3, 32, 32], seed: 1)], origin: "test")
         for precision in Precision.allCases {
             var options = PlanOptions()
             options.precision = precision
+            // Int8 weights: a byte per weight, packed four input channels to a word.
+            options.int8Calibration = calibration
             let engine = InferenceEngine(model: model, runtime: runtime, options: options)
             let plan = try engine.plan(for: [1, 3, 32, 32])
             // The estimate (made before uploading, for the memory check) against the bytes of

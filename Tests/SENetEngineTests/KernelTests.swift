@@ -93,7 +93,7 @@ final class KernelTests: XCTestCase {
         for runtime in try openTestDevices() {
             for (index, g) in cases.enumerated() {
                 for family in KernelFamily.allCases {
-                    for precision in Precision.allCases {
+                    for precision in [Precision.fp32, .fp16] {
                         let result = try KernelSelfCheck.groupedConvolution(
                             on: runtime, g, family: family, seed: UInt64(800 + index), precision: precision)
                         assertPassed(result, runtime)

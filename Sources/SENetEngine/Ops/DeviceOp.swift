@@ -63,6 +63,9 @@ public protocol DeviceLowerable: GraphOp {
     func deviceParameters(_ context: LoweringContext) -> [Tensor]
     /// The shapes of `deviceParameters(context)`, without packing anything (memory estimates).
     func deviceParameterShapes(_ context: LoweringContext) -> [[Int]]
+    /// How each of `deviceParameters(context)` is stored, or nil for the plan's rule (matrices
+    /// in its precision's storage, vectors fp32). Int8 ops store their weights as int8.
+    func deviceParameterElements(_ context: LoweringContext) -> [ElementType]?
     /// The name of that layout: uploads are keyed by (op name, layout), so two layouts of one
     /// layer never share buffers.
     func parameterLayout(_ context: LoweringContext) -> String
@@ -80,6 +83,7 @@ extension DeviceLowerable {
     public func deviceParameters(_ context: LoweringContext) -> [Tensor] { parameters }
     public func deviceParameterShapes(_ context: LoweringContext) -> [[Int]] { parameters.map(\.shape) }
     public func parameterLayout(_ context: LoweringContext) -> String { "plain" }
+    public func deviceParameterElements(_ context: LoweringContext) -> [ElementType]? { nil }
     public func scratchBytes(output: ValueInfo, context: LoweringContext) -> Int { 0 }
     public var writesInPlace: Bool { false }
 

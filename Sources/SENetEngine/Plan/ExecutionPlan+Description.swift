@@ -7,7 +7,8 @@ extension ExecutionPlan {
     public var textDescription: String {
         var lines = ["plan for input \(inputShape) on \(deviceName ?? "the CPU reference"), \(precisionDescription)"]
         lines.append(pad("#", 4) + pad("op", 26) + pad("kind", 16) + pad("where", 8) + pad("output", 20) + "arena offset")
-        let choices = Dictionary(uniqueKeysWithValues: convolutionChoices.map { ($0.name, $0) })
+        var choices = Dictionary(uniqueKeysWithValues: convolutionChoices.map { ($0.name, $0.summary) })
+        for choice in int8Convolutions { choices[choice.name] = choice.algorithm }
         var number = 0
         for step in steps {
             switch step {
@@ -16,7 +17,7 @@ extension ExecutionPlan {
                 number += 1
                 let buffer = p.arenaOffset.map { String(format: "%.2f MiB", Double($0) / 1_048_576) } ?? "-"
                 // A device convolution's algorithm and tiling; an op on the CPU gives its reason.
-                let conv = choices[p.name].map { "  \($0.summary)" }
+                let conv = choices[p.name].map { "  \($0)" }
                 let why = p.reason.map { "  (\($0))" } ?? (p.onDevice ? conv ?? "" : "")
                 lines.append(
                     pad("\(number)", 4) + pad(p.name, 26) + pad(p.kind.rawValue, 16) + pad(p.onDevice ? "device" : "cpu", 8)
@@ -41,7 +42,8 @@ extension ExecutionPlan {
                     + (tunedConvolutions == 0 ? " (defaults)" : ""))
         }
         if !fp32Layers.isEmpty {
-            lines.append("kept in fp32 (\(fp32Layers.count), casts inserted where they meet fp16 layers):")
+            let how = precision == .int8 ? "they read fp32 feature maps" : "casts inserted where they meet fp16 layers"
+            lines.append("kept in fp32 (\(fp32Layers.count), \(how)):")
             lines += fp32Layers.map { "  \($0.name): \($0.reason)" }
         }
         // Never silent: every substitution the plan made, with its reason.
@@ -64,6 +66,14 @@ extension ExecutionPlan {
             let passed = choice.passedOver.isEmpty ? "" : "; passed over \(choice.passedOver.joined(separator: "; "))"
             lines.append("  \(choice.name): \(choice.summary)\(passed)")
         }
+        if !int8Convolutions.isEmpty {
+            lines.append(
+                "int8 convolution algorithms (registered: \(Int8ConvAlgorithms.registered.map(\.name).joined(separator: ", "))):")
+            for choice in int8Convolutions {
+                let passed = choice.passedOver.isEmpty ? "" : "; passed over \(choice.passedOver.joined(separator: "; "))"
+                lines.append("  \(choice.name): \(choice.algorithm)\(passed)")
+            }
+        }
         return lines.joined(separator: "\n")
     }
 
@@ -73,8 +83,14 @@ extension ExecutionPlan {
             + kernelSourceSubstitutions.map { (nil, $0) }
     }
 
-    /// `fp32`, or fp16 with what is half and what is not.
+    /// `fp32`, or fp16 or int8 with what is reduced and what is not.
     public var precisionDescription: String {
+        if precision == .int8 {
+            let kept = fp32Layers.isEmpty ? "" : ", \(fp32Layers.count) kept in fp32"
+            return "int8 in \(graph.nodes.filter { $0.op is Int8Convolution }.count) convolutions and classifiers "
+                + "(int8 weights per output channel and int8 input codes, int32 sums)\(kept); "
+                + "SE, pools, residual adds, softmax and the feature maps between ops fp32"
+        }
         guard precision == .fp16 else { return "fp32" }
         let kept = fp32Layers.isEmpty ? "" : ", \(fp32Layers.count) layers kept in fp32"
         return "fp16 storage (feature maps and weight matrices; biases, per-channel values and sums fp32), "

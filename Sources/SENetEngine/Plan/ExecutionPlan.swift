@@ -123,8 +123,18 @@ public final class ExecutionPlan: @unchecked Sendable {
         public let name: String
         public let reason: String
     }
-    /// The layers this fp16 plan keeps in fp32, in graph order (empty in fp32 plans).
+    /// The layers this fp16 plan keeps in fp32, or the convolutions and classifier this int8
+    /// plan keeps in fp32, in graph order (empty in fp32 plans).
     public let fp32Layers: [FP32Layer]
+    /// What a device int8 convolution runs with, and why the algorithms before it were passed over.
+    public struct Int8ConvolutionChoice: Sendable, Equatable {
+        public let name: String
+        /// `int8-dot` or `int8`.
+        public let algorithm: String
+        public let passedOver: [String]
+    }
+    /// Each device int8 convolution's algorithm, in graph order (empty unless int8).
+    public let int8Convolutions: [Int8ConvolutionChoice]
     /// Device convolutions that multiply in half (fp16 plans with half arithmetic).
     public let halfArithmeticConvolutions: Int
     /// Kernel files that were missing from the `--kernels` folder, so their embedded sources
@@ -162,14 +172,20 @@ public final class ExecutionPlan: @unchecked Sendable {
         }
         let precision = runtime != nil ? options.precision : Precision.fp32
         self.precision = precision
-        // A mixed plan: the kept layers with why, in graph order.
-        let kept =
-            precision == .fp16
-            ? fp32Graph.nodes.compactMap { node in options.fp32Reason(name: node.name, kind: node.kind).map { (node.name, $0) } }
-            : []
-        fp32Layers = kept.map { FP32Layer(name: $0.0, reason: $0.1) }
-        let graph =
-            precision == .fp16 ? fp32Graph.storingFeatureMapsAsHalf(keepingFP32: Set(kept.map(\.0))) : fp32Graph
+        let graph: NetworkGraph
+        switch precision {
+        case .fp32:
+            (graph, fp32Layers) = (fp32Graph, [])
+        case .fp16:
+            // A mixed plan: the kept layers with why, in graph order.
+            let kept = fp32Graph.nodes.compactMap { node in
+                options.fp32Reason(name: node.name, kind: node.kind).map { FP32Layer(name: node.name, reason: $0) }
+            }
+            fp32Layers = kept
+            graph = fp32Graph.storingFeatureMapsAsHalf(keepingFP32: Set(kept.map(\.name)))
+        case .int8:
+            (graph, fp32Layers) = try Self.int8Graph(fp32Graph, options: options)
+        }
         self.graph = graph
         self.runtime = runtime
         self.options = options
@@ -183,8 +199,8 @@ public final class ExecutionPlan: @unchecked Sendable {
         perturbedValues = Set(steps.compactMap { if case .perturb(let value) = $0 { return value } else { return nil } })
         let context = runtime.map { Self.loweringContext(runtime: $0, options: options, tuning: tuning) }
         let lowered = graph.nodes.indices.filter { onDevice[$0] }.map { ($0, graph.nodes[$0].op as! any DeviceLowerable) }
-        // Each op's context: the kept layers' in fp32.
-        let keptNames = Set(kept.map(\.0))
+        // Each op's context: an fp16 plan's kept layers' in fp32.
+        let keptNames = precision == .fp16 ? Set(fp32Layers.map(\.name)) : []
         let contexts = context.map { context in
             Dictionary(
                 uniqueKeysWithValues: lowered.map { index, op in
@@ -256,6 +272,16 @@ public final class ExecutionPlan: @unchecked Sendable {
                         substitutions: chosen.substitutions + built.substitutions, passedOver: chosen.passedOver)
                 }
             } ?? []
+        int8Convolutions =
+            runtime.map { runtime in
+                lowered.compactMap { _, op in
+                    guard let int8 = op as? Int8Convolution, let choice = int8.algorithmChoice(runtime.device) else {
+                        return nil
+                    }
+                    return Int8ConvolutionChoice(
+                        name: int8.name, algorithm: choice.algorithm.name, passedOver: choice.passedOver)
+                }
+            } ?? []
         self.weightBytes = weightBytes
         scratchBytes = scratchByOp.values.max() ?? 0
         kernelSourceSubstitutions =
@@ -269,11 +295,34 @@ public final class ExecutionPlan: @unchecked Sendable {
         }
     }
 
-    /// The context device ops of a plan with `options` are lowered in.
+    /// The context device ops of a plan with `options` are lowered in. An int8 plan's other ops
+    /// are fp32 ones (its int8 convolutions store their own weights as int8).
     static func loweringContext(runtime: DeviceRuntime, options: PlanOptions, tuning: TuningTable?) -> LoweringContext {
         LoweringContext(
             runtime: runtime, family: options.kernelFamily ?? KernelFamily.forDevice(runtime.device), tuning: tuning,
-            precision: options.precision, arithmetic: options.arithmetic, winograd: options.winograd)
+            precision: options.precision == .int8 ? .fp32 : options.precision, arithmetic: options.arithmetic,
+            winograd: options.winograd)
+    }
+
+    /// The graph of an int8 plan, and the convolutions and classifier it keeps in fp32 with why:
+    /// the convolutions the calibration file makes fp32, and the int8 ops `--fp32-layers` names.
+    /// (The ops with no int8 form, such as the SE, are fp32 by design and not listed.)
+    static func int8Graph(_ graph: NetworkGraph, options: PlanOptions) throws -> (NetworkGraph, [FP32Layer]) {
+        guard let calibration = options.int8Calibration else { throw EngineError.int8NeedsCalibration }
+        try calibration.validate(
+            model: calibration.model, ops: Int8Calibrator.expectedOps(graph), path: "the int8 calibration")
+        let entries = Dictionary(calibration.ops.map { ($0.name, $0) }) { first, _ in first }
+        var kept: [FP32Layer] = []
+        for node in graph.nodes {
+            guard let entry = entries[node.name] else { continue }
+            if entry.precision == .int8, let reason = options.fp32Reason(name: node.name, kind: node.kind) {
+                kept.append(FP32Layer(name: node.name, reason: reason))
+            } else if entry.precision == .fp32, node.op is Conv2d {
+                kept.append(FP32Layer(name: node.name, reason: "fp32 in the calibration file: \(entry.reason)"))
+            }
+        }
+        let keptNames = Set(kept.map(\.name))
+        return (graph.quantizedForInt8(calibration, keepsFP32: { keptNames.contains($0.name) }), kept)
     }
 
     /// Why `node` cannot or must not run on the device; nil when it runs there.

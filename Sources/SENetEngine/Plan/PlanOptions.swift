@@ -26,6 +26,9 @@ public struct PlanOptions: Sendable, Equatable {
     /// each with why (`--fp32-layers`, or what `--auto-precision` measured). The plan inserts
     /// casts where they meet fp16 layers.
     public var fp32Layers: [String: String] = [:]
+    /// The scales of an int8 plan (`senet-gpu calibrate`), checked against the graph when the
+    /// plan is made. `fp32Layers` keeps int8 layers in fp32 here too.
+    public var int8Calibration: Int8Calibration?
 
     public init(cpuOps: [String] = [], perturbLayer: String? = nil, failLayer: String? = nil, profile: Bool = false) {
         self.cpuOps = cpuOps

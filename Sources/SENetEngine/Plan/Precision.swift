@@ -8,6 +8,9 @@ public enum Precision: String, CaseIterable, Sendable, Codable {
     /// Feature maps and weight matrices stored as half (half the memory and bandwidth); biases
     /// and per-channel values stay fp32, and sums are fp32 (see `Arithmetic`).
     case fp16
+    /// The calibrated convolutions and classifier read int8 codes of their inputs and int8
+    /// weights, with exact int32 sums; every other op, and the feature maps between them, fp32.
+    case int8
 
     /// How feature maps and weight matrices are stored.
     public var storage: ElementType { self == .fp16 ? .float16 : .float32 }
@@ -15,7 +18,16 @@ public enum Precision: String, CaseIterable, Sendable, Codable {
     /// Default largest relative error of the logits against the fp32 reference: 1e-4 in fp32;
     /// 2e-2 in fp16 (half keeps 11 significant bits, about 5e-4 per rounding, and a deep network
     /// rounds every feature map once more; docs/PRECISION.md has the measurements).
-    public var tolerance: Float { self == .fp16 ? 2e-2 : 1e-4 }
+    /// In int8, against the int8 graph's own reference: the integer sums are exact, but a value
+    /// that lands on a rounding boundary may take the neighbouring code when the device rounds
+    /// an fp32 step differently, and that step passes through the layers after it.
+    public var tolerance: Float {
+        switch self {
+        case .fp32: return 1e-4
+        case .fp16: return 2e-2
+        case .int8: return 1e-3
+        }
+    }
 }
 
 /// Which arithmetic the fp16 convolutions use.

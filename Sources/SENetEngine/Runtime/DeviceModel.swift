@@ -52,7 +52,7 @@ public final class DeviceModel: @unchecked Sendable {
             let key = Key(op, context)
             if let cached = buffers[key] { return cached }
             let tensors = op.deviceParameters(context)
-            let elements = tensors.map { Self.element(of: $0, context.precision) }
+            let elements = op.deviceParameterElements(context) ?? tensors.map { Self.element(of: $0, context.precision) }
             for (tensor, element) in zip(tensors, elements) where element == .float16 {
                 try Self.checkHalfRange(tensor, name: tensorNames[op.name] ?? "\(op.name).weight")
             }
@@ -105,10 +105,9 @@ public final class DeviceModel: @unchecked Sendable {
         return lowered.reduce(0) { total, item in
             let (op, context) = item
             guard seen.insert(Key(op, context)).inserted else { return total }
-            return total
-                + op.deviceParameterShapes(context).reduce(0) {
-                    $0 + $1.reduce(1, *) * element(ofShape: $1, context.precision).byteSize
-                }
+            let shapes = op.deviceParameterShapes(context)
+            let elements = op.deviceParameterElements(context) ?? shapes.map { element(ofShape: $0, context.precision) }
+            return total + zip(shapes, elements).reduce(0) { $0 + $1.0.reduce(1, *) * $1.1.byteSize }
         }
     }
 }

@@ -47,11 +47,12 @@ public final class DeviceRuntime: @unchecked Sendable {
 
     /// A fresh kernel object (each launch binds its own arguments once) from a cached program
     /// built with `defines` and the element types of `types` (`precision.cl`).
-    public func kernel(_ name: String, file: String, defines: [String: Int] = [:], types: KernelTypes = KernelTypes()) throws
-        -> CLKernel
-    {
+    public func kernel(
+        _ name: String, file: String, defines: [String: Int] = [:], types: KernelTypes = KernelTypes(),
+        standard: String = "CL1.2"
+    ) throws -> CLKernel {
         let all = defines.merging(types.defines) { mine, _ in mine }.mapValues(String.init)
-        return try CLKernel(program: programs.program(file: file, defines: all), name: name)
+        return try CLKernel(program: programs.program(file: file, defines: all, standard: standard), name: name)
     }
 
     /// A device buffer holding `tensor`'s values stored as `element` (fp16: rounded to nearest
@@ -60,7 +61,7 @@ public final class DeviceRuntime: @unchecked Sendable {
         switch element {
         case .float32: return try CLBuffer(queue: queue, values: tensor.data)
         case .float16: return try CLBuffer(queue: queue, values: tensor.data.map { Float16($0).bitPattern })
-        case .int8: return try CLBuffer(queue: queue, values: Self.packNC4HW4(tensor))
+        case .int8: return try CLBuffer(queue: queue, values: Self.int8Codes(tensor))
         }
     }
 
@@ -69,7 +70,7 @@ public final class DeviceRuntime: @unchecked Sendable {
         switch element {
         case .float32: try buffer.write(tensor.data, queue: queue)
         case .float16: try buffer.write(tensor.data.map { Float16($0).bitPattern }, queue: queue)
-        case .int8: try buffer.write(Self.packNC4HW4(tensor), queue: queue)
+        case .int8: try buffer.write(Self.int8Codes(tensor), queue: queue)
         }
     }
 
@@ -89,14 +90,21 @@ public final class DeviceRuntime: @unchecked Sendable {
         case .float16:
             let bits = try buffer.read(UInt16.self, count: count, queue: queue)
             return Tensor(shape: shape, data: bits.map { Float(Float16(bitPattern: $0)) })
+        case .int8 where shape.count != 4:
+            return Tensor(shape: shape, data: try buffer.read(Int8.self, count: count, queue: queue).map(Float.init))
         case .int8:
             let stored = ValueInfo(name: "", shape: shape, elementType: .int8, layout: .nc4hw4).storedCount
             return Self.unpackNC4HW4(try buffer.read(Int8.self, count: stored, queue: queue), shape: shape)
         }
     }
 
-    /// Int8 codes (floats in ±127) of an [N, C, H, W] tensor in `nc4hw4`, zeros past C. Int8
-    /// values live on devices in that layout only.
+    /// Int8 codes of a tensor: a 4-D feature map in `nc4hw4` (int8 feature maps live on devices
+    /// in that layout only); anything else (packed weights) in its own order.
+    static func int8Codes(_ tensor: Tensor) -> [Int8] {
+        tensor.shape.count == 4 ? packNC4HW4(tensor) : tensor.data.map { Int8(min(max($0.rounded(), -127), 127)) }
+    }
+
+    /// Int8 codes (floats in ±127) of an [N, C, H, W] tensor in `nc4hw4`, zeros past C.
     static func packNC4HW4(_ tensor: Tensor) -> [Int8] {
         let (n, c, plane) = (tensor.shape[0], tensor.shape[1], tensor.shape[2...].reduce(1, *))
         let blocks = (c + 3) / 4

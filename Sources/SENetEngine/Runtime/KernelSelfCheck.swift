@@ -32,7 +32,9 @@ public enum KernelSelfCheck {
     /// self-check tilings, on shapes chosen to hit edge cases (odd sizes, channel counts that are
     /// not multiples of 4 or 16, stride 2, batch > 1, ceil mode, in-place runs). In fp16, every
     /// kernel with half storage, and the half-arithmetic convolutions where the device has fp16.
+    /// The int8 kernels run in the fp32 set (they read no half); `.int8` runs only them.
     public static func run(on runtime: DeviceRuntime, precision: Precision = .fp32) throws -> [Result] {
+        if precision == .int8 { return try int8(on: runtime) }
         let convs: [(ConvGeometry, Bool)] = [
             (
                 ConvGeometry(batch: 2, inChannels: 3, height: 23, width: 17, outChannels: 10, kernel: 7, stride: 2, padding: 3),
@@ -120,6 +122,7 @@ public enum KernelSelfCheck {
         for (seed, element) in [(800, ElementType.float32), (801, .float16)] {
             results.append(try cast(on: runtime, shape: [1, 3, 7, 11], to: element, seed: UInt64(seed)))
         }
+        if precision == .fp32 { results += try int8(on: runtime) }
         return results
     }
 

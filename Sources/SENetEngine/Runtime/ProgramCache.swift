@@ -82,11 +82,12 @@ public final class ProgramCache: @unchecked Sendable {
     }
 
     /// The built program for kernel file `file` with `defines` as `-D` options, with
-    /// `precision.cl` (element types, loads and stores) in front of it.
-    public func program(file: String, defines: [String: String] = [:]) throws -> CLProgram {
+    /// `precision.cl` (element types, loads and stores) in front of it, compiled as OpenCL C
+    /// `standard` (1.2 unless a kernel needs a later built-in, as `dot()` of 8-bit words does).
+    public func program(file: String, defines: [String: String] = [:], standard: String = "CL1.2") throws -> CLProgram {
         // `#line` keeps the compiler's line numbers those of `file`.
         let source = try sources.source(named: Self.prelude) + "\n#line 1\n" + sources.source(named: file)
-        let options = (["-cl-std=CL1.2"] + defines.keys.sorted().map { "-D \($0)=\(defines[$0]!)" })
+        let options = (["-cl-std=\(standard)"] + defines.keys.sorted().map { "-D \($0)=\(defines[$0]!)" })
             .joined(separator: " ")
         let key = cacheKey(source: source, options: options)
         return try lock.withLock {
