@@ -42,6 +42,33 @@ final class Int8CLITests: XCTestCase {
         XCTAssertTrue(convLines.allSatisfy { $0.hasSuffix("int8") || $0.hasSuffix("int8-dot") }, plan.stdout)
     }
 
+    /// `serve --precision int8` answers a tensor with the logits `infer --precision int8` gives.
+    func testServeAnswersWithInfersInt8Logits() throws {
+        try skipWithoutOpenCL()
+        let folder = try temporaryDirectory(self)
+        let calibration = try calibrated(folder)
+        let input = SyntheticWeights.input(shape: [1, 3, 64, 64], seed: 5)
+        let (npy, logits) = (folder.appendingPathComponent("x.npy").path, folder.appendingPathComponent("l.npy").path)
+        try NumpyFile.write(input, path: npy)
+        let int8 = ["--device", "0", "--model", "seresnet18", "--precision", "int8", "--int8-calibration", calibration]
+        let infer = try runCLI(["infer", "--size", "64", "--input", npy, "--save-logits", logits] + int8)
+        XCTAssertEqual(infer.status, 0, infer.stderr)
+        let server = try ServerProcess(int8 + ["--crop", "64"])
+        defer { server.stop() }
+        let request: [String: Any] = [
+            "inputs": [["name": "input", "datatype": "FP32", "shape": input.shape, "data": input.data]],
+            "outputs": [["name": "logits"]],
+        ]
+        let reply = try server.post(
+            "/v2/models/seresnet18/infer", body: try JSONSerialization.data(withJSONObject: request),
+            headers: ["Content-Type": "application/json"])
+        XCTAssertEqual(reply.status, 200, reply.text)
+        let body = try XCTUnwrap(try JSONSerialization.jsonObject(with: reply.body) as? [String: Any])
+        let outputs = try XCTUnwrap(body["outputs"] as? [[String: Any]])
+        let served = try XCTUnwrap(outputs.first?["data"] as? [NSNumber]).map(\.floatValue)
+        XCTAssertEqual(served, try NumpyFile.read(path: logits).data, "bit for bit")
+    }
+
     func testKeptLayersAreListedWithWhy() throws {
         try skipWithoutOpenCL()
         let folder = try temporaryDirectory(self)
