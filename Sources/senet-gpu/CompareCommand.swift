@@ -10,14 +10,17 @@ struct CompareCommand: ParsableCommand {
         commandName: "compare",
         abstract: "Run a device and the CPU reference on the same input and compare every layer.",
         discussion:
-            "Exits 1 when the logits or the probabilities differ by more than --tolerance (relative to the largest reference value) and names the first layer over it. With --precision fp16 the device stores half and the reference stays fp32; the default tolerance is then 2e-2 (see docs/PRECISION.md). --auto-precision first finds the layers to keep in fp32 (calibrated on this input unless --calibration names another)."
+            "Exits 1 when the logits or the probabilities differ by more than --tolerance (relative to the largest reference value) and names the first layer over it. With --precision fp16 the device stores half and the reference stays fp32; the default tolerance is then 2e-2 (see docs/PRECISION.md). With --precision int8 the reference is the same int8 graph on the CPU (the same codes and integer sums), tolerance 1e-3. --auto-precision first finds the layers to keep in fp32 (calibrated on this input unless --calibration names another)."
     )
 
     @OptionGroup var engineOptions: EngineOptions
 
     @OptionGroup var modelOptions: ModelOptions
 
-    @Option(help: "Largest relative error accepted (max |device - reference| / max |reference|); default 1e-4, 2e-2 in fp16.")
+    @Option(
+        help:
+            "Largest relative error accepted (max |device - reference| / max |reference|); default 1e-4, 2e-2 in fp16, 1e-3 in int8."
+    )
     var tolerance: Float?
 
     @Flag(help: "Compare every OpenCL device on the host, one summary row each.")
