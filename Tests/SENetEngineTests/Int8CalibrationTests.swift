@@ -15,13 +15,6 @@ final class Int8CalibrationTests: XCTestCase {
         seeds.map { SyntheticWeights.input(shape: [2, 3, side, side], seed: $0) }
     }
 
-    private func cosine(_ a: Tensor, _ b: Tensor) -> Double {
-        let dot = zip(a.data, b.data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-        let norms =
-            a.data.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot() * b.data.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
-        return dot / norms
-    }
-
     func testEveryOpIsListedWithItsPrecisionAndTheScalesAreTheWeightsAndMapsOwn() throws {
         let model = try model("seresnet18")
         let engine = InferenceEngine(model: model, runtime: nil)

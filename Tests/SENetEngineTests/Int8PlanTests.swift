@@ -27,13 +27,6 @@ final class Int8PlanTests: XCTestCase {
         return options
     }
 
-    private func cosine(_ a: Tensor, _ b: Tensor) -> Double {
-        let dot = zip(a.data, b.data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
-        let norms =
-            a.data.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot() * b.data.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
-        return dot / norms
-    }
-
     func testInt8PlansGiveTheInt8ReferencesLogitsOnEveryDevice() throws {
         for name in ["seresnet18", "seresnext26d_32x4d"] {
             let (model, calibration) = try calibrated(name)

@@ -42,3 +42,11 @@ public func testDevices() throws -> [CLDevice] {
     }
     return devices
 }
+
+/// Cosine similarity of two tensors' values (int8's accuracy criterion against fp32 logits).
+public func cosine(_ a: Tensor, _ b: Tensor) -> Double {
+    let dot = zip(a.data, b.data).reduce(0.0) { $0 + Double($1.0) * Double($1.1) }
+    let norms =
+        a.data.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot() * b.data.reduce(0.0) { $0 + Double($1 * $1) }.squareRoot()
+    return dot / norms
+}
